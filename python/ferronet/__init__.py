@@ -1,0 +1,25 @@
+"""ferronet: the networks of *Deep Learning from Scratch* on a Rust core.
+
+Layers, networks, optimizers and the trainer read like the book; every hot
+loop runs in Rust (``ferronet._native``) and is checked against a NumPy
+reference (``ferronet.ops.reference``).
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from ferronet.backend import get_backend, native_available, set_backend, use_backend
+from ferronet.config import build_info, get_num_threads, set_num_threads, show_config
+
+__all__ = [
+    "__version__",
+    "build_info",
+    "get_backend",
+    "get_num_threads",
+    "native_available",
+    "set_backend",
+    "set_num_threads",
+    "show_config",
+    "use_backend",
+]

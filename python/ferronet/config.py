@@ -1,0 +1,69 @@
+"""Thread count and a description of the build (``show_config``)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ferronet import backend
+
+
+def _native() -> Any:
+    if not backend.native_available():
+        return None
+    from ferronet import _native
+
+    return _native
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads (>= 1) in the native kernels.
+
+    Small problems stay on one thread whatever ``n`` is.  The NumPy backend
+    is not affected (its BLAS reads ``OMP_NUM_THREADS`` /
+    ``OPENBLAS_NUM_THREADS`` at start-up).
+    """
+    if int(n) < 1:
+        raise ValueError(f"the thread count must be at least 1, got {n}")
+    native = _native()
+    if native is not None:
+        native.set_num_threads(int(n))
+
+
+def get_num_threads() -> int:
+    """Threads the native kernels may use (the CPU count when never set)."""
+    native = _native()
+    if native is None:
+        return os.cpu_count() or 1
+    return int(native.get_num_threads())
+
+
+def build_info() -> dict[str, Any]:
+    """The version, whether the native core loaded, its SIMD features, threads, backend."""
+    from ferronet import __version__
+
+    native = _native()
+    info: dict[str, Any] = {
+        "version": __version__,
+        "native": native is not None,
+        "native_error": backend.NATIVE_ERROR,
+        "simd": list(native.simd_features()) if native is not None else [],
+        "num_threads": get_num_threads(),
+        "backend": backend.get_backend(),
+    }
+    if native is not None:
+        info["native_version"] = native.__version__
+    return info
+
+
+def show_config() -> None:
+    """Print :func:`build_info` in a readable form."""
+    info = build_info()
+    print(f"ferronet {info['version']}")
+    if info["native"]:
+        print(f"  native core : loaded (version {info['native_version']})")
+        print(f"  SIMD        : {', '.join(info['simd']) or 'none detected'}")
+    else:
+        print(f"  native core : NOT loaded ({info['native_error']})")
+    print(f"  threads     : {info['num_threads']}")
+    print(f"  backend     : {info['backend']}")

@@ -1,0 +1,26 @@
+"""The native kernels: thin re-exports of ``ferronet._native``.
+
+Each function has the signature and semantics of its twin in
+``ferronet.ops.reference``; argument checks, dtype dispatch and GIL release
+happen in the Rust bindings (``rust/bindings``).
+"""
+
+from ferronet._native import (  # noqa: F401
+    adadelta_step,
+    adagrad_step,
+    adam_step,
+    affine_backward,
+    affine_forward,
+    matmul,
+    momentum_step,
+    nesterov_step,
+    relu_backward,
+    relu_forward,
+    rmsprop_step,
+    sgd_step,
+    sigmoid_backward,
+    sigmoid_forward,
+    softmax,
+    softmax_cross_entropy_backward,
+    softmax_cross_entropy_forward,
+)
