@@ -1,0 +1,189 @@
+"""The book's activation and loss functions, as plain NumPy helpers.
+
+These are the small functions of chapters 3-5 (and a few common extras).
+They accept any array-like (lists, scalars, integer arrays) and return NumPy
+values; they are *not* kernels: the layers in :mod:`ferronet.layers` call the
+dispatched kernels in :mod:`ferronet.ops` instead.
+
+Unless stated otherwise an activation maps an array of any shape to an array
+of the same shape, float64 for integer input, else the input's float dtype.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+# --------------------------------------------------------------------------
+# Activations (element-wise, any shape)
+# --------------------------------------------------------------------------
+
+
+def _float(x: ArrayLike) -> np.ndarray:
+    """``x`` as a float array: float32/float64 kept, anything else -> float64."""
+    a = np.asarray(x)
+    if a.dtype.kind == "f" and a.dtype.itemsize >= 4:
+        return a
+    return a.astype(np.float64)
+
+
+def identity_function(x: ArrayLike) -> ArrayLike:
+    """Return ``x`` unchanged (the output activation of a regression net)."""
+    return x
+
+
+def step_function(x: ArrayLike) -> np.ndarray:
+    """1 where ``x > 0`` else 0, as int64 (any shape)."""
+    return (np.asarray(x) > 0).astype(np.int64)
+
+
+def sigmoid(x: ArrayLike) -> np.ndarray:
+    """``1 / (1 + exp(-x))``, computed without overflow (finite for x = -1000).
+
+    Only ``exp(-|x|)`` is evaluated, which lies in (0, 1]; for negative x the
+    equivalent form ``exp(x) / (1 + exp(x))`` is used.
+    """
+    a = _float(x)
+    e = np.exp(-np.abs(a))  # same shape as x, in (0, 1]
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def sigmoid_grad(x: ArrayLike) -> np.ndarray:
+    """Derivative of :func:`sigmoid` at ``x``: ``s * (1 - s)``."""
+    s = sigmoid(x)
+    return s * (1 - s)
+
+
+def relu(x: ArrayLike) -> np.ndarray:
+    """``max(x, 0)`` (any shape; keeps integer dtypes)."""
+    return np.maximum(x, 0)
+
+
+def relu_grad(x: ArrayLike) -> np.ndarray:
+    """Derivative of :func:`relu`: 1.0 where ``x > 0`` else 0.0 (0 at the kink)."""
+    a = _float(x)
+    return (a > 0).astype(a.dtype)
+
+
+def tanh(x: ArrayLike) -> np.ndarray:
+    """Hyperbolic tangent."""
+    return np.tanh(_float(x))
+
+
+def leaky_relu(x: ArrayLike, alpha: float = 0.01) -> np.ndarray:
+    """``x`` where ``x > 0`` else ``alpha * x``."""
+    a = _float(x)
+    return np.where(a > 0, a, a * a.dtype.type(alpha))
+
+
+def relu6(x: ArrayLike) -> np.ndarray:
+    """ReLU clipped at 6: ``min(max(x, 0), 6)``."""
+    return np.clip(_float(x), 0, 6)
+
+
+def softplus(x: ArrayLike) -> np.ndarray:
+    """``log(1 + exp(x))``, stable for large |x|: ``max(x, 0) + log1p(exp(-|x|))``."""
+    a = _float(x)
+    return np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a)))
+
+
+def swish(x: ArrayLike, beta: float = 1.0) -> np.ndarray:
+    """``x * sigmoid(beta * x)`` (SiLU when ``beta == 1``)."""
+    a = _float(x)
+    return a * sigmoid(a * a.dtype.type(beta))
+
+
+def softmax(x: ArrayLike) -> np.ndarray:
+    """Softmax over the last axis, max-subtracted so large logits do not overflow.
+
+    x: (..., C) -> (..., C); each slice along the last axis sums to 1.
+    """
+    a = _float(x)
+    z = a - a.max(axis=-1, keepdims=True)  # (..., C), all <= 0
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# --------------------------------------------------------------------------
+# Losses (return Python floats)
+# --------------------------------------------------------------------------
+
+
+def sum_squared_error(y: ArrayLike, t: ArrayLike) -> float:
+    """The book's squared error ``0.5 * sum((y - t)**2)`` over every element."""
+    d = _float(y) - _float(t)
+    return float(0.5 * np.sum(d * d))
+
+
+def mean_squared_error(y: ArrayLike, t: ArrayLike) -> float:
+    """The usual mean squared error ``mean((y - t)**2)`` over every element.
+
+    (The book's ``0.5 * sum`` variant is :func:`sum_squared_error`.)
+    """
+    d = _float(y) - _float(t)
+    return float(np.mean(d * d))
+
+
+def mean_absolute_error(y: ArrayLike, t: ArrayLike) -> float:
+    """``mean(|y - t|)`` over every element."""
+    return float(np.mean(np.abs(_float(y) - _float(t))))
+
+
+def huber_loss(y: ArrayLike, t: ArrayLike, delta: float = 1.0) -> float:
+    """Mean Huber loss: ``0.5 d**2`` for ``|d| <= delta``, else ``delta (|d| - delta/2)``."""
+    d = np.abs(_float(y) - _float(t))
+    return float(np.mean(np.where(d <= delta, 0.5 * d * d, delta * (d - 0.5 * delta))))
+
+
+def _as_batch(y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The book's rule: a 1-d ``y`` (C,) is a batch of one row (1, C)."""
+    if y.ndim == 1:
+        y = y.reshape(1, y.size)
+        t = t.reshape(1, t.size)
+    return y, t
+
+
+def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> float:
+    """The book's cross-entropy of probabilities ``y`` against targets ``t``.
+
+    y: (N, C) probabilities, or (C,) for a single sample.  t: labels (N,) of
+    any integer dtype, or one-hot rows (N, C) (one-hot is detected, as in the
+    book, by ``t.size == y.size``).  Returns
+    ``-sum_i log(y[i, t_i] + 1e-7) / N``.  The ``1e-7`` is the book's guard
+    against ``log(0)`` and is kept on purpose; it makes this loss differ
+    slightly from its analytic gradient, which is why the layers use the
+    exact fused kernel ``ops.softmax_cross_entropy_forward`` instead.
+    """
+    y_, t_ = _as_batch(_float(y), np.asarray(t))
+    if t_.size == y_.size:  # one-hot -> labels
+        t_ = t_.reshape(y_.shape).argmax(axis=1)
+    n = y_.shape[0]
+    picked = y_[np.arange(n), t_.reshape(n)]  # (N,): probability of the true class
+    return float(-np.sum(np.log(picked + 1e-7)) / n)
+
+
+def softmax_loss(X: ArrayLike, t: ArrayLike) -> float:
+    """:func:`cross_entropy_error` of :func:`softmax` of logits ``X`` (N, C) or (C,)."""
+    return cross_entropy_error(softmax(X), t)
+
+
+def binary_cross_entropy(y: ArrayLike, t: ArrayLike, eps: float = 1e-7) -> float:
+    """Mean over every element of ``-(t log y + (1 - t) log(1 - y))``.
+
+    y: probabilities in [0, 1], clipped to ``[eps, 1 - eps]``; t: 0/1 targets
+    (or soft targets) of the same shape.
+    """
+    p = np.clip(_float(y), eps, 1 - eps)
+    t_ = _float(t)
+    return float(-np.mean(t_ * np.log(p) + (1 - t_) * np.log1p(-p)))
+
+
+def kl_divergence(p: ArrayLike, q: ArrayLike, eps: float = 1e-12) -> float:
+    """``KL(p || q) = sum p log(p / q)`` along the last axis, averaged over rows.
+
+    p, q: (C,) or (N, C) probability distributions.  Terms with ``p == 0``
+    contribute 0; ``q`` is floored at ``eps`` so ``q == 0`` stays finite.
+    """
+    p_, q_ = _as_batch(_float(p), _float(q))
+    logratio = np.log(np.where(p_ > 0, p_, 1)) - np.log(np.maximum(q_, eps))  # (N, C)
+    return float(np.sum(np.where(p_ > 0, p_ * logratio, 0)) / p_.shape[0])
