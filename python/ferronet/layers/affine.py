@@ -1,0 +1,46 @@
+"""The fully connected layer ``x @ W + b``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ferronet import ops
+
+
+class Affine:
+    """``out = x @ W + b`` on a batch flattened to rows.
+
+    W: (D, M) and b: (M,), float32 or float64 (the same dtype), C-contiguous.
+    forward: x (N, d1, d2, ...) with ``d1 * d2 * ... == D`` -> (N, M); a 1-d
+    x (D,) is one sample and gives (M,).  x is converted to W's dtype (no
+    copy when it already matches), so float32 images can feed a float64 net.
+    backward: dout (N, M) (or (M,)) -> dx of x's original shape; stores
+    ``dW`` (D, M) and ``db`` (M,) in W's dtype.
+
+    ``W`` and ``b`` are the caller's arrays (not copies): a network and its
+    optimizer update them in place.
+    """
+
+    def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
+        self.W = W
+        self.b = b
+        self.x: np.ndarray | None = None  # (N, D): the flattened input, kept for backward
+        self.original_x_shape: tuple[int, ...] | None = None
+        self.dW: np.ndarray | None = None
+        self.db: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        self.original_x_shape = x.shape
+        rows = 1 if x.ndim == 1 else x.shape[0]
+        # (N, D), C-contiguous, in W's dtype; a no-op for a matching 2-d batch
+        self.x = np.ascontiguousarray(x.reshape(rows, -1), dtype=self.W.dtype)
+        out = ops.affine_forward(self.x, self.W, self.b)  # (N, M)
+        return out[0] if x.ndim == 1 else out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        if self.x is None or self.original_x_shape is None:
+            raise RuntimeError("Affine.backward called before forward")
+        dout2 = np.asarray(dout, dtype=self.W.dtype).reshape(self.x.shape[0], -1)  # (N, M)
+        dx, self.dW, self.db = ops.affine_backward(dout2, self.x, self.W)  # (N, D), (D, M), (M,)
+        return dx.reshape(self.original_x_shape)
