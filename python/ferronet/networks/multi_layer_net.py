@@ -1,0 +1,54 @@
+"""The fully connected network of chapter 6: (Affine -> activation) x k -> Affine -> SoftmaxWithLoss."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from ferronet import initializers
+from ferronet.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
+from ferronet.networks.base import LayerNetwork
+
+ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid}
+
+
+class MultiLayerNet(LayerNetwork):
+    """A multi-layer perceptron with optional L2 weight decay.
+
+    Layer sizes: input_size -> hidden_size_list[0] -> ... -> output_size.
+    Parameters ``W1 .. W{k+1}`` and ``b1 .. b{k+1}`` (k hidden layers), all
+    in ``dtype``; layers named as in the book: ``Affine1``,
+    ``Activation_function1``, ..., ``Affine{k+1}``.
+    activation: 'relu' or 'sigmoid'.  weight_init_std: 'relu'/'he',
+    'sigmoid'/'xavier' (scaled by each layer's fan-in) or a number (the std).
+    weight_decay_lambda: loss adds ``0.5 * lambda * sum(W**2)``, gradients
+    add ``lambda * W`` (weights only).  seed: seeds the initialisation.
+    """
+
+    def __init__(self, input_size: int, hidden_size_list: Sequence[int], output_size: int,
+                 activation: str = "relu", weight_init_std: float | str = "relu",
+                 weight_decay_lambda: float = 0, dtype: DTypeLike = np.float64,
+                 seed: int | None = None) -> None:
+        super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda)
+        try:
+            activation_layer = ACTIVATIONS[activation.lower()]
+        except KeyError:
+            raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}") from None
+        self.input_size = input_size
+        self.hidden_size_list = list(hidden_size_list)
+        self.hidden_layer_num = len(self.hidden_size_list)
+        self.output_size = output_size
+
+        rng = np.random.default_rng(seed)
+        sizes = [input_size, *self.hidden_size_list, output_size]
+        for i in range(1, len(sizes)):
+            w, b = f"W{i}", f"b{i}"
+            self.add_param(w, initializers.init_weight((sizes[i - 1], sizes[i]), weight_init_std, rng, dtype),
+                           decay=True)
+            self.add_param(b, initializers.zeros((sizes[i],), dtype))
+            self.add_layer(f"Affine{i}", Affine(self.params[w], self.params[b]), W=w, b=b)
+            if i < len(sizes) - 1:
+                self.add_layer(f"Activation_function{i}", activation_layer())
+        self.last_layer = SoftmaxWithLoss()
