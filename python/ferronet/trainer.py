@@ -1,0 +1,183 @@
+"""Mini-batch training loop (the book's ``Trainer``, with its bookkeeping fixed).
+
+Differences from the book's class, same constructor arguments:
+
+* an epoch is ``ceil(N / mini_batch_size)`` steps (an integer), and every
+  training sample is used exactly once per epoch: each epoch draws a fresh
+  permutation and walks it in batches, the last partial batch included;
+* accuracies are evaluated at the end of each real epoch (not after step 1);
+* each step runs one forward and one backward pass (``loss_and_gradient``
+  when the network has it) instead of an extra forward pass for the loss;
+* ``seed`` makes the shuffling, and so the loss history, reproducible;
+* ``optimizer_param`` is copied, never modified;
+* with ``verbose``, a one-line progress bar on stderr and one line per epoch;
+  ``epoch_times`` records the seconds spent training in each epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from ferronet.optimizers import Optimizer, get_optimizer
+
+_BAR_WIDTH = 30
+_BAR_INTERVAL = 0.1  # seconds between progress-bar redraws
+
+
+class Trainer:
+    """Train ``network`` with mini-batches and record its learning curves.
+
+    network: has ``loss(x, t)``, ``gradient(x, t)``, ``accuracy(x, t)`` and a
+    ``params`` dict (optionally ``loss_and_gradient(x, t)``).
+    x_train (N, ...), t_train (N,) labels or (N, C) one-hot; likewise the test set.
+    optimizer: a name for :func:`ferronet.optimizers.get_optimizer` (any case)
+    or an optimizer object; optimizer_param: its keyword arguments.
+    evaluate_sample_num_per_epoch: evaluate the per-epoch accuracies on the
+    first that many samples of each set (None: all of them).
+
+    Attributes: ``train_loss_list`` (one loss per step), ``train_acc_list`` /
+    ``test_acc_list`` (one per epoch), ``epoch_times`` (training seconds per
+    epoch, evaluation excluded), ``iter_per_epoch``, ``max_iter``,
+    ``current_iter``, ``current_epoch``.
+    """
+
+    def __init__(self, network: Any, x_train: np.ndarray, t_train: np.ndarray,
+                 x_test: np.ndarray, t_test: np.ndarray, epochs: int = 20, mini_batch_size: int = 100,
+                 optimizer: str | Optimizer = "SGD",
+                 optimizer_param: Mapping[str, Any] = MappingProxyType({"lr": 0.01}),
+                 evaluate_sample_num_per_epoch: int | None = None, verbose: bool = True,
+                 seed: int | None = None) -> None:
+        if len(x_train) != len(t_train):
+            raise ValueError(f"x_train and t_train differ in length: {len(x_train)} vs {len(t_train)}")
+        if len(x_train) == 0:
+            raise ValueError("the training set is empty")
+        if mini_batch_size < 1:
+            raise ValueError(f"mini_batch_size must be at least 1, got {mini_batch_size}")
+        self.network = network
+        self.verbose = verbose
+        self.x_train = x_train
+        self.t_train = t_train
+        self.x_test = x_test
+        self.t_test = t_test
+        self.epochs = int(epochs)
+        self.batch_size = int(mini_batch_size)
+        self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
+        if isinstance(optimizer, str):
+            self.optimizer = get_optimizer(optimizer, **dict(optimizer_param))
+        else:
+            self.optimizer = optimizer
+
+        self.train_size = len(x_train)
+        self.iter_per_epoch = math.ceil(self.train_size / self.batch_size)
+        self.max_iter = self.epochs * self.iter_per_epoch
+        self.current_iter = 0
+        self.current_epoch = 0
+
+        self.rng = np.random.default_rng(seed)
+        self._order: np.ndarray | None = None  # this epoch's permutation of the training set
+        self._epoch_train_seconds = 0.0
+        self._last_draw = time.perf_counter()  # the bar first appears after _BAR_INTERVAL of work
+        self._bar_visible = False
+
+        self.train_loss_list: list[float] = []
+        self.train_acc_list: list[float] = []
+        self.test_acc_list: list[float] = []
+        self.epoch_times: list[float] = []
+        self.final_test_acc: float | None = None
+
+    # ------------------------------------------------------------------ steps
+
+    def _next_batch(self) -> tuple[np.ndarray, np.ndarray]:
+        """The next mini-batch of this epoch's permutation (a new permutation at epoch start)."""
+        step_in_epoch = self.current_iter % self.iter_per_epoch
+        if step_in_epoch == 0 or self._order is None:
+            self._order = self.rng.permutation(self.train_size)  # (N,)
+        idx = self._order[step_in_epoch * self.batch_size:(step_in_epoch + 1) * self.batch_size]  # (B,)
+        return self.x_train[idx], self.t_train[idx]
+
+    def _loss_and_gradient(self, x: np.ndarray, t: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        net = self.network
+        if hasattr(net, "loss_and_gradient"):
+            return net.loss_and_gradient(x, t)
+        grads = net.gradient(x, t)  # a network of the book's shape: the loss costs a second pass
+        return float(net.loss(x, t)), grads
+
+    def train_step(self) -> float:
+        """One optimizer step on the next mini-batch; returns its loss.
+
+        After the last step of an epoch, the epoch's accuracies are evaluated.
+        """
+        start = time.perf_counter()
+        x_batch, t_batch = self._next_batch()
+        loss, grads = self._loss_and_gradient(x_batch, t_batch)
+        self.optimizer.update(self.network.params, grads)
+        self.train_loss_list.append(float(loss))
+        self.current_iter += 1
+        self._epoch_train_seconds += time.perf_counter() - start
+
+        if self.verbose:
+            self._draw_bar()
+        if self.current_iter % self.iter_per_epoch == 0:
+            self._end_epoch()
+        return float(loss)
+
+    def _end_epoch(self) -> None:
+        self.current_epoch += 1
+        self.epoch_times.append(self._epoch_train_seconds)
+        self._epoch_train_seconds = 0.0
+
+        n = self.evaluate_sample_num_per_epoch
+        x_tr, t_tr, x_te, t_te = self.x_train, self.t_train, self.x_test, self.t_test
+        if n is not None:
+            x_tr, t_tr, x_te, t_te = x_tr[:n], t_tr[:n], x_te[:n], t_te[:n]
+        train_acc = float(self.network.accuracy(x_tr, t_tr))
+        test_acc = float(self.network.accuracy(x_te, t_te))
+        self.train_acc_list.append(train_acc)
+        self.test_acc_list.append(test_acc)
+        if self.verbose:
+            self._clear_bar()
+            print(f"epoch {self.current_epoch}/{self.epochs}: train acc {train_acc:.4f}, "
+                  f"test acc {test_acc:.4f}, loss {self.train_loss_list[-1]:.4f} "
+                  f"({self.epoch_times[-1]:.2f} s)", flush=True)
+
+    def train(self) -> None:
+        """Run the remaining steps of ``epochs`` epochs, then measure the final test accuracy."""
+        while self.current_iter < self.max_iter:
+            self.train_step()
+        if self.evaluate_sample_num_per_epoch is None and self.test_acc_list:
+            self.final_test_acc = self.test_acc_list[-1]  # already measured on the whole test set
+        else:
+            self.final_test_acc = float(self.network.accuracy(self.x_test, self.t_test))
+        if self.verbose:
+            self._clear_bar()
+            print(f"final test accuracy: {self.final_test_acc:.4f}", flush=True)
+
+    # ------------------------------------------------------------------ progress bar
+
+    def _draw_bar(self) -> None:
+        """Redraw the one-line bar on stderr, at most every _BAR_INTERVAL seconds."""
+        now = time.perf_counter()
+        if now - self._last_draw < _BAR_INTERVAL:
+            return
+        self._last_draw = now
+        self._bar_visible = True
+        done = self.current_iter % self.iter_per_epoch or self.iter_per_epoch
+        filled = _BAR_WIDTH * done // self.iter_per_epoch
+        bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
+        loss = self.train_loss_list[-1] if self.train_loss_list else float("nan")
+        sys.stderr.write(f"\repoch {self.current_epoch + 1}/{self.epochs} [{bar}] "
+                         f"{done}/{self.iter_per_epoch} loss {loss:.4f}")
+        sys.stderr.flush()
+
+    def _clear_bar(self) -> None:
+        if self._bar_visible:
+            sys.stderr.write("\r" + " " * (_BAR_WIDTH + 60) + "\r")
+            sys.stderr.flush()
+            self._bar_visible = False
