@@ -1,0 +1,208 @@
+"""TwoLayerNet, MultiLayerNet and their shared base (ferronet.networks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ferronet.gradient import gradient_check
+from ferronet.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
+from ferronet.networks import LayerNetwork, MultiLayerNet, TwoLayerNet
+
+TOL = 1e-6
+
+
+def data(rng, n=6, d=5, c=3):
+    return rng.standard_normal((n, d)), rng.integers(0, c, size=n)
+
+
+def assert_no_relu_kink(net, x, margin=1e-3):
+    """Pre-activations must sit farther than h = 1e-4 from 0, or the central difference straddles the kink."""
+    net.predict(x)
+    names = list(net.layers)
+    for i, name in enumerate(names[:-1]):
+        if isinstance(net.layers[names[i + 1]], Relu):
+            pre = net.layers[name].x @ net.layers[name].W + net.layers[name].b
+            assert np.min(np.abs(pre)) > margin, f"seed puts an input on a ReLU kink after {name}"
+
+
+def assert_gradients_match(net, x, t):
+    report = gradient_check(net, x, t)
+    assert set(report) == set(net.params)
+    worst = max(rel for _, rel in report.values())
+    assert worst < TOL, report
+
+
+# ---------------------------------------------------------------- gradient checks
+
+
+def test_two_layer_net_gradient_check(backend, rng):
+    net = TwoLayerNet(5, 7, 3, weight_init_std=0.5, seed=0)
+    x, t = data(rng)
+    assert_no_relu_kink(net, x)
+    assert_gradients_match(net, x, t)
+    assert_gradients_match(net, x, np.eye(3)[t])  # one-hot targets
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+@pytest.mark.parametrize("weight_decay_lambda", [0.0, 0.1])
+def test_multi_layer_net_gradient_check(backend, rng, activation, weight_decay_lambda):
+    net = MultiLayerNet(5, [6, 4], 3, activation=activation, weight_init_std=activation,
+                        weight_decay_lambda=weight_decay_lambda, seed=1)
+    x, t = data(rng)
+    assert_no_relu_kink(net, x)
+    assert_gradients_match(net, x, t)
+
+
+def test_weight_decay_terms(backend, rng):
+    x, t = data(rng)
+    lam = 0.3
+    plain = MultiLayerNet(5, [4], 3, seed=2)
+    decayed = MultiLayerNet(5, [4], 3, weight_decay_lambda=lam, seed=2)
+    l2 = sum(float(np.sum(plain.params[k] ** 2)) for k in ("W1", "W2"))
+    assert decayed.loss(x, t) == pytest.approx(plain.loss(x, t) + 0.5 * lam * l2, rel=1e-12)
+    g0, g1 = plain.gradient(x, t), decayed.gradient(x, t)
+    for k in ("W1", "W2"):
+        np.testing.assert_allclose(g1[k] - g0[k], lam * plain.params[k], rtol=1e-10, atol=1e-14)
+    for k in ("b1", "b2"):
+        np.testing.assert_array_equal(g1[k], g0[k])
+
+
+# ---------------------------------------------------------------- dtypes and inputs
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make", [
+    lambda dtype: TwoLayerNet(5, 4, 3, dtype=dtype, seed=0),
+    lambda dtype: MultiLayerNet(5, [4, 4], 3, activation="sigmoid", weight_decay_lambda=0.01, dtype=dtype, seed=0),
+])
+def test_params_and_gradients_stay_in_the_network_dtype(backend, rng, dtype, make):
+    net = make(dtype)
+    for p in net.params.values():
+        assert p.dtype == dtype and p.flags.c_contiguous
+    x, t = data(rng)
+    loss, grads = net.loss_and_gradient(x.astype(np.float32), t)  # float32 data into either dtype
+    assert np.isfinite(loss)
+    assert net.predict(x).dtype == dtype
+    for k, g in grads.items():
+        assert g.dtype == dtype and g.shape == net.params[k].shape
+
+
+def test_float32_input_into_float64_network(backend, rng):
+    net = TwoLayerNet(5, 4, 3, seed=0)
+    x, t = data(rng)
+    x32 = x.astype(np.float32)
+    assert net.loss(x32, t) == pytest.approx(net.loss(x32.astype(np.float64), t), rel=1e-14)
+
+
+@pytest.mark.parametrize("label_dtype", [np.uint8, np.int32, np.int64])
+def test_labels_of_any_integer_dtype(backend, rng, label_dtype):
+    net = MultiLayerNet(5, [4], 3, seed=0)
+    x, t = data(rng)
+    t_cast = t.astype(label_dtype)
+    assert net.loss(x, t_cast) == pytest.approx(net.loss(x, t), rel=1e-14)
+    assert net.accuracy(x, t_cast) == net.accuracy(x, t)
+    g, g_ref = net.gradient(x, t_cast), net.gradient(x, t)
+    for k in g_ref:
+        np.testing.assert_allclose(g[k], g_ref[k], rtol=1e-14)
+
+
+def test_accuracy_labels_onehot_and_batches(backend, rng):
+    net = TwoLayerNet(5, 8, 3, weight_init_std=1.0, seed=4)
+    x, t = data(rng, n=23)
+    pred = np.argmax(net.predict(x), axis=1)
+    expected = np.count_nonzero(pred == t) / 23
+    assert net.accuracy(x, t) == pytest.approx(expected)
+    assert net.accuracy(x, np.eye(3)[t]) == pytest.approx(expected)
+    assert net.accuracy(x, t, batch_size=5) == pytest.approx(expected)  # 5 does not divide 23
+
+
+# ---------------------------------------------------------------- structure and behaviour
+
+
+def test_loss_and_gradient_runs_one_forward_pass(backend, rng):
+    net = MultiLayerNet(5, [4], 3, weight_decay_lambda=0.1, seed=0)
+    x, t = data(rng)
+    calls = []
+    first = net.layers["Affine1"]
+    original = first.forward
+    first.forward = lambda a: calls.append(1) or original(a)
+    loss, grads = net.loss_and_gradient(x, t)
+    assert len(calls) == 1
+    assert loss == pytest.approx(net.loss(x, t), rel=1e-14)
+    ref = net.gradient(x, t)
+    for k in ref:
+        np.testing.assert_array_equal(grads[k], ref[k])
+
+
+def test_book_layer_names_and_activation(backend):
+    net = MultiLayerNet(4, [3, 3], 2, activation="sigmoid")
+    assert list(net.layers) == ["Affine1", "Activation_function1", "Affine2", "Activation_function2", "Affine3"]
+    assert isinstance(net.layers["Activation_function1"], Sigmoid)
+    assert list(net.params) == ["W1", "b1", "W2", "b2", "W3", "b3"]
+    assert net.layers["Affine2"].W is net.params["W2"]
+    assert isinstance(MultiLayerNet(4, [3], 2).layers["Activation_function1"], Relu)
+    with pytest.raises(ValueError):
+        MultiLayerNet(4, [3], 2, activation="tanh")
+    with pytest.raises(TypeError):
+        TwoLayerNet(4, 3, 2, dtype=np.int32)
+
+
+def test_seeded_initialisation(backend):
+    a = TwoLayerNet(6, 5, 3, seed=7)
+    b = TwoLayerNet(6, 5, 3, seed=7)
+    c = TwoLayerNet(6, 5, 3, seed=8)
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+    assert not np.array_equal(a.params["W1"], c.params["W1"])
+    np.testing.assert_array_equal(a.params["b1"], 0)
+
+
+@pytest.mark.parametrize("init, var", [("relu", 2.0), ("he", 2.0), ("sigmoid", 1.0), ("xavier", 1.0)])
+def test_weight_init_std_strings(init, var):
+    fan_in = 400
+    net = MultiLayerNet(fan_in, [500], 2, weight_init_std=init, seed=0)
+    assert np.std(net.params["W1"]) == pytest.approx(np.sqrt(var / fan_in), rel=0.02)
+    assert np.std(net.params["W2"]) == pytest.approx(np.sqrt(var / 500), rel=0.1)
+    std = np.std(MultiLayerNet(fan_in, [500], 2, weight_init_std=0.05, seed=0).params["W1"])
+    assert std == pytest.approx(0.05, rel=0.02)
+
+
+def test_replacing_a_param_array_reaches_the_layer(backend, rng):
+    net = TwoLayerNet(5, 4, 3, seed=0)
+    x, _ = data(rng)
+    net.params["W2"] = np.zeros_like(net.params["W2"])
+    net.params["b2"] = np.array([0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(net.predict(x), np.tile([0.0, 1.0, 0.0], (6, 1)))
+
+
+def test_train_flg_reaches_layers_that_take_it(backend, rng):
+    class Recorder:
+        def __init__(self):
+            self.flags = []
+
+        def forward(self, x, train_flg=True):
+            self.flags.append(train_flg)
+            return x
+
+        def backward(self, dout):
+            return dout
+
+    class Net(LayerNetwork):
+        def __init__(self):
+            super().__init__()
+            gen = np.random.default_rng(0)
+            self.add_param("W1", gen.standard_normal((5, 3)))
+            self.add_param("b1", np.zeros(3))
+            self.add_layer("Affine1", Affine(self.params["W1"], self.params["b1"]), W="W1", b="b1")
+            self.recorder = self.add_layer("Recorder", Recorder())
+            self.last_layer = SoftmaxWithLoss()
+
+    net = Net()
+    x, t = data(rng)
+    net.predict(x)
+    net.loss(x, t)
+    net.gradient(x, t)
+    net.accuracy(x, t)
+    assert net.recorder.flags == [False, False, True, False]
+    assert_gradients_match(net, x, t)
