@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ferronet import initializers as I
 from ferronet.gradient import gradient_check
 from ferronet.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
 from ferronet.networks import LayerNetwork, MultiLayerNet, TwoLayerNet
@@ -206,3 +207,46 @@ def test_train_flg_reaches_layers_that_take_it(backend, rng):
     net.accuracy(x, t)
     assert net.recorder.flags == [False, False, True, False]
     assert_gradients_match(net, x, t)
+
+
+# ---------------------------------------------------------------- initializers
+
+
+def test_resolve_std_and_fans():
+    assert I.resolve_std("relu", 50) == pytest.approx(np.sqrt(2 / 50))
+    assert I.resolve_std("He", 50) == pytest.approx(np.sqrt(2 / 50))
+    assert I.resolve_std("sigmoid", 50) == pytest.approx(np.sqrt(1 / 50))
+    assert I.resolve_std("xavier", 50) == pytest.approx(np.sqrt(1 / 50))
+    assert I.resolve_std(0.3, 50) == 0.3
+    with pytest.raises(ValueError):
+        I.resolve_std("glorot", 50)
+    assert I.fans((30, 20)) == (30, 20)
+    assert I.fans((16, 3, 5, 5)) == (75, 400)
+
+
+@pytest.mark.parametrize("name", ["gaussian", "uniform", "xavier", "he", "lecun", "orthogonal"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_named_initializers(name, dtype):
+    init = I.get_initializer(name.upper())
+    w = init((300, 200), np.random.default_rng(0), dtype)
+    assert w.shape == (300, 200) and w.dtype == dtype and w.flags.c_contiguous
+    again = init((300, 200), np.random.default_rng(0), dtype)
+    np.testing.assert_array_equal(w, again)  # seeded by the generator alone
+    expected_std = {
+        "gaussian": 0.01,
+        "uniform": 0.05 / np.sqrt(3),
+        "xavier": np.sqrt(1 / 300),
+        "he": np.sqrt(2 / 300),
+        "lecun": np.sqrt(1 / 300),
+        "orthogonal": np.sqrt(200 / (300 * 200)),  # 200 orthonormal columns of length 1
+    }[name]
+    assert np.std(w) == pytest.approx(expected_std, rel=0.03)
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (4, 6), (8, 2, 3, 3)])
+def test_orthogonal_is_orthogonal(shape):
+    w = I.orthogonal(shape, np.random.default_rng(1), np.float64, gain=2.0)
+    m = w.reshape(shape[0], -1)
+    small = min(m.shape)
+    gram = m.T @ m if m.shape[0] >= m.shape[1] else m @ m.T
+    np.testing.assert_allclose(gram, 4.0 * np.eye(small), atol=1e-12)
