@@ -1,0 +1,251 @@
+"""The benchmark cases: what is timed, on which inputs, and how much work one call is.
+
+A :class:`Case` builds, for a backend name (``"native"``, ``"numpy"`` or
+``"torch"``), a zero-argument callable doing the case's work once.  Every
+array is float32.  The ferronet backends go through ``ferronet.ops`` (the
+runner activates the backend around each timing sample).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from ferronet import ops
+
+F32 = np.float32
+FERRONET_BACKENDS = ("native", "numpy")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Problem sizes and timing budget of one suite (full or ``--quick``)."""
+
+    matmul: tuple[int, ...]
+    softmax: tuple[tuple[int, int], ...]
+    optimizer: tuple[int, ...]
+    activation: int
+    copy: int
+    epoch_samples: int
+    repeats: int
+    min_time: float  # seconds per timing sample
+    epoch_repeats: int
+    batch: int = 100
+    net: tuple[int, ...] = (784, 100, 100, 10)
+
+
+FULL = Sizes(matmul=(64, 128, 256, 512, 1024, 2048), softmax=((100, 10), (1000, 1000)),
+             optimizer=(10**6, 10**7), activation=10**7, copy=25 * 10**6, epoch_samples=60000,
+             repeats=7, min_time=0.05, epoch_repeats=3)
+QUICK = Sizes(matmul=(64, 128), softmax=((100, 10), (200, 200)), optimizer=(10**5,), activation=10**5,
+              copy=10**6, epoch_samples=1000, repeats=3, min_time=0.002, epoch_repeats=2)
+
+
+@dataclass
+class Built:
+    """A timed callable, with an optional cheaper warm-up and a note for the report."""
+
+    fn: Callable[[], Any]
+    warmup: Callable[[], Any] | None = None
+    note: str | None = None
+
+
+@dataclass
+class Case:
+    group: str  #: family, e.g. "matmul", "adam"
+    label: str  #: unique row name
+    shape: str  #: human-readable problem shape
+    build: Callable[[str], Built | None]  #: backend -> callable, None when not applicable
+    unit: str | None = None  #: "GFLOP/s" or "GB/s" for the rate column
+    work: float = 0.0  #: FLOPs or bytes per call
+    steps: int | None = None  #: report seconds per step too (time / steps)
+    number: int | None = None  #: fixed inner-loop count (else calibrated)
+    repeats: int | None = None  #: override of Sizes.repeats
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _normal(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    return rng.standard_normal(shape, dtype=F32)
+
+
+# ---------------------------------------------------------------------- dense algebra
+
+
+def matmul_case(m: int, k: int, n: int, torch: ModuleType | None, *, trans_a: bool = False,
+                trans_b: bool = False, label: str, shape: str) -> Case:
+    rng = _rng(1)
+    a = _normal(rng, *((k, m) if trans_a else (m, k)))
+    b = _normal(rng, *((n, k) if trans_b else (k, n)))
+
+    def build(backend: str) -> Built | None:
+        if backend == "torch":
+            return Built(torch.matmul(a, b, trans_a, trans_b)) if torch else None
+        return Built(lambda: ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b))
+
+    return Case("matmul", label, shape, build, "GFLOP/s", 2.0 * m * k * n)
+
+
+def affine_case(batch: int, d_in: int, d_out: int, torch: ModuleType | None) -> Case:
+    rng = _rng(2)
+    x, W = _normal(rng, batch, d_in), _normal(rng, d_in, d_out) * F32(0.05)
+    b, dout = _normal(rng, d_out), _normal(rng, batch, d_out)
+
+    def build(backend: str) -> Built | None:
+        if backend == "torch":
+            return Built(torch.affine_fwd_bwd(x, W, b, dout)) if torch else None
+
+        def run() -> None:
+            ops.affine_forward(x, W, b)
+            ops.affine_backward(dout, x, W)
+
+        return Built(run)
+
+    return Case("affine", f"affine fwd+bwd {d_in}->{d_out}", f"batch {batch}, {d_in}->{d_out}", build,
+                "GFLOP/s", 3 * 2.0 * batch * d_in * d_out)
+
+
+def softmax_ce_case(n: int, c: int, torch: ModuleType | None) -> Case:
+    rng = _rng(3)
+    x = _normal(rng, n, c) * F32(3)
+    t = rng.integers(0, c, size=n).astype(np.int64)
+
+    def build(backend: str) -> Built | None:
+        if backend == "torch":
+            return Built(torch.softmax_ce_fwd_bwd(x, t)) if torch else None
+
+        def run() -> None:
+            _, y = ops.softmax_cross_entropy_forward(x, t)
+            ops.softmax_cross_entropy_backward(y, t)
+
+        return Built(run)
+
+    # read x, write y, read y, write dx
+    return Case("softmax_ce", f"softmax-CE fwd+bwd {n}x{c}", f"{n}x{c}, int labels", build,
+                "GB/s", 16.0 * n * c)
+
+
+# ---------------------------------------------------------------------- optimizer steps and activations
+
+
+def optimizer_case(kind: str, n: int, torch: ModuleType | None) -> Case:
+    rng = _rng(4)
+    param, grad = _normal(rng, n), _normal(rng, n) * F32(0.01)
+    m, v = np.zeros(n, F32), np.zeros(n, F32)
+    bytes_per_param = {"adam": 28, "sgd": 12}[kind]
+
+    def build(backend: str) -> Built | None:
+        if backend == "torch":
+            if torch is None:
+                return None
+            fn, variant = (torch.adam_step if kind == "adam" else torch.sgd_step)(param, grad, 1e-3)
+            return Built(fn, note=f"torch.optim.{'Adam' if kind == 'adam' else 'SGD'} ({variant})")
+        if kind == "adam":
+            return Built(lambda: ops.adam_step(param, grad, m, v, 1e-3, 0.9, 0.999, 10))
+        return Built(lambda: ops.sgd_step(param, grad, 1e-3))
+
+    name = "Adam" if kind == "adam" else "SGD"
+    return Case(kind, f"{name} step {n:.0e}".replace("e+0", "e"), f"{n:,} float32 params", build,
+                "GB/s", float(bytes_per_param * n), info={"bytes_per_param": bytes_per_param})
+
+
+def activation_case(kind: str, n: int, torch: ModuleType | None) -> Case:
+    x = _normal(_rng(5), n) * F32(4)
+
+    def build(backend: str) -> Built | None:
+        if backend == "torch":
+            return Built(getattr(torch, kind)(x)) if torch else None
+        fn = ops.relu_forward if kind == "relu" else ops.sigmoid_forward
+        return Built(lambda: fn(x))
+
+    return Case(kind, f"{kind.capitalize()} fwd {n:.0e}".replace("e+0", "e"), f"{n:,} float32", build,
+                "GB/s", 8.0 * n)
+
+
+def copy_case(n: int) -> Case:
+    """The memory-bandwidth reference: ``np.copyto`` of n float32 (read + write counted)."""
+    src, dst = _normal(_rng(6), n), np.empty(n, F32)
+
+    def build(backend: str) -> Built | None:
+        return Built(lambda: np.copyto(dst, src)) if backend == "numpy" else None
+
+    return Case("copy", f"copy (np.copyto) {n:.1e}".replace("e+0", "e"), f"{n:,} float32", build, "GB/s", 8.0 * n)
+
+
+# ---------------------------------------------------------------------- a whole training epoch
+
+
+def epoch_data(samples: int, features: int, use_real: bool) -> tuple[np.ndarray, np.ndarray, str]:
+    """Training inputs float32 (samples, features) and uint8 labels: Fashion-MNIST when present."""
+    if use_real and features == 784:
+        from ferronet.datasets import fashion_mnist_available, load_fashion_mnist
+
+        if fashion_mnist_available():
+            (x, t), _ = load_fashion_mnist()
+            return x[:samples], t[:samples], "Fashion-MNIST"
+    rng = _rng(7)
+    return rng.random((samples, features), dtype=F32), rng.integers(0, 10, samples).astype(np.uint8), "random"
+
+
+def epoch_case(sizes: Sizes, torch: ModuleType | None, use_real: bool) -> Case:
+    x, t, source = epoch_data(sizes.epoch_samples, sizes.net[0], use_real)
+    steps = sizes.epoch_samples // sizes.batch
+    net_shape = "-".join(map(str, sizes.net))
+
+    def build(backend: str) -> Built | None:
+        if backend == "torch":
+            if torch is None:
+                return None
+            run, warm = torch.mlp_epoch(x, t, list(sizes.net), sizes.batch, steps, 1e-3, seed=0)
+            return Built(run, warmup=warm)
+        from ferronet.networks import MultiLayerNet
+        from ferronet.optimizers import Adam
+
+        net = MultiLayerNet(sizes.net[0], list(sizes.net[1:-1]), sizes.net[-1], dtype=np.float32, seed=0)
+        opt = Adam(lr=1e-3)
+        rng = _rng(8)
+
+        def run(n_steps: int = steps) -> None:
+            perm = rng.permutation(x.shape[0])
+            for i in range(n_steps):
+                idx = perm[i * sizes.batch:(i + 1) * sizes.batch]
+                _, grads = net.loss_and_gradient(x[idx], t[idx])
+                opt.update(net.params, grads)
+
+        return Built(run, warmup=lambda: run(min(steps, 5)))
+
+    return Case("mlp_epoch", f"MLP {net_shape} epoch (Adam)", f"{sizes.epoch_samples} samples ({source}), "
+                f"batch {sizes.batch}, {steps} steps", build, steps=steps, number=1, repeats=sizes.epoch_repeats,
+                info={"data": source})
+
+
+# ---------------------------------------------------------------------- the suite
+
+
+def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True) -> Iterator[Case]:
+    """Every case in report order (built lazily, so big arrays live one case at a time)."""
+    yield copy_case(sizes.copy)
+    for s in sizes.matmul:
+        yield matmul_case(s, s, s, torch, label=f"matmul {s}", shape=f"{s}x{s} @ {s}x{s}")
+    b, d, h = sizes.batch, sizes.net[0], sizes.net[1]
+    yield matmul_case(b, d, h, torch, label="matmul net fwd", shape=f"x {b}x{d} @ W {d}x{h}")
+    yield matmul_case(b, h, d, torch, trans_b=True, label="matmul net dx (trans_b)",
+                      shape=f"dout {b}x{h} @ W.T (W {d}x{h})")
+    yield matmul_case(d, b, h, torch, trans_a=True, label="matmul net dW (trans_a)",
+                      shape=f"x.T @ dout (x {b}x{d}, dout {b}x{h})")
+    yield affine_case(b, d, h, torch)
+    for n, c in sizes.softmax:
+        yield softmax_ce_case(n, c, torch)
+    for kind in ("adam", "sgd"):
+        for n in sizes.optimizer:
+            yield optimizer_case(kind, n, torch)
+    for kind in ("relu", "sigmoid"):
+        yield activation_case(kind, sizes.activation, torch)
+    yield epoch_case(sizes, torch, use_real_data)

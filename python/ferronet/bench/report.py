@@ -1,0 +1,103 @@
+"""Derived figures (rates, ratios) and the Markdown table of a benchmark run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ferronet.bench import machine as machine_mod
+
+BACKENDS = ("native", "numpy", "torch")
+
+
+def median(entry: dict[str, Any], backend: str) -> float | None:
+    timing = entry["times"].get(backend)
+    if not timing or "median" not in timing:
+        return None
+    return float(timing["median"])
+
+
+def derive(entry: dict[str, Any]) -> dict[str, Any]:
+    """Add ``rate`` (GFLOP/s or GB/s per backend), ``ratios`` and ``per_step`` to a result entry."""
+    rates, per_step = {}, {}
+    for backend in BACKENDS:
+        t = median(entry, backend)
+        if t is None:
+            continue
+        if entry.get("unit") and entry.get("work"):
+            rates[backend] = entry["work"] / t / 1e9
+        if entry.get("steps"):
+            per_step[backend] = t / entry["steps"]
+    native = median(entry, "native")
+    ratios = {}
+    for other in ("numpy", "torch"):
+        t = median(entry, other)
+        if native and t:
+            ratios[f"{other}/native"] = t / native
+    entry["rate"], entry["ratios"] = rates, ratios
+    if per_step:
+        entry["per_step"] = per_step
+    return entry
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def _cell(entry: dict[str, Any], backend: str) -> str:
+    timing = entry["times"].get(backend)
+    if timing is None:
+        return "–"
+    if "error" in timing:
+        return "error"
+    text = fmt_time(timing["median"])
+    if entry.get("per_step", {}).get(backend):
+        text += f" ({fmt_time(entry['per_step'][backend])}/step)"
+    return text
+
+
+def _rate_cell(entry: dict[str, Any]) -> str:
+    rates = entry.get("rate", {})
+    if not rates:
+        return ""
+    values = " / ".join(f"{rates[b]:.3g}" if b in rates else "–" for b in BACKENDS)
+    return f"{values} {entry['unit']}"
+
+
+def _ratio_cell(entry: dict[str, Any], key: str) -> str:
+    r = entry.get("ratios", {}).get(key)
+    return f"{r:.2f}×" if r is not None else "–"
+
+
+def markdown(record: dict[str, Any]) -> str:
+    """The whole report: machine description, then one table row per case and thread count."""
+    lines = ["# ferronet benchmarks", ""]
+    lines.append(f"Run {record['created']}{' (--quick: shrunken sizes, not for comparison)' if record['quick'] else ''}; "
+                 "every array float32; times are medians of interleaved repeats.")
+    lines += ["", machine_mod.summary(record["machine"], record.get("torch_version")), ""]
+    lines.append("Ratios are numpy_time / native_time and torch_time / native_time (above 1: native is faster). "
+                 "Rates are listed as native / numpy / torch.")
+    lines += ["", "| case | shape | threads | native | numpy | torch | numpy/native | torch/native | rate |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for e in record["results"]:
+        lines.append(f"| {e['case']} | {e['shape']} | {e['threads']} | {_cell(e, 'native')} | {_cell(e, 'numpy')} | "
+                     f"{_cell(e, 'torch')} | {_ratio_cell(e, 'numpy/native')} | {_ratio_cell(e, 'torch/native')} | "
+                     f"{_rate_cell(e)} |")
+    notes = []
+    for e in record["results"]:
+        for backend, timing in e["times"].items():
+            if "error" in timing:
+                notes.append(f"- {e['case']} ({e['threads']} threads), {backend}: {timing['error']}")
+        for backend, note in e.get("notes", {}).items():
+            if e["threads"] == record["threads"][0]:
+                notes.append(f"- {e['case']}, {backend}: {note}")
+    if record.get("torch_reason"):
+        notes.append(f"- PyTorch skipped: {record['torch_reason']}")
+    if notes:
+        lines += ["", "Notes:", *dict.fromkeys(notes)]
+    lines.append("")
+    return "\n".join(lines)

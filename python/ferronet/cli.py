@@ -1,0 +1,124 @@
+"""The ``ferronet`` command line: ``ferronet info | demo | bench`` (``python -m ferronet``).
+
+Each subcommand is a pair of functions registered with :func:`command`:
+one adds its arguments, one runs it and returns the exit code.  A new
+subcommand (e.g. ``train``) is one more decorated pair.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+    """Register the decorated ``run(args) -> exit code`` as subcommand ``name``."""
+
+    def register(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        COMMANDS[name] = Command(name, help, configure, run)
+        return run
+
+    return register
+
+
+def _thread_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated thread counts like 1,2, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"thread counts must be >= 1, got {text!r}")
+    return values
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+# ---------------------------------------------------------------------- info
+
+
+@command("info", "show the version, whether the native core loaded, SIMD features and threads")
+def _info(args: argparse.Namespace) -> int:
+    import ferronet
+
+    ferronet.show_config()
+    return 0
+
+
+# ---------------------------------------------------------------------- demo
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--epochs", type=_positive, default=3, help="epochs per backend (default 3)")
+    p.add_argument("--threads", type=_positive, default=None, help="native threads (default: all cores)")
+    p.add_argument("--limit", type=_positive, default=None, help=argparse.SUPPRESS)  # smoke tests
+
+
+@command("demo", "train a float32 MLP on Fashion-MNIST (or the shipped digits) on each backend and "
+         "compare epoch times", _demo_args)
+def _demo(args: argparse.Namespace) -> int:
+    from ferronet.bench.demo import run_demo
+
+    run_demo(epochs=args.epochs, threads=args.threads, limit=args.limit)
+    return 0
+
+
+# ---------------------------------------------------------------------- bench
+
+
+def _bench_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of a few seconds")
+    p.add_argument("--threads", type=_thread_list, default=[1, 2], help="thread counts to run (default 1,2)")
+    p.add_argument("--json", metavar="PATH", help="write the full results as JSON")
+    p.add_argument("--markdown", metavar="PATH", help="write the Markdown table")
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    p.add_argument("--only", type=lambda s: [g for g in s.split(",") if g], default=None,
+                   help="only these case groups (copy, matmul, affine, softmax_ce, adam, sgd, relu, sigmoid, mlp_epoch)")
+
+
+@command("bench", "time native vs NumPy vs PyTorch (float32) and print a Markdown table", _bench_args)
+def _bench(args: argparse.Namespace) -> int:
+    from ferronet import bench
+
+    record = bench.run(threads=args.threads, quick=args.quick, use_torch=not args.no_torch, only=args.only,
+                       log=sys.stderr)
+    print(bench.write(record, args.json, args.markdown))
+    return 0
+
+
+# ---------------------------------------------------------------------- entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ferronet", description="ferronet: Deep Learning from Scratch on a Rust core")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for cmd in COMMANDS.values():
+        cmd.configure(sub.add_parser(cmd.name, help=cmd.help, description=cmd.help))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default: ``sys.argv[1:]``), run the subcommand, return its exit code."""
+    args = build_parser().parse_args(argv)
+    return COMMANDS[args.command].run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
