@@ -82,6 +82,21 @@ def test_evaluation_happens_at_the_end_of_each_real_epoch(backend):
     assert when == [3, 3, 6, 6]  # train and test accuracy after steps 3 and 6
 
 
+def test_evaluate_sample_num_per_epoch_limits_the_per_epoch_evaluation(backend):
+    tr = make_trainer(n=50, batch=20, epochs=2, evaluate_sample_num_per_epoch=7)
+    sizes: list[int] = []
+    original = tr.network.accuracy
+
+    def spy(x, t):
+        sizes.append(len(x))
+        return original(x, t)
+
+    tr.network.accuracy = spy
+    tr.train()
+    assert sizes == [7, 7, 7, 7, len(tr.x_test)]  # per-epoch samples, then the full test set
+    assert tr.final_test_acc == pytest.approx(original(tr.x_test, tr.t_test))
+
+
 def test_one_forward_pass_per_step(backend):
     tr = make_trainer(n=40, batch=10, epochs=2)
     calls = {"predict": 0}

@@ -38,7 +38,8 @@ class Trainer:
     ``params`` dict (optionally ``loss_and_gradient(x, t)``).
     x_train (N, ...), t_train (N,) labels or (N, C) one-hot; likewise the test set.
     optimizer: a name for :func:`ferronet.optimizers.get_optimizer` (any case)
-    or an optimizer object; optimizer_param: its keyword arguments.
+    or an optimizer object; optimizer_param: the keyword arguments for a
+    named optimizer (copied, never modified; ignored for an object).
     evaluate_sample_num_per_epoch: evaluate the per-epoch accuracies on the
     first that many samples of each set (None: all of them).
 
