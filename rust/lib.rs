@@ -1,1 +1,41 @@
+//! ferronet's native core: `kernels` is pure Rust; `bindings` (built with the
+//! `python` feature) exposes them as the Python module `ferronet._native`.
 
+pub mod kernels;
+
+#[cfg(feature = "python")]
+mod bindings;
+
+#[cfg(feature = "python")]
+#[pyo3::pymodule]
+fn _native(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
+    use bindings::{activation, dense, info, optim, softmax};
+    use pyo3::prelude::*;
+
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(info::set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(info::get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(info::simd_features, m)?)?;
+
+    m.add_function(wrap_pyfunction!(dense::matmul, m)?)?;
+    m.add_function(wrap_pyfunction!(dense::affine_forward_py, m)?)?;
+    m.add_function(wrap_pyfunction!(dense::affine_backward_py, m)?)?;
+
+    m.add_function(wrap_pyfunction!(activation::relu_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::relu_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::sigmoid_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::sigmoid_backward, m)?)?;
+
+    m.add_function(wrap_pyfunction!(softmax::softmax, m)?)?;
+    m.add_function(wrap_pyfunction!(softmax::softmax_cross_entropy_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(softmax::softmax_cross_entropy_backward, m)?)?;
+
+    m.add_function(wrap_pyfunction!(optim::sgd_step, m)?)?;
+    m.add_function(wrap_pyfunction!(optim::momentum_step, m)?)?;
+    m.add_function(wrap_pyfunction!(optim::nesterov_step, m)?)?;
+    m.add_function(wrap_pyfunction!(optim::adagrad_step, m)?)?;
+    m.add_function(wrap_pyfunction!(optim::rmsprop_step, m)?)?;
+    m.add_function(wrap_pyfunction!(optim::adadelta_step, m)?)?;
+    m.add_function(wrap_pyfunction!(optim::adam_step, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! Bindings for the element-wise activations (any shape).
+
+use pyo3::prelude::*;
+
+use super::array::{common_dtype, float_dtype, new_output, output_slice, same_shape, Dtype, Elem, Input};
+use crate::kernels::activation;
+
+type Unary<T> = fn(&[T], &mut [T]);
+type Binary<T> = fn(&[T], &[T], &mut [T]);
+
+fn unary<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, kernel: Unary<T>) -> PyResult<Bound<'py, PyAny>> {
+    let x = Input::<T>::new("x", x)?;
+    let result = new_output::<T>(py, x.shape());
+    let out = output_slice(&result);
+    let xs = x.slice();
+    py.detach(|| kernel(xs, out));
+    Ok(result.into_any())
+}
+
+fn backward<'py, T: Elem>(
+    py: Python<'py>,
+    dout: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+    kernel: Binary<T>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (dout, y) = (Input::<T>::new("dout", dout)?, Input::<T>::new("y", y)?);
+    same_shape("dout", dout.shape(), "y", y.shape())?;
+    let result = new_output::<T>(py, dout.shape());
+    let out = output_slice(&result);
+    let (gs, ys) = (dout.slice(), y.slice());
+    py.detach(|| kernel(gs, ys, out));
+    Ok(result.into_any())
+}
+
+/// `max(x, 0)`.
+#[pyfunction]
+pub fn relu_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    match float_dtype("x", x)? {
+        Dtype::F32 => unary::<f32>(py, x, activation::relu_forward),
+        Dtype::F64 => unary::<f64>(py, x, activation::relu_forward),
+    }
+}
+
+/// `dout * (y > 0)`; `dout` is not modified.
+#[pyfunction]
+pub fn relu_backward<'py>(py: Python<'py>, dout: &Bound<'py, PyAny>, y: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    match common_dtype(&[("dout", dout), ("y", y)])? {
+        Dtype::F32 => backward::<f32>(py, dout, y, activation::relu_backward),
+        Dtype::F64 => backward::<f64>(py, dout, y, activation::relu_backward),
+    }
+}
+
+/// `1 / (1 + exp(-x))`, overflow-free.
+#[pyfunction]
+pub fn sigmoid_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    match float_dtype("x", x)? {
+        Dtype::F32 => unary::<f32>(py, x, activation::sigmoid_forward),
+        Dtype::F64 => unary::<f64>(py, x, activation::sigmoid_forward),
+    }
+}
+
+/// `dout * y * (1 - y)`.
+#[pyfunction]
+pub fn sigmoid_backward<'py>(py: Python<'py>, dout: &Bound<'py, PyAny>, y: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    match common_dtype(&[("dout", dout), ("y", y)])? {
+        Dtype::F32 => backward::<f32>(py, dout, y, activation::sigmoid_backward),
+        Dtype::F64 => backward::<f64>(py, dout, y, activation::sigmoid_backward),
+    }
+}

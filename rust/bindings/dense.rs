@@ -1,0 +1,171 @@
+//! Bindings for matrix products and the Affine layer.
+
+use numpy::{PyArrayDyn, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+
+use super::array::{common_dtype, fmt_shape, in_place, new_output, output_slice, require_ndim, value_error, Dtype, Elem, Input};
+use crate::kernels::{affine, matmul as mm};
+
+/// op(a) @ op(b), op transposing when asked; into `out` when given.
+#[pyfunction]
+#[pyo3(signature = (a, b, trans_a=false, trans_b=false, out=None))]
+pub fn matmul<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+    trans_a: bool,
+    trans_b: bool,
+    out: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut arrays = vec![("a", a), ("b", b)];
+    if let Some(out) = out {
+        arrays.push(("out", out));
+    }
+    match common_dtype(&arrays)? {
+        Dtype::F32 => matmul_typed::<f32>(py, a, b, trans_a, trans_b, out),
+        Dtype::F64 => matmul_typed::<f64>(py, a, b, trans_a, trans_b, out),
+    }
+}
+
+fn matmul_typed<'py, T: Elem>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+    trans_a: bool,
+    trans_b: bool,
+    out: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let a = Input::<T>::strided("a", a)?;
+    let b = Input::<T>::strided("b", b)?;
+    require_ndim("a", a.shape(), 2)?;
+    require_ndim("b", b.shape(), 2)?;
+    let lhs = if trans_a { a.matrix().t() } else { a.matrix() };
+    let rhs = if trans_b { b.matrix().t() } else { b.matrix() };
+    if lhs.cols() != rhs.rows() {
+        return Err(value_error(format!(
+            "matmul shape mismatch: op(a) has shape {} and op(b) has shape {}",
+            fmt_shape(&[lhs.rows(), lhs.cols()]),
+            fmt_shape(&[rhs.rows(), rhs.cols()])
+        )));
+    }
+    let shape = [lhs.rows(), rhs.cols()];
+    match out {
+        Some(out_obj) => {
+            let mut out = in_place::<T>("out", out_obj)?;
+            if out.shape() != shape {
+                return Err(value_error(format!(
+                    "out must have shape {}, got {}",
+                    fmt_shape(&shape),
+                    fmt_shape(out.shape())
+                )));
+            }
+            let dst = out.as_slice_mut().expect("checked C-contiguous");
+            py.detach(|| mm::matmul(lhs, rhs, dst, false));
+            Ok(out_obj.clone())
+        }
+        None => {
+            let result = new_output::<T>(py, &shape);
+            let dst = output_slice(&result);
+            py.detach(|| mm::matmul(lhs, rhs, dst, false));
+            Ok(result.into_any())
+        }
+    }
+}
+
+/// `x @ W + b` with the bias as the GEMM's starting accumulator.
+#[pyfunction]
+#[pyo3(name = "affine_forward", signature = (x, W, b))]
+#[allow(non_snake_case)]
+pub fn affine_forward_py<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    W: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    match common_dtype(&[("x", x), ("W", W), ("b", b)])? {
+        Dtype::F32 => affine_forward_typed::<f32>(py, x, W, b),
+        Dtype::F64 => affine_forward_typed::<f64>(py, x, W, b),
+    }
+}
+
+fn check_affine(x: &[usize], w: &[usize]) -> PyResult<()> {
+    require_ndim("x", x, 2)?;
+    require_ndim("W", w, 2)?;
+    if x[1] != w[0] {
+        return Err(value_error(format!(
+            "affine shape mismatch: x has shape {} but W has shape {}",
+            fmt_shape(x),
+            fmt_shape(w)
+        )));
+    }
+    Ok(())
+}
+
+fn affine_forward_typed<'py, T: Elem>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    w: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (x, w, b) = (Input::<T>::new("x", x)?, Input::<T>::new("W", w)?, Input::<T>::new("b", b)?);
+    check_affine(x.shape(), w.shape())?;
+    let (n, d, m) = (x.shape()[0], x.shape()[1], w.shape()[1]);
+    if b.shape() != [m] {
+        return Err(value_error(format!(
+            "bias b must have shape ({m},) to match W {}, got {}",
+            fmt_shape(w.shape()),
+            fmt_shape(b.shape())
+        )));
+    }
+    let result = new_output::<T>(py, &[n, m]);
+    let out = output_slice(&result);
+    let (xs, ws, bs) = (x.slice(), w.slice(), b.slice());
+    py.detach(|| affine::affine_forward(xs, ws, bs, out, n, d, m));
+    Ok(result.into_any())
+}
+
+/// Gradients of the Affine layer: `(dx, dW, db)`.
+#[pyfunction]
+#[pyo3(name = "affine_backward", signature = (dout, x, W))]
+#[allow(non_snake_case)]
+pub fn affine_backward_py<'py>(
+    py: Python<'py>,
+    dout: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+    W: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    match common_dtype(&[("dout", dout), ("x", x), ("W", W)])? {
+        Dtype::F32 => affine_backward_typed::<f32>(py, dout, x, W),
+        Dtype::F64 => affine_backward_typed::<f64>(py, dout, x, W),
+    }
+}
+
+type Grads<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>);
+
+fn affine_backward_typed<'py, T: Elem>(
+    py: Python<'py>,
+    dout: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+    w: &Bound<'py, PyAny>,
+) -> PyResult<Grads<'py>> {
+    let (dout, x, w) = (Input::<T>::new("dout", dout)?, Input::<T>::new("x", x)?, Input::<T>::new("W", w)?);
+    check_affine(x.shape(), w.shape())?;
+    require_ndim("dout", dout.shape(), 2)?;
+    let (n, d, m) = (x.shape()[0], x.shape()[1], w.shape()[1]);
+    if dout.shape() != [n, m] {
+        return Err(value_error(format!(
+            "dout must have shape {} (x {} @ W {}), got {}",
+            fmt_shape(&[n, m]),
+            fmt_shape(x.shape()),
+            fmt_shape(w.shape()),
+            fmt_shape(dout.shape())
+        )));
+    }
+    let dx: Bound<'py, PyArrayDyn<T>> = new_output(py, &[n, d]);
+    let dw: Bound<'py, PyArrayDyn<T>> = new_output(py, &[d, m]);
+    let db: Bound<'py, PyArrayDyn<T>> = new_output(py, &[m]);
+    let (dxs, dws, dbs) = (output_slice(&dx), output_slice(&dw), output_slice(&db));
+    let (gs, xs, ws) = (dout.slice(), x.slice(), w.slice());
+    py.detach(|| affine::affine_backward(gs, xs, ws, dxs, dws, dbs, n, d, m));
+    Ok((dx.into_any(), dw.into_any(), db.into_any()))
+}

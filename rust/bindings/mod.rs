@@ -1,0 +1,9 @@
+//! The only code that touches PyO3 and rust-numpy: it checks arrays, turns
+//! bad input into Python exceptions, releases the GIL and calls the kernels.
+
+pub mod activation;
+pub mod array;
+pub mod dense;
+pub mod info;
+pub mod optim;
+pub mod softmax;

@@ -1,0 +1,120 @@
+//! Bindings for softmax and the fused softmax-cross-entropy.
+
+use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+
+use super::array::{
+    common_dtype, fmt_shape, float_dtype, labels, new_output, output_slice, require_ndim, same_shape, type_error,
+    value_error, Dtype, Elem, Input,
+};
+use crate::kernels::softmax::{self as kernel, Targets};
+
+/// Row-wise softmax of a 1-d or 2-d array.
+#[pyfunction]
+pub fn softmax<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    match float_dtype("x", x)? {
+        Dtype::F32 => softmax_typed::<f32>(py, x),
+        Dtype::F64 => softmax_typed::<f64>(py, x),
+    }
+}
+
+fn softmax_typed<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let x = Input::<T>::new("x", x)?;
+    if !(1..=2).contains(&x.shape().len()) {
+        return Err(value_error(format!("softmax expects a 1-d or 2-d array, got shape {}", fmt_shape(x.shape()))));
+    }
+    let cols = *x.shape().last().expect("1-d or 2-d");
+    let result = new_output::<T>(py, x.shape());
+    let out = output_slice(&result);
+    let xs = x.slice();
+    py.detach(|| kernel::softmax(xs, out, cols));
+    Ok(result.into_any())
+}
+
+/// Targets as read from Python: labels as i64, or a borrowed one-hot array.
+enum PyTargets<'py, T: Elem> {
+    Labels(Vec<i64>),
+    OneHot(Input<'py, T>),
+}
+
+impl<'py, T: Elem> PyTargets<'py, T> {
+    /// Read `t` for the logits/probabilities `x` (N, C) of dtype `T`.
+    fn read(x_name: &str, x_obj: &Bound<'py, PyAny>, shape: &[usize], t: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let kind = t.cast::<PyUntypedArray>().map(|a| (a.ndim() == 2, a.dtype().kind() == b'f'));
+        match kind {
+            Ok((true, true)) => {
+                common_dtype(&[(x_name, x_obj), ("t", t)])?;
+                let onehot = Input::<T>::new("t", t)?;
+                same_shape(x_name, shape, "t", onehot.shape())?;
+                Ok(Self::OneHot(onehot))
+            }
+            Ok((true, false)) => Err(type_error(format!(
+                "one-hot targets must have the logits' dtype, got {}",
+                t.getattr("dtype")?.str()?
+            ))),
+            _ => Ok(Self::Labels(labels(t, shape[0], shape[1])?)),
+        }
+    }
+
+    fn view(&self) -> Targets<'_, T> {
+        match self {
+            Self::Labels(l) => Targets::Labels(l),
+            Self::OneHot(o) => Targets::OneHot(o.slice()),
+        }
+    }
+}
+
+/// `(loss, y)`: exact mean cross-entropy of softmax(x) against t, and softmax(x).
+#[pyfunction]
+pub fn softmax_cross_entropy_forward<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    t: &Bound<'py, PyAny>,
+) -> PyResult<(f64, Bound<'py, PyAny>)> {
+    match float_dtype("x", x)? {
+        Dtype::F32 => sce_forward::<f32>(py, x, t),
+        Dtype::F64 => sce_forward::<f64>(py, x, t),
+    }
+}
+
+fn sce_forward<'py, T: Elem>(py: Python<'py>, x_obj: &Bound<'py, PyAny>, t: &Bound<'py, PyAny>) -> PyResult<(f64, Bound<'py, PyAny>)> {
+    let x = Input::<T>::new("x", x_obj)?;
+    require_ndim("x", x.shape(), 2)?;
+    let targets = PyTargets::<T>::read("x", x_obj, x.shape(), t)?;
+    let (n, c) = (x.shape()[0], x.shape()[1]);
+    if n == 0 {
+        return Err(value_error("softmax_cross_entropy_forward needs at least one row, got shape (0, C)"));
+    }
+    let result = new_output::<T>(py, &[n, c]);
+    let y = output_slice(&result);
+    let (xs, tv) = (x.slice(), targets.view());
+    let loss = py.detach(|| kernel::softmax_cross_entropy_forward(xs, tv, y, c));
+    Ok((loss, result.into_any()))
+}
+
+/// `dout * (y - t) / N`.
+#[pyfunction]
+#[pyo3(signature = (y, t, dout=1.0))]
+pub fn softmax_cross_entropy_backward<'py>(
+    py: Python<'py>,
+    y: &Bound<'py, PyAny>,
+    t: &Bound<'py, PyAny>,
+    dout: f64,
+) -> PyResult<Bound<'py, PyAny>> {
+    match float_dtype("y", y)? {
+        Dtype::F32 => sce_backward::<f32>(py, y, t, dout),
+        Dtype::F64 => sce_backward::<f64>(py, y, t, dout),
+    }
+}
+
+fn sce_backward<'py, T: Elem>(py: Python<'py>, y_obj: &Bound<'py, PyAny>, t: &Bound<'py, PyAny>, dout: f64) -> PyResult<Bound<'py, PyAny>> {
+    let y = Input::<T>::new("y", y_obj)?;
+    require_ndim("y", y.shape(), 2)?;
+    let targets = PyTargets::<T>::read("y", y_obj, y.shape(), t)?;
+    let c = y.shape()[1];
+    let result = new_output::<T>(py, y.shape());
+    let dx = output_slice(&result);
+    let (ys, tv) = (y.slice(), targets.view());
+    py.detach(|| kernel::softmax_cross_entropy_backward(ys, tv, dout, dx, c));
+    Ok(result.into_any())
+}

@@ -1,0 +1,16 @@
+//! Pure-Rust kernels: stateless functions on contiguous buffers, generic over
+//! `f32`/`f64` (the [`float::Float`] trait). Nothing here knows about Python;
+//! `crate::bindings` validates arrays and calls these.
+
+#[macro_use]
+pub mod simd;
+pub mod activation;
+pub mod affine;
+pub mod float;
+pub mod matmul;
+pub mod optim;
+pub mod parallel;
+pub mod softmax;
+
+#[cfg(test)]
+pub(crate) mod testing;

@@ -1,0 +1,65 @@
+//! Run-time choice of SIMD instruction sets.
+//!
+//! The wheel is built for baseline x86-64 (SSE2). [`multiversion!`] compiles a
+//! kernel body twice, once more with AVX2+FMA enabled, and picks the best the
+//! CPU has at run time. (The GEMM crate does its own run-time dispatch.)
+
+use std::sync::OnceLock;
+
+/// True when the CPU supports AVX2 and FMA (checked once).
+#[inline]
+pub fn has_avx2_fma() -> bool {
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
+}
+
+/// Names of the SIMD extensions this CPU offers, as far as they matter here.
+pub fn detected_features() -> Vec<&'static str> {
+    #[allow(unused_mut)]
+    let mut found = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! probe {
+            ($($name:tt),*) => { $( if is_x86_feature_detected!($name) { found.push($name); } )* };
+        }
+        probe!("sse2", "sse4.1", "avx", "avx2", "fma", "avx512f");
+    }
+    #[cfg(target_arch = "aarch64")]
+    found.push("neon");
+    found
+}
+
+/// Define `fn NAME<T: Float>(args) -> ret { body }` compiled for baseline and
+/// for AVX2+FMA, dispatching at run time. Keep bodies free of `return`.
+macro_rules! multiversion {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident<$T:ident>($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $(#[$meta])*
+        $vis fn $name<$T: $crate::kernels::float::Float>($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            #[allow(unused_mut)]
+            fn body<$T: $crate::kernels::float::Float>($($arg: $ty),*) $(-> $ret)? $body
+
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2<$T: $crate::kernels::float::Float>($($arg: $ty),*) $(-> $ret)? {
+                    body::<$T>($($arg),*)
+                }
+                if $crate::kernels::simd::has_avx2_fma() {
+                    // SAFETY: the CPU supports the enabled features (checked above).
+                    return unsafe { avx2::<$T>($($arg),*) };
+                }
+            }
+            body::<$T>($($arg),*)
+        }
+    };
+}

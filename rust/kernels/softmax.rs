@@ -1,0 +1,240 @@
+//! Row-wise softmax and the fused softmax-cross-entropy loss.
+
+use super::float::Float;
+use super::parallel::{for_each_range, SharedMut};
+
+/// Elements per thread below which a call stays single-threaded.
+const GRAIN: usize = 1 << 15;
+
+/// Targets of the cross-entropy: one class index per row, or one-hot rows.
+#[derive(Clone, Copy, Debug)]
+pub enum Targets<'a, T> {
+    /// `labels[i]` in `0..cols` (checked by the caller).
+    Labels(&'a [i64]),
+    /// Row-major `rows x cols` target distributions.
+    OneHot(&'a [T]),
+}
+
+/// Call `f(row_index_range)` over row blocks of a `rows x cols` matrix.
+fn for_each_row_block(rows: usize, cols: usize, f: impl Fn(std::ops::Range<usize>) + Sync) {
+    let rows_per_grain = (GRAIN / cols.max(1)).max(1);
+    for_each_range(rows, rows_per_grain, f);
+}
+
+/// `y[i] = softmax(x[i])` for each row of the row-major `rows x cols` x.
+pub fn softmax<T: Float>(x: &[T], y: &mut [T], cols: usize) {
+    assert_eq!(x.len(), y.len());
+    if cols == 0 {
+        return;
+    }
+    let rows = x.len() / cols;
+    let out = SharedMut::new(y);
+    for_each_row_block(rows, cols, |r| {
+        let y = unsafe { out.range(r.start * cols..r.end * cols) };
+        for (xr, yr) in x[r.start * cols..r.end * cols].chunks_exact(cols).zip(y.chunks_exact_mut(cols)) {
+            softmax_row(xr, yr);
+        }
+    });
+}
+
+/// Softmax of `x` (N, C) into `y` and the mean cross-entropy against `t`:
+/// `loss = mean_i (logsumexp(x_i) - sum_j t_ij x_ij)`, exact (no clipping).
+/// Per-row losses are summed in f64.
+pub fn softmax_cross_entropy_forward<T: Float>(x: &[T], t: Targets<'_, T>, y: &mut [T], cols: usize) -> f64 {
+    assert_eq!(x.len(), y.len());
+    assert!(cols > 0);
+    let rows = x.len() / cols;
+    let out = SharedMut::new(y);
+    let total = std::sync::Mutex::new(0.0f64);
+    for_each_row_block(rows, cols, |r| {
+        let y = unsafe { out.range(r.start * cols..r.end * cols) };
+        let mut sum = 0.0f64;
+        for (i, (xr, yr)) in x[r.start * cols..r.end * cols].chunks_exact(cols).zip(y.chunks_exact_mut(cols)).enumerate() {
+            let row = r.start + i;
+            let (max, log_sum) = softmax_row(xr, yr);
+            // log softmax_j = x_j - max - log_sum
+            sum += match t {
+                Targets::Labels(labels) => (log_sum - (xr[labels[row] as usize] - max)).to_f64(),
+                Targets::OneHot(onehot) => {
+                    cross_entropy_row(&onehot[row * cols..(row + 1) * cols], xr, max, log_sum).to_f64()
+                }
+            };
+        }
+        *total.lock().unwrap_or_else(|e| e.into_inner()) += sum;
+    });
+    let total = total.into_inner().unwrap_or_else(|e| e.into_inner());
+    total / rows as f64
+}
+
+/// `dx = dout * (y - t) / N` for probabilities `y` (N, C).
+pub fn softmax_cross_entropy_backward<T: Float>(y: &[T], t: Targets<'_, T>, dout: f64, dx: &mut [T], cols: usize) {
+    assert_eq!(y.len(), dx.len());
+    if cols == 0 || y.is_empty() {
+        return;
+    }
+    let rows = y.len() / cols;
+    let scale = T::from_f64(dout / rows as f64);
+    let out = SharedMut::new(dx);
+    for_each_row_block(rows, cols, |r| {
+        let span = r.start * cols..r.end * cols;
+        let dx = unsafe { out.range(span.clone()) };
+        match t {
+            Targets::Labels(labels) => {
+                scale_into(&y[span], scale, dx);
+                for (i, row) in r.clone().enumerate() {
+                    dx[i * cols + labels[row] as usize] -= scale;
+                }
+            }
+            Targets::OneHot(onehot) => diff_scale_into(&y[span.clone()], &onehot[span], scale, dx),
+        }
+    });
+}
+
+multiversion! {
+    /// Softmax of one row; returns `(max, ln(sum_j e^(x_j - max)))`.
+    fn softmax_row<T>(x: &[T], y: &mut [T]) -> (T, T) {
+        let mut max = lane_max(x);
+        if max == T::NEG_INFINITY {
+            max = T::ZERO; // an all -inf row: every exp is 0 and the sum shows it
+        }
+        for (y, &x) in y.iter_mut().zip(x) {
+            *y = (x - max).exp_nonpositive();
+        }
+        let sum = lane_sum(y);
+        let inv = T::ONE / sum;
+        for v in y.iter_mut() {
+            *v *= inv;
+        }
+        (max, sum.ln())
+    }
+}
+
+/// Independent accumulators, so reductions vectorise without reassociation.
+const LANES: usize = 16;
+
+/// The maximum of `x` (NaN is skipped; -inf for an empty slice).
+#[inline(always)]
+fn lane_max<T: Float>(x: &[T]) -> T {
+    let mut lanes = [T::NEG_INFINITY; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..LANES {
+            lanes[l] = if c[l] > lanes[l] { c[l] } else { lanes[l] };
+        }
+    }
+    lanes.iter().chain(tail).fold(T::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+}
+
+/// The sum of `x`, accumulated in `LANES` independent partial sums.
+#[inline(always)]
+fn lane_sum<T: Float>(x: &[T]) -> T {
+    let mut lanes = [T::ZERO; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..LANES {
+            lanes[l] += c[l];
+        }
+    }
+    lanes.iter().chain(tail).fold(T::ZERO, |s, &v| s + v)
+}
+
+multiversion! {
+    /// `-sum_j t_j log softmax(x)_j = sum_j t_j (log_sum - (x_j - max))`.
+    fn cross_entropy_row<T>(t: &[T], x: &[T], max: T, log_sum: T) -> T {
+        let mut total = T::ZERO;
+        for (&t, &x) in t.iter().zip(x) {
+            // 0 * inf would be NaN: a zero target contributes nothing.
+            total += if t == T::ZERO { T::ZERO } else { t * (log_sum - (x - max)) };
+        }
+        total
+    }
+}
+
+multiversion! {
+    fn scale_into<T>(y: &[T], scale: T, out: &mut [T]) {
+        for (o, &v) in out.iter_mut().zip(y) {
+            *o = v * scale;
+        }
+    }
+}
+
+multiversion! {
+    fn diff_scale_into<T>(y: &[T], t: &[T], scale: T, out: &mut [T]) {
+        for ((o, &v), &t) in out.iter_mut().zip(y).zip(t) {
+            *o = (v - t) * scale;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference_loss(x: &[f64], labels: &[i64], cols: usize) -> f64 {
+        let rows = labels.len();
+        let mut total = 0.0;
+        for i in 0..rows {
+            let row = &x[i * cols..(i + 1) * cols];
+            let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let lse = m + row.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+            total += lse - row[labels[i] as usize];
+        }
+        total / rows as f64
+    }
+
+    #[test]
+    fn loss_is_exact_for_huge_logits() {
+        // One row: logits (1000, 0); label 1 -> loss = 1000 + ln(1 + e^-1000) = 1000.
+        let x = [1000.0f64, 0.0];
+        let mut y = [0.0; 2];
+        let loss = softmax_cross_entropy_forward(&x, Targets::Labels(&[1]), &mut y, 2);
+        assert!((loss - 1000.0).abs() < 1e-9, "loss {loss}");
+        assert_eq!(y, [1.0, 0.0]);
+        let x32 = [-1000.0f32, 1000.0, 3.0];
+        let mut y32 = [0.0f32; 3];
+        let loss = softmax_cross_entropy_forward(&x32, Targets::Labels(&[0]), &mut y32, 3);
+        assert!((loss - 2000.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn labels_and_one_hot_agree_and_match_reference() {
+        let (rows, cols) = (37, 13);
+        let mut rng = crate::kernels::testing::Rng::new(11);
+        let x: Vec<f64> = rng.vec(rows * cols).iter().map(|v| v * 30.0).collect();
+        let labels: Vec<i64> = (0..rows as i64).map(|i| (i * 7) % cols as i64).collect();
+        let mut onehot = vec![0.0; rows * cols];
+        for (i, &l) in labels.iter().enumerate() {
+            onehot[i * cols + l as usize] = 1.0;
+        }
+        let mut y1 = vec![0.0; rows * cols];
+        let mut y2 = vec![0.0; rows * cols];
+        let l1 = softmax_cross_entropy_forward(&x, Targets::Labels(&labels), &mut y1, cols);
+        let l2 = softmax_cross_entropy_forward(&x, Targets::OneHot(&onehot), &mut y2, cols);
+        let want = reference_loss(&x, &labels, cols);
+        assert!((l1 - want).abs() < 1e-12 && (l2 - want).abs() < 1e-12);
+        assert_eq!(y1, y2);
+        for row in y1.chunks(cols) {
+            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        }
+        let mut d1 = vec![0.0; rows * cols];
+        let mut d2 = vec![0.0; rows * cols];
+        softmax_cross_entropy_backward(&y1, Targets::Labels(&labels), 2.0, &mut d1, cols);
+        softmax_cross_entropy_backward(&y1, Targets::OneHot(&onehot), 2.0, &mut d2, cols);
+        for i in 0..rows * cols {
+            let want = 2.0 * (y1[i] - onehot[i]) / rows as f64;
+            assert!((d1[i] - want).abs() < 1e-15 && (d2[i] - want).abs() < 1e-15);
+        }
+    }
+
+    #[test]
+    fn softmax_rows_sum_to_one() {
+        let x: Vec<f32> = (0..3000).map(|i| ((i * 37) % 101) as f32 - 50.0).collect();
+        let mut y = vec![0.0f32; 3000];
+        softmax(&x, &mut y, 1000);
+        for row in y.chunks(1000) {
+            assert!((row.iter().map(|&v| v as f64).sum::<f64>() - 1.0).abs() < 1e-5);
+        }
+    }
+}
