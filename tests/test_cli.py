@@ -186,3 +186,14 @@ def test_demo_falls_back_to_the_shipped_digits(small_demo_env, monkeypatch) -> N
     for backend, r in result["backends"].items():
         assert r["epoch_time"] > 0
         assert r["test_acc"] > 0.5, backend  # two epochs of Adam learn the digits well past chance (0.1)
+
+
+def test_markdown_marks_noisy_medians(quick_bench) -> None:
+    record, text, _ = quick_bench
+    noisy = json.loads(json.dumps(record))
+    entry = noisy["results"][0]
+    timing_ = entry["times"]["numpy"]
+    timing_["min"] = timing_["median"] / (report.NOISY * 2)
+    marked = report.markdown(noisy)
+    row = next(line for line in marked.splitlines() if line.startswith(f"| {entry['case']} |"))
+    assert "†" in row and "the median is over" in marked

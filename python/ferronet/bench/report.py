@@ -7,6 +7,8 @@ from typing import Any
 from ferronet.bench import machine as machine_mod
 
 BACKENDS = ("native", "numpy", "torch")
+#: A median above this multiple of the fastest sample marks the cell as noisy (†).
+NOISY = 1.5
 
 
 def median(entry: dict[str, Any], backend: str) -> float | None:
@@ -55,6 +57,8 @@ def _cell(entry: dict[str, Any], backend: str) -> str:
     if "error" in timing:
         return "error"
     text = fmt_time(timing["median"])
+    if timing["median"] > NOISY * timing["min"]:
+        text += " †"
     if entry.get("per_step", {}).get(backend):
         text += f" ({fmt_time(entry['per_step'][backend])}/step)"
     return text
@@ -97,6 +101,9 @@ def markdown(record: dict[str, Any]) -> str:
                 notes.append(f"- {e['case']}, {backend}: {note}")
     if record.get("torch_reason"):
         notes.append(f"- PyTorch skipped: {record['torch_reason']}")
+    if any(" †" in line for line in lines):
+        notes.insert(0, f"- †: the median is over {NOISY}x the fastest sample (other load on the machine); "
+                        "the JSON has every sample")
     if notes:
         lines += ["", "Notes:", *dict.fromkeys(notes)]
     lines.append("")
