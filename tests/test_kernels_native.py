@@ -84,6 +84,10 @@ def test_affine_matches_reference(n, d, m, dtype, seed):
     for got, want, k in zip(nat.affine_backward(dout, x, w), ref.affine_backward(dout, x, w), (m, n, n)):
         assert got.dtype == dtype and got.shape == want.shape
         np.testing.assert_allclose(got, want, **tol(dtype, k))
+    no_dx, dw, db = nat.affine_backward(dout, x, w, need_dx=False)
+    assert no_dx is None and ref.affine_backward(dout, x, w, need_dx=False)[0] is None
+    np.testing.assert_allclose(dw, ref.affine_backward(dout, x, w)[1], **tol(dtype, n))
+    np.testing.assert_allclose(db, dout.sum(axis=0), **tol(dtype, n))
 
 
 shapes = st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=4).map(tuple)

@@ -250,3 +250,15 @@ def test_orthogonal_is_orthogonal(shape):
     small = min(m.shape)
     gram = m.T @ m if m.shape[0] >= m.shape[1] else m @ m.T
     np.testing.assert_allclose(gram, 4.0 * np.eye(small), atol=1e-12)
+
+
+def test_first_layer_skips_the_input_gradient(backend):
+    """The data needs no gradient: the first Affine skips ``dout @ W.T``;
+    later layers still pass gradients back."""
+    net = MultiLayerNet(6, [5, 4], 3, dtype=np.float64, seed=0)
+    layers = list(net.layers.values())
+    assert layers[0].input_grad is False
+    assert all(layer.input_grad for layer in layers[1:] if hasattr(layer, "input_grad"))
+    x = np.random.default_rng(0).standard_normal((2, 6))
+    net.loss_and_gradient(x, np.array([0, 2]))
+    assert layers[0].backward(np.ones((2, 5))) is None

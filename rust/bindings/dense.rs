@@ -124,29 +124,31 @@ fn affine_forward_typed<'py, T: Elem>(
     Ok(result.into_any())
 }
 
-/// Gradients of the Affine layer: `(dx, dW, db)`.
+/// Gradients of the Affine layer: `(dx, dW, db)`, `dx` None unless `need_dx`.
 #[pyfunction]
-#[pyo3(name = "affine_backward", signature = (dout, x, W))]
+#[pyo3(name = "affine_backward", signature = (dout, x, W, need_dx=true))]
 #[allow(non_snake_case)]
 pub fn affine_backward_py<'py>(
     py: Python<'py>,
     dout: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
     W: &Bound<'py, PyAny>,
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    need_dx: bool,
+) -> PyResult<Grads<'py>> {
     match common_dtype(&[("dout", dout), ("x", x), ("W", W)])? {
-        Dtype::F32 => affine_backward_typed::<f32>(py, dout, x, W),
-        Dtype::F64 => affine_backward_typed::<f64>(py, dout, x, W),
+        Dtype::F32 => affine_backward_typed::<f32>(py, dout, x, W, need_dx),
+        Dtype::F64 => affine_backward_typed::<f64>(py, dout, x, W, need_dx),
     }
 }
 
-type Grads<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>);
+type Grads<'py> = (Option<Bound<'py, PyAny>>, Bound<'py, PyAny>, Bound<'py, PyAny>);
 
 fn affine_backward_typed<'py, T: Elem>(
     py: Python<'py>,
     dout: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
     w: &Bound<'py, PyAny>,
+    need_dx: bool,
 ) -> PyResult<Grads<'py>> {
     let (dout, x, w) = (Input::<T>::new("dout", dout)?, Input::<T>::new("x", x)?, Input::<T>::new("W", w)?);
     check_affine(x.shape(), w.shape())?;
@@ -161,11 +163,11 @@ fn affine_backward_typed<'py, T: Elem>(
             fmt_shape(dout.shape())
         )));
     }
-    let dx: Bound<'py, PyArrayDyn<T>> = new_output(py, &[n, d]);
+    let dx: Option<Bound<'py, PyArrayDyn<T>>> = need_dx.then(|| new_output(py, &[n, d]));
     let dw: Bound<'py, PyArrayDyn<T>> = new_output(py, &[d, m]);
     let db: Bound<'py, PyArrayDyn<T>> = new_output(py, &[m]);
-    let (dxs, dws, dbs) = (output_slice(&dx), output_slice(&dw), output_slice(&db));
+    let (dxs, dws, dbs) = (dx.as_ref().map(output_slice), output_slice(&dw), output_slice(&db));
     let (gs, xs, ws) = (dout.slice(), x.slice(), w.slice());
     py.detach(|| affine::affine_backward(gs, xs, ws, dxs, dws, dbs, n, d, m));
-    Ok((dx.into_any(), dw.into_any(), db.into_any()))
+    Ok((dx.map(Bound::into_any), dw.into_any(), db.into_any()))
 }

@@ -16,14 +16,15 @@ pub fn affine_forward<T: Float>(x: &[T], w: &[T], b: &[T], out: &mut [T], n: usi
     matmul(MatRef::row_major(x, n, d), MatRef::row_major(w, d, m), out, true);
 }
 
-/// Gradients of [`affine_forward`]: `dx = dout @ w.T` (n, d),
-/// `dw = x.T @ dout` (d, m), `db = sum over rows of dout` (m,).
+/// Gradients of [`affine_forward`]: `dx = dout @ w.T` (n, d) when `dx` is
+/// given (a network's first layer needs none), `dw = x.T @ dout` (d, m),
+/// `db = sum over rows of dout` (m,).
 #[allow(clippy::too_many_arguments)]
 pub fn affine_backward<T: Float>(
     dout: &[T],
     x: &[T],
     w: &[T],
-    dx: &mut [T],
+    dx: Option<&mut [T]>,
     dw: &mut [T],
     db: &mut [T],
     n: usize,
@@ -31,11 +32,15 @@ pub fn affine_backward<T: Float>(
     m: usize,
 ) {
     let dout_m = MatRef::row_major(dout, n, m);
-    let mut input_grad = || matmul(dout_m, MatRef::row_major(w, d, m).t(), dx, false);
     let mut weight_grads = || {
         matmul(MatRef::row_major(x, n, d).t(), dout_m, dw, false);
         column_sums(dout, m, db);
     };
+    let Some(dx) = dx else {
+        weight_grads();
+        return;
+    };
+    let mut input_grad = || matmul(dout_m, MatRef::row_major(w, d, m).t(), dx, false);
     // The two products are independent: with two or more threads they run
     // side by side (each may split further inside the same pool).
     if parallel::threads_for(2 * n * d * m, PARALLEL_GRAIN_FLOPS) > 1 {
@@ -81,7 +86,10 @@ mod tests {
         assert_close(&y, &want, 1e-12);
 
         let (mut dx, mut dw, mut db) = (vec![0.0; n * d], vec![0.0; d * m], vec![0.0; m]);
-        affine_backward(&dout, &x, &w, &mut dx, &mut dw, &mut db, n, d, m);
+        affine_backward(&dout, &x, &w, Some(&mut dx), &mut dw, &mut db, n, d, m);
+        let (mut dw2, mut db2) = (vec![0.0; d * m], vec![0.0; m]);
+        affine_backward(&dout, &x, &w, None, &mut dw2, &mut db2, n, d, m);
+        assert_eq!((&dw, &db), (&dw2, &db2));
         for i in 0..n {
             for p in 0..d {
                 let want: f64 = (0..m).map(|j| dout[i * m + j] * w[p * m + j]).sum();

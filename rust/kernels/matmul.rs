@@ -49,7 +49,7 @@ impl<'a, T> MatRef<'a, T> {
 }
 
 /// Products with fewer multiply-adds than this stay on one thread.
-pub(crate) const PARALLEL_GRAIN_FLOPS: usize = 48 * 48 * 48;
+pub(crate) const PARALLEL_GRAIN_FLOPS: usize = 512 * 1024;
 /// Minimum output rows per thread when a product is split by rows.
 const MIN_ROWS_PER_THREAD: usize = 16;
 

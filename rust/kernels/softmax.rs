@@ -80,9 +80,11 @@ pub fn softmax_cross_entropy_backward<T: Float>(y: &[T], t: Targets<'_, T>, dout
         let dx = unsafe { out.range(span.clone()) };
         match t {
             Targets::Labels(labels) => {
-                scale_into(&y[span], scale, dx);
+                let y = &y[span];
+                scale_into(y, scale, dx);
                 for (i, row) in r.clone().enumerate() {
-                    dx[i * cols + labels[row] as usize] -= scale;
+                    let at = i * cols + labels[row] as usize;
+                    dx[at] = (y[at] - T::ONE) * scale; // not y*s - s: that cancels when y ~ 1
                 }
             }
             Targets::OneHot(onehot) => diff_scale_into(&y[span.clone()], &onehot[span], scale, dx),

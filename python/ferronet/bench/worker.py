@@ -79,7 +79,8 @@ def run_cases(threads: int, quick: bool, use_torch: bool, only: list[str] | None
             if built.note:
                 notes[backend] = built.note
         times = timing.compare(fns, repeats=case.repeats or sizes.repeats, min_time=sizes.min_time,
-                               enter=_enter, number=case.number, warmup=warmups)
+                               enter=_enter, number=case.number, warmup=warmups,
+                               settle=sizes.settle)
         for backend, note in notes.items():
             if backend not in times:
                 times[backend] = {"error": note}

@@ -19,6 +19,9 @@ class Affine:
 
     ``W`` and ``b`` are the caller's arrays (not copies): a network and its
     optimizer update them in place.
+
+    ``input_grad``: when False, backward skips the ``dout @ W.T`` product and
+    returns None; networks set it on their first layer, whose input is data.
     """
 
     def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
@@ -28,6 +31,7 @@ class Affine:
         self.original_x_shape: tuple[int, ...] | None = None
         self.dW: np.ndarray | None = None
         self.db: np.ndarray | None = None
+        self.input_grad = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
@@ -38,9 +42,10 @@ class Affine:
         out = ops.affine_forward(self.x, self.W, self.b)  # (N, M)
         return out[0] if x.ndim == 1 else out
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
+    def backward(self, dout: np.ndarray) -> np.ndarray | None:
         if self.x is None or self.original_x_shape is None:
             raise RuntimeError("Affine.backward called before forward")
         dout2 = np.asarray(dout, dtype=self.W.dtype).reshape(self.x.shape[0], -1)  # (N, M)
-        dx, self.dW, self.db = ops.affine_backward(dout2, self.x, self.W)  # (N, D), (D, M), (M,)
-        return dx.reshape(self.original_x_shape)
+        # (N, D) or None, (D, M), (M,)
+        dx, self.dW, self.db = ops.affine_backward(dout2, self.x, self.W, need_dx=self.input_grad)
+        return None if dx is None else dx.reshape(self.original_x_shape)

@@ -74,6 +74,8 @@ class LayerNetwork:
         ``add_layer('Affine1', Affine(W, b), W='W1', b='b1')`` says that
         ``params['W1']`` is ``layer.W`` and its gradient is ``layer.dW``.
         """
+        if not self.layers and hasattr(layer, "input_grad"):
+            layer.input_grad = False  # the first layer's input is data: no gradient needed
         self.layers[name] = layer
         for attr, param_name in bindings.items():
             if param_name not in self.params:

@@ -56,10 +56,13 @@ def affine_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     return x @ W + b
 
 
-def affine_backward(dout: np.ndarray, x: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def affine_backward(dout: np.ndarray, x: np.ndarray, W: np.ndarray,
+                    need_dx: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Gradients of ``x @ W + b``.
 
     dout: (N, M), x: (N, D), W: (D, M) -> ``(dx (N, D), dW (D, M), db (M,))``.
+    With ``need_dx=False`` (a network's first layer: its input is data) the
+    ``dout @ W.T`` product is skipped and ``dx`` is None.
     """
     _checks.same_dtype(dout=dout, x=x, W=W)
     _check_affine(x, W)
@@ -67,7 +70,7 @@ def affine_backward(dout: np.ndarray, x: np.ndarray, W: np.ndarray) -> tuple[np.
     expected = (x.shape[0], W.shape[1])
     if dout.shape != expected:
         raise ValueError(f"dout must have shape {expected} (x {x.shape} @ W {W.shape}), got {dout.shape}")
-    dx = dout @ W.T
+    dx = dout @ W.T if need_dx else None
     dW = x.T @ dout
     db = dout.sum(axis=0)
     return dx, dW, db
