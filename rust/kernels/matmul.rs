@@ -2,6 +2,7 @@
 
 use gemm::Parallelism;
 
+
 use super::float::Float;
 use super::parallel;
 
@@ -50,15 +51,15 @@ impl<'a, T> MatRef<'a, T> {
 
 /// Products with fewer multiply-adds than this stay on one thread.
 pub(crate) const PARALLEL_GRAIN_FLOPS: usize = 512 * 1024;
-/// Minimum output rows per thread when a product is split by rows.
-const MIN_ROWS_PER_THREAD: usize = 16;
+/// Minimum output rows (or columns) per thread when a product is split.
+const MIN_SPLIT: usize = 16;
 
 /// `out = a @ b` (or `out += a @ b` when `accumulate`), `out` row-major `m x n`.
 ///
-/// Threading: the output rows are split into one block per thread, each a
-/// single-threaded GEMM (this scales better than one shared GEMM on the
-/// small and medium shapes of these networks); products with too few rows
-/// use the GEMM crate's own rayon parallelism.
+/// Threading: the output is cut into one block of rows per thread (or of
+/// columns, when there are few rows), each computed by a single-threaded
+/// GEMM; this scales better than one shared GEMM on the small and medium
+/// shapes of these networks.
 ///
 /// Panics when the shapes disagree; callers (the bindings) check them first.
 pub fn matmul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accumulate: bool) {
@@ -75,19 +76,36 @@ pub fn matmul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accum
         return;
     }
     let threads = parallel::threads_for(m * n * k, PARALLEL_GRAIN_FLOPS);
-    if threads == 1 {
-        gemm_into(a, b, out, accumulate, Parallelism::None);
-    } else if m >= threads * MIN_ROWS_PER_THREAD {
-        let rows_per_block = m.div_ceil(threads);
-        parallel::install(|| {
-            use rayon::prelude::*;
-            out.par_chunks_mut(rows_per_block * n).enumerate().for_each(|(i, block)| {
-                let first = i * rows_per_block;
-                gemm_into(a.rows_from(first, block.len() / n), b, block, accumulate, Parallelism::None);
-            });
+    let dst = DstPtr(out.as_mut_ptr());
+    // SAFETY (all three calls): `out` is m x n row-major; every block below
+    // writes a disjoint set of its elements.
+    if threads > 1 && m >= threads * MIN_SPLIT {
+        let rows = m.div_ceil(threads);
+        parallel::run_chunks(m.div_ceil(rows), threads, |i| {
+            let (first, count) = (i * rows, rows.min(m - i * rows));
+            unsafe { gemm_raw(a.rows_from(first, count), b, dst.at(first * n), n, accumulate) }
+        });
+    } else if threads > 1 && n >= threads * MIN_SPLIT {
+        let cols = n.div_ceil(threads);
+        parallel::run_chunks(n.div_ceil(cols), threads, |i| {
+            let (first, count) = (i * cols, cols.min(n - i * cols));
+            unsafe { gemm_raw(a, b.cols_from(first, count), dst.at(first), n, accumulate) }
         });
     } else {
-        parallel::install(|| gemm_into(a, b, out, accumulate, Parallelism::Rayon(threads)));
+        unsafe { gemm_raw(a, b, dst.0, n, accumulate) }
+    }
+}
+
+/// The output's base pointer, shared by the threads writing disjoint blocks.
+#[derive(Clone, Copy)]
+struct DstPtr<T>(*mut T);
+unsafe impl<T> Send for DstPtr<T> {}
+unsafe impl<T> Sync for DstPtr<T> {}
+
+impl<T> DstPtr<T> {
+    fn at(self, offset: usize) -> *mut T {
+        // SAFETY: callers pass offsets inside the output buffer.
+        unsafe { self.0.add(offset) }
     }
 }
 
@@ -100,26 +118,32 @@ impl<'a, T> MatRef<'a, T> {
         }
         Self { data: &self.data[first * self.rs..], rows: count, ..self }
     }
+
+    /// Columns `first .. first + count` of this view.
+    fn cols_from(self, first: usize, count: usize) -> Self {
+        self.t().rows_from(first, count).t()
+    }
 }
 
-fn gemm_into<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accumulate: bool, parallelism: Parallelism) {
+/// `dst = a @ b` (or `+=`) where `dst` is row-major with row stride `dst_rs`.
+///
+/// # Safety
+/// `dst` must be valid for writes of an `a.rows x b.cols` matrix with row
+/// stride `dst_rs`, not aliasing `a` or `b`, and not written concurrently.
+unsafe fn gemm_raw<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, dst: *mut T, dst_rs: usize, accumulate: bool) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    if m == 0 {
+    if m == 0 || n == 0 {
         return;
     }
-    // SAFETY: both views were bounds-checked on construction, `out` is exactly
-    // m x n row-major, and it cannot alias the inputs (it is borrowed mutably).
-    unsafe {
-        gemm::gemm(
-            m, n, k,
-            out.as_mut_ptr(), 1, n as isize, accumulate,
-            a.data.as_ptr(), a.cs as isize, a.rs as isize,
-            b.data.as_ptr(), b.cs as isize, b.rs as isize,
-            T::ONE, T::ONE,
-            false, false, false,
-            parallelism,
-        )
-    }
+    gemm::gemm(
+        m, n, k,
+        dst, 1, dst_rs as isize, accumulate,
+        a.data.as_ptr(), a.cs as isize, a.rs as isize,
+        b.data.as_ptr(), b.cs as isize, b.rs as isize,
+        T::ONE, T::ONE,
+        false, false, false,
+        Parallelism::None,
+    )
 }
 
 #[cfg(test)]
@@ -142,7 +166,8 @@ mod tests {
     #[test]
     fn matches_naive_with_transposes() {
         let mut rng = Rng::new(7);
-        for &(m, k, n) in &[(1, 1, 1), (3, 5, 7), (33, 17, 65), (128, 70, 9), (200, 300, 150)] {
+        crate::kernels::parallel::set_num_threads(2);
+        for &(m, k, n) in &[(1, 1, 1), (3, 5, 7), (33, 17, 65), (128, 70, 9), (200, 300, 150), (8, 900, 300)] {
             for ta in [false, true] {
                 for tb in [false, true] {
                     let a = rng.vec(m * k);

@@ -7,7 +7,7 @@ use super::float::Float;
 use super::parallel::{for_each_range, SharedMut};
 
 /// Elements per thread below which a step stays single-threaded.
-const GRAIN: usize = 1 << 16;
+const GRAIN: usize = 1 << 15;
 
 /// Split `param` and its state buffers into disjoint ranges and run `chunk`
 /// on each, in parallel for large parameters.
