@@ -219,3 +219,26 @@ def test_thread_count_knob_and_results_independent_of_it(rng):
     np.testing.assert_allclose(one, two, rtol=1e-5, atol=1e-4)
     with pytest.raises(ValueError):
         ferronet.set_num_threads(0)
+
+
+def test_stubs_and_signatures_match_the_reference():
+    """_native.pyi lists every native function, and each native kernel takes
+    the reference's parameters (names and defaults) so the backends are
+    interchangeable."""
+    import ast
+    import inspect
+    from pathlib import Path
+
+    import ferronet
+    from ferronet import _native, ops
+
+    stub = ast.parse((Path(ferronet.__file__).parent / "_native.pyi").read_text())
+    stubbed = {node.name for node in stub.body if isinstance(node, ast.FunctionDef)}
+    public = {name for name in dir(_native) if not name.startswith("_")}
+    assert stubbed == public
+    for name in ops.KERNELS:
+        want = inspect.signature(getattr(ref, name))
+        got = inspect.signature(getattr(_native, name))
+        assert list(got.parameters) == list(want.parameters), name
+        for p, q in zip(got.parameters.values(), want.parameters.values()):
+            assert p.default == q.default or (p.default is None and q.default is None), (name, p, q)
