@@ -1,10 +1,27 @@
 //! Run-time choice of SIMD instruction sets.
 //!
 //! The wheel is built for baseline x86-64 (SSE2). [`multiversion!`] compiles a
-//! kernel body twice, once more with AVX2+FMA enabled, and picks the best the
-//! CPU has at run time. (The GEMM crate does its own run-time dispatch.)
+//! kernel body three times: baseline, AVX2+FMA and AVX-512F, and picks the
+//! best the CPU has at run time. (The GEMM crate does its own run-time
+//! dispatch, with AVX-512 kernels from its `x86-v4` feature.)
 
 use std::sync::OnceLock;
+
+/// True when the CPU supports AVX-512F (checked once).
+#[inline]
+pub fn has_avx512f() -> bool {
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            is_x86_feature_detected!("avx512f") && has_avx2_fma()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
+}
 
 /// True when the CPU supports AVX2 and FMA (checked once).
 #[inline]
@@ -38,8 +55,8 @@ pub fn detected_features() -> Vec<&'static str> {
     found
 }
 
-/// Define `fn NAME<T: Float>(args) -> ret { body }` compiled for baseline and
-/// for AVX2+FMA, dispatching at run time. Keep bodies free of `return`.
+/// Define `fn NAME<T: Float>(args) -> ret { body }` compiled for baseline,
+/// AVX2+FMA and AVX-512F, dispatching at run time. Keep bodies free of `return`.
 macro_rules! multiversion {
     ($(#[$meta:meta])* $vis:vis fn $name:ident<$T:ident>($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$meta])*
@@ -50,6 +67,14 @@ macro_rules! multiversion {
 
             #[cfg(target_arch = "x86_64")]
             {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                unsafe fn avx512<$T: $crate::kernels::float::Float>($($arg: $ty),*) $(-> $ret)? {
+                    body::<$T>($($arg),*)
+                }
+                if $crate::kernels::simd::has_avx512f() {
+                    // SAFETY: the CPU supports the enabled features (checked above).
+                    return unsafe { avx512::<$T>($($arg),*) };
+                }
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn avx2<$T: $crate::kernels::float::Float>($($arg: $ty),*) $(-> $ret)? {
                     body::<$T>($($arg),*)
