@@ -16,6 +16,7 @@ fn _native(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
     m.add_function(wrap_pyfunction!(info::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(info::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(info::simd_features, m)?)?;
+    m.add_function(wrap_pyfunction!(info::simd_tier, m)?)?;
 
     m.add_function(wrap_pyfunction!(dense::matmul, m)?)?;
     m.add_function(wrap_pyfunction!(dense::affine_forward_py, m)?)?;

@@ -242,3 +242,22 @@ def test_stubs_and_signatures_match_the_reference():
         assert list(got.parameters) == list(want.parameters), name
         for p, q in zip(got.parameters.values(), want.parameters.values()):
             assert p.default == q.default or (p.default is None and q.default is None), (name, p, q)
+
+
+@pytest.mark.parametrize("tier", ["sse2", "avx2"])
+def test_lower_simd_tiers_match_the_reference(tier):
+    """Run this file's comparisons again with the kernels capped at an older
+    instruction set, so every compiled variant is checked on this CPU."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, FERRONET_MAX_SIMD=tier)
+    probe = subprocess.run([sys.executable, "-c", "from ferronet import _native; print(_native.simd_tier())"],
+                           env=env, capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() in (tier, "sse2")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
+         "-k", "not lower_simd_tiers", "-W", "error"],
+        env=env, capture_output=True, text=True, cwd=os.path.dirname(__file__))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

@@ -48,6 +48,7 @@ def build_info() -> dict[str, Any]:
         "native": native is not None,
         "native_error": backend.NATIVE_ERROR,
         "simd": list(native.simd_features()) if native is not None else [],
+        "simd_kernels": native.simd_tier() if native is not None else None,
         "num_threads": get_num_threads(),
         "backend": backend.get_backend(),
     }
@@ -62,7 +63,8 @@ def show_config() -> None:
     print(f"ferronet {info['version']}")
     if info["native"]:
         print(f"  native core : loaded (version {info['native_version']})")
-        print(f"  SIMD        : {', '.join(info['simd']) or 'none detected'}")
+        print(f"  SIMD        : {', '.join(info['simd']) or 'none detected'} "
+              f"(element-wise kernels use {info['simd_kernels']})")
     else:
         print(f"  native core : NOT loaded ({info['native_error']})")
     print(f"  threads     : {info['num_threads']}")

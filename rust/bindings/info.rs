@@ -26,3 +26,9 @@ pub fn get_num_threads() -> usize {
 pub fn simd_features() -> Vec<&'static str> {
     simd::detected_features()
 }
+
+/// The instruction set ferronet's element-wise kernels use on this CPU.
+#[pyfunction]
+pub fn simd_tier() -> &'static str {
+    simd::active_tier()
+}

@@ -7,6 +7,19 @@
 
 use std::sync::OnceLock;
 
+/// The highest tier `FERRONET_MAX_SIMD` allows (`sse2`, `avx2` or
+/// `avx512`; unset: no cap). Tests use it to run every variant on one CPU.
+/// It caps ferronet's own kernels, not the GEMM crate's.
+fn allowed(tier: &str) -> bool {
+    static CAP: OnceLock<usize> = OnceLock::new();
+    const TIERS: [&str; 3] = ["sse2", "avx2", "avx512"];
+    let cap = *CAP.get_or_init(|| {
+        let wanted = std::env::var("FERRONET_MAX_SIMD").unwrap_or_default().to_ascii_lowercase();
+        TIERS.iter().position(|t| *t == wanted).unwrap_or(TIERS.len() - 1)
+    });
+    TIERS.iter().position(|t| *t == tier).is_some_and(|i| i <= cap)
+}
+
 /// True when the CPU supports AVX-512F (checked once).
 #[inline]
 pub fn has_avx512f() -> bool {
@@ -14,7 +27,7 @@ pub fn has_avx512f() -> bool {
     *HAS.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
         {
-            is_x86_feature_detected!("avx512f") && has_avx2_fma()
+            allowed("avx512") && is_x86_feature_detected!("avx512f") && has_avx2_fma()
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
@@ -30,13 +43,24 @@ pub fn has_avx2_fma() -> bool {
     *HAS.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
         {
-            is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+            allowed("avx2") && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
             false
         }
     })
+}
+
+/// The instruction set ferronet's own kernels use: `avx512f`, `avx2` or `sse2`.
+pub fn active_tier() -> &'static str {
+    if has_avx512f() {
+        "avx512f"
+    } else if has_avx2_fma() {
+        "avx2"
+    } else {
+        "sse2"
+    }
 }
 
 /// Names of the SIMD extensions this CPU offers, as far as they matter here.
