@@ -2,7 +2,7 @@
 
 use pyo3::prelude::*;
 
-use super::array::{common_dtype, float_dtype, new_output, output_slice, same_shape, Dtype, Elem, Input};
+use super::array::{common_dtype, float_dtype, same_shape, Dtype, Elem, Input, Output};
 use crate::kernels::activation;
 
 type Unary<T> = fn(&[T], &mut [T]);
@@ -10,8 +10,8 @@ type Binary<T> = fn(&[T], &[T], &mut [T]);
 
 fn unary<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, kernel: Unary<T>) -> PyResult<Bound<'py, PyAny>> {
     let x = Input::<T>::new("x", x)?;
-    let result = new_output::<T>(py, x.shape());
-    let out = output_slice(&result);
+    let mut result = Output::<T>::new(py, x.shape());
+    let out = result.data();
     let xs = x.slice();
     py.detach(|| kernel(xs, out));
     Ok(result.into_any())
@@ -25,8 +25,8 @@ fn backward<'py, T: Elem>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let (dout, y) = (Input::<T>::new("dout", dout)?, Input::<T>::new("y", y)?);
     same_shape("dout", dout.shape(), "y", y.shape())?;
-    let result = new_output::<T>(py, dout.shape());
-    let out = output_slice(&result);
+    let mut result = Output::<T>::new(py, dout.shape());
+    let out = result.data();
     let (gs, ys) = (dout.slice(), y.slice());
     py.detach(|| kernel(gs, ys, out));
     Ok(result.into_any())
@@ -43,7 +43,11 @@ pub fn relu_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bou
 
 /// `dout * (y > 0)`; `dout` is not modified.
 #[pyfunction]
-pub fn relu_backward<'py>(py: Python<'py>, dout: &Bound<'py, PyAny>, y: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn relu_backward<'py>(
+    py: Python<'py>,
+    dout: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     match common_dtype(&[("dout", dout), ("y", y)])? {
         Dtype::F32 => backward::<f32>(py, dout, y, activation::relu_backward),
         Dtype::F64 => backward::<f64>(py, dout, y, activation::relu_backward),
@@ -61,7 +65,11 @@ pub fn sigmoid_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<
 
 /// `dout * y * (1 - y)`.
 #[pyfunction]
-pub fn sigmoid_backward<'py>(py: Python<'py>, dout: &Bound<'py, PyAny>, y: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn sigmoid_backward<'py>(
+    py: Python<'py>,
+    dout: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     match common_dtype(&[("dout", dout), ("y", y)])? {
         Dtype::F32 => backward::<f32>(py, dout, y, activation::sigmoid_backward),
         Dtype::F64 => backward::<f64>(py, dout, y, activation::sigmoid_backward),

@@ -7,8 +7,8 @@
 //! * labels: any integer dtype, values in range -> `ValueError`
 
 use numpy::{
-    Element, IxDyn, PyArray, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn,
-    PyReadwriteArrayDyn, PyUntypedArray, PyUntypedArrayMethods,
+    Element, IxDyn, PyArray, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyReadwriteArrayDyn,
+    PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -39,14 +39,23 @@ pub fn value_error(msg: impl Into<String>) -> PyErr {
 pub fn fmt_shape(shape: &[usize]) -> String {
     match shape {
         [one] => format!("({one},)"),
-        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 
 fn as_ndarray<'a, 'py>(name: &str, obj: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyUntypedArray>> {
     obj.cast::<PyUntypedArray>().map_err(|_| {
-        let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
-        type_error(format!("{name} must be a numpy.ndarray of float32 or float64, got {ty}"))
+        let ty = obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into());
+        type_error(format!(
+            "{name} must be a numpy.ndarray of float32 or float64, got {ty}"
+        ))
     })
 }
 
@@ -64,7 +73,10 @@ pub fn float_dtype(name: &str, obj: &Bound<'_, PyAny>) -> PyResult<Dtype> {
     } else if dtype.is_equiv_to(&numpy::dtype::<f64>(py)) {
         Ok(Dtype::F64)
     } else {
-        Err(type_error(format!("{name} must have dtype float32 or float64, got {}", dtype_name(arr))))
+        Err(type_error(format!(
+            "{name} must have dtype float32 or float64, got {}",
+            dtype_name(arr)
+        )))
     }
 }
 
@@ -88,7 +100,9 @@ pub fn common_dtype(arrays: &[(&str, &Bound<'_, PyAny>)]) -> PyResult<Dtype> {
 }
 
 fn borrow_error(name: &str) -> PyErr {
-    value_error(format!("{name} is being written by another call or overlaps an array written by this call"))
+    value_error(format!(
+        "{name} is being written by another call or overlaps an array written by this call"
+    ))
 }
 
 /// A read-only input borrowed from NumPy.
@@ -100,7 +114,10 @@ impl<'py, T: Elem> Input<'py, T> {
     /// Borrow `obj` (whose dtype the caller checked is `T`), copying it to
     /// C order first when it is not C-contiguous.
     pub fn new(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<Self> {
-        let contiguous = obj.cast::<PyUntypedArray>().map(|a| a.is_c_contiguous()).unwrap_or(false);
+        let contiguous = obj
+            .cast::<PyUntypedArray>()
+            .map(|a| a.is_c_contiguous())
+            .unwrap_or(false);
         if contiguous {
             Self::borrow(name, obj)
         } else {
@@ -123,7 +140,9 @@ impl<'py, T: Elem> Input<'py, T> {
     }
 
     fn borrow(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<Self> {
-        let typed = obj.cast::<PyArrayDyn<T>>().map_err(|_| type_error(format!("{name} has the wrong dtype")))?;
+        let typed = obj
+            .cast::<PyArrayDyn<T>>()
+            .map_err(|_| type_error(format!("{name} has the wrong dtype")))?;
         let array = typed.try_readonly().map_err(|_| borrow_error(name))?;
         Ok(Self { array })
     }
@@ -142,7 +161,11 @@ impl<'py, T: Elem> Input<'py, T> {
         let view = self.array.as_array();
         let (rows, cols) = (view.shape()[0], view.shape()[1]);
         let (rs, cs) = (view.strides()[0] as usize, view.strides()[1] as usize);
-        let span = if rows == 0 || cols == 0 { 0 } else { (rows - 1) * rs + (cols - 1) * cs + 1 };
+        let span = if rows == 0 || cols == 0 {
+            0
+        } else {
+            (rows - 1) * rs + (cols - 1) * cs + 1
+        };
         // SAFETY: the array owns every element reachable with its
         // non-negative strides, all within `span` of its first element.
         let data = unsafe { std::slice::from_raw_parts(view.as_ptr(), span) };
@@ -156,7 +179,9 @@ fn ascontiguousarray<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>
 
 /// An array written in place: must be C-contiguous and writeable.
 pub fn in_place<'py, T: Elem>(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<PyReadwriteArrayDyn<'py, T>> {
-    let typed = obj.cast::<PyArrayDyn<T>>().map_err(|_| type_error(format!("{name} has the wrong dtype")))?;
+    let typed = obj
+        .cast::<PyArrayDyn<T>>()
+        .map_err(|_| type_error(format!("{name} has the wrong dtype")))?;
     if !typed.is_c_contiguous() {
         return Err(value_error(format!(
             "{name} is written in place and must be C-contiguous (got strides {:?})",
@@ -171,16 +196,28 @@ pub fn in_place<'py, T: Elem>(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<P
 }
 
 /// A new C-contiguous array of `shape`, to be filled completely by a kernel.
-pub fn new_output<'py, T: Elem>(py: Python<'py>, shape: &[usize]) -> Bound<'py, PyArrayDyn<T>> {
-    // SAFETY: every caller passes the array to a kernel that writes every
-    // element before Python can see it.
-    unsafe { PyArray::<T, IxDyn>::new(py, shape, false) }
+pub struct Output<'py, T: Elem> {
+    array: Bound<'py, PyArrayDyn<T>>,
 }
 
-/// The mutable data of an array made by [`new_output`].
-pub fn output_slice<'a, T: Elem>(array: &'a Bound<'_, PyArrayDyn<T>>) -> &'a mut [T] {
-    // SAFETY: the array is new, C-contiguous and not yet shared with Python.
-    unsafe { array.as_slice_mut().expect("new arrays are contiguous") }
+impl<'py, T: Elem> Output<'py, T> {
+    pub fn new(py: Python<'py>, shape: &[usize]) -> Self {
+        // SAFETY: the contents are uninitialised until a kernel writes every
+        // element through `data`, which happens before Python can see them.
+        Self {
+            array: unsafe { PyArray::<T, IxDyn>::new(py, shape, false) },
+        }
+    }
+
+    /// The elements, for the kernel to write.
+    pub fn data(&mut self) -> &mut [T] {
+        // SAFETY: the array is new, C-contiguous and not yet shared with Python.
+        unsafe { self.array.as_slice_mut().expect("new arrays are contiguous") }
+    }
+
+    pub fn into_any(self) -> Bound<'py, PyAny> {
+        self.array.into_any()
+    }
 }
 
 pub fn same_shape(name_a: &str, a: &[usize], name_b: &str, b: &[usize]) -> PyResult<()> {
@@ -196,16 +233,19 @@ pub fn same_shape(name_a: &str, a: &[usize], name_b: &str, b: &[usize]) -> PyRes
 
 pub fn require_ndim(name: &str, shape: &[usize], ndim: usize) -> PyResult<()> {
     if shape.len() != ndim {
-        return Err(value_error(format!("{name} must be {ndim}-d, got shape {}", fmt_shape(shape))));
+        return Err(value_error(format!(
+            "{name} must be {ndim}-d, got shape {}",
+            fmt_shape(shape)
+        )));
     }
     Ok(())
 }
 
 /// Integer class labels `(n,)` with values in `0..classes`, as i64.
 pub fn labels(obj: &Bound<'_, PyAny>, n: usize, classes: usize) -> PyResult<Vec<i64>> {
-    let arr = obj.cast::<PyUntypedArray>().map_err(|_| {
-        type_error("labels must be an integer ndarray (or one-hot rows of the logits' dtype)")
-    })?;
+    let arr = obj
+        .cast::<PyUntypedArray>()
+        .map_err(|_| type_error("labels must be an integer ndarray (or one-hot rows of the logits' dtype)"))?;
     let kind = arr.dtype().kind();
     if kind != b'i' && kind != b'u' {
         return Err(type_error(format!(
@@ -224,12 +264,23 @@ pub fn labels(obj: &Bound<'_, PyAny>, n: usize, classes: usize) -> PyResult<Vec<
     } else {
         obj.call_method1("astype", ("int64",))?
     };
-    let typed = as_i64.cast::<PyArrayDyn<i64>>().map_err(|_| type_error("labels could not be read as int64"))?;
-    let values: Vec<i64> = typed.try_readonly().map_err(|_| borrow_error("labels"))?.as_array().iter().copied().collect();
+    let typed = as_i64
+        .cast::<PyArrayDyn<i64>>()
+        .map_err(|_| type_error("labels could not be read as int64"))?;
+    let values: Vec<i64> = typed
+        .try_readonly()
+        .map_err(|_| borrow_error("labels"))?
+        .as_array()
+        .iter()
+        .copied()
+        .collect();
     if let (Some(&min), Some(&max)) = (values.iter().min(), values.iter().max()) {
         if min < 0 || max as u64 >= classes as u64 {
             // Report the original values (astype may have wrapped huge unsigned ones).
-            let (lo, hi): (String, String) = (obj.call_method0("min")?.str()?.to_string(), obj.call_method0("max")?.str()?.to_string());
+            let (lo, hi): (String, String) = (
+                obj.call_method0("min")?.str()?.to_string(),
+                obj.call_method0("max")?.str()?.to_string(),
+            );
             return Err(value_error(format!(
                 "labels out of range: expected values in [0, {classes}), got min {lo} max {hi}"
             )));

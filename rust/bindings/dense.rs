@@ -1,9 +1,9 @@
 //! Bindings for matrix products and the Affine layer.
 
-use numpy::{PyArrayDyn, PyUntypedArrayMethods};
+use numpy::PyUntypedArrayMethods;
 use pyo3::prelude::*;
 
-use super::array::{common_dtype, fmt_shape, in_place, new_output, output_slice, require_ndim, value_error, Dtype, Elem, Input};
+use super::array::{common_dtype, fmt_shape, in_place, require_ndim, value_error, Dtype, Elem, Input, Output};
 use crate::kernels::{affine, matmul as mm};
 
 /// op(a) @ op(b), op transposing when asked; into `out` when given.
@@ -64,8 +64,8 @@ fn matmul_typed<'py, T: Elem>(
             Ok(out_obj.clone())
         }
         None => {
-            let result = new_output::<T>(py, &shape);
-            let dst = output_slice(&result);
+            let mut result = Output::<T>::new(py, &shape);
+            let dst = result.data();
             py.detach(|| mm::matmul(lhs, rhs, dst, false));
             Ok(result.into_any())
         }
@@ -107,7 +107,11 @@ fn affine_forward_typed<'py, T: Elem>(
     w: &Bound<'py, PyAny>,
     b: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (x, w, b) = (Input::<T>::new("x", x)?, Input::<T>::new("W", w)?, Input::<T>::new("b", b)?);
+    let (x, w, b) = (
+        Input::<T>::new("x", x)?,
+        Input::<T>::new("W", w)?,
+        Input::<T>::new("b", b)?,
+    );
     check_affine(x.shape(), w.shape())?;
     let (n, d, m) = (x.shape()[0], x.shape()[1], w.shape()[1]);
     if b.shape() != [m] {
@@ -117,8 +121,8 @@ fn affine_forward_typed<'py, T: Elem>(
             fmt_shape(b.shape())
         )));
     }
-    let result = new_output::<T>(py, &[n, m]);
-    let out = output_slice(&result);
+    let mut result = Output::<T>::new(py, &[n, m]);
+    let out = result.data();
     let (xs, ws, bs) = (x.slice(), w.slice(), b.slice());
     py.detach(|| affine::affine_forward(xs, ws, bs, out, n, d, m));
     Ok(result.into_any())
@@ -150,7 +154,11 @@ fn affine_backward_typed<'py, T: Elem>(
     w: &Bound<'py, PyAny>,
     need_dx: bool,
 ) -> PyResult<Grads<'py>> {
-    let (dout, x, w) = (Input::<T>::new("dout", dout)?, Input::<T>::new("x", x)?, Input::<T>::new("W", w)?);
+    let (dout, x, w) = (
+        Input::<T>::new("dout", dout)?,
+        Input::<T>::new("x", x)?,
+        Input::<T>::new("W", w)?,
+    );
     check_affine(x.shape(), w.shape())?;
     require_ndim("dout", dout.shape(), 2)?;
     let (n, d, m) = (x.shape()[0], x.shape()[1], w.shape()[1]);
@@ -163,11 +171,10 @@ fn affine_backward_typed<'py, T: Elem>(
             fmt_shape(dout.shape())
         )));
     }
-    let dx: Option<Bound<'py, PyArrayDyn<T>>> = need_dx.then(|| new_output(py, &[n, d]));
-    let dw: Bound<'py, PyArrayDyn<T>> = new_output(py, &[d, m]);
-    let db: Bound<'py, PyArrayDyn<T>> = new_output(py, &[m]);
-    let (dxs, dws, dbs) = (dx.as_ref().map(output_slice), output_slice(&dw), output_slice(&db));
+    let mut dx = need_dx.then(|| Output::<T>::new(py, &[n, d]));
+    let (mut dw, mut db) = (Output::<T>::new(py, &[d, m]), Output::<T>::new(py, &[m]));
+    let (dxs, dws, dbs) = (dx.as_mut().map(Output::data), dw.data(), db.data());
     let (gs, xs, ws) = (dout.slice(), x.slice(), w.slice());
     py.detach(|| affine::affine_backward(gs, xs, ws, dxs, dws, dbs, n, d, m));
-    Ok((dx.map(Bound::into_any), dw.into_any(), db.into_any()))
+    Ok((dx.map(Output::into_any), dw.into_any(), db.into_any()))
 }

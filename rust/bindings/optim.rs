@@ -43,7 +43,10 @@ fn borrow_and_run<'py, T: Elem>(
         same_shape("param", p.shape(), name, s.shape())?;
         borrowed.push(s);
     }
-    let slices = borrowed.iter_mut().map(|s| s.as_slice_mut().expect("checked C-contiguous")).collect();
+    let slices = borrowed
+        .iter_mut()
+        .map(|s| s.as_slice_mut().expect("checked C-contiguous"))
+        .collect();
     body(py, p.as_slice_mut().expect("checked C-contiguous"), g.slice(), slices);
     Ok(())
 }
@@ -53,6 +56,7 @@ macro_rules! step_binding {
     ($(#[$doc:meta])* $name:ident, [$($state:ident),*], ($($scalar:ident : $sty:ty),*), $kernel:path) => {
         $(#[$doc])*
         #[pyfunction]
+        #[allow(clippy::too_many_arguments)]
         pub fn $name<'py>(
             py: Python<'py>,
             param: &Bound<'py, PyAny>,

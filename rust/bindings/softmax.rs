@@ -4,8 +4,8 @@ use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use super::array::{
-    common_dtype, fmt_shape, float_dtype, labels, new_output, output_slice, require_ndim, same_shape, type_error,
-    value_error, Dtype, Elem, Input,
+    common_dtype, float_dtype, fmt_shape, labels, require_ndim, same_shape, type_error, value_error, Dtype, Elem,
+    Input, Output,
 };
 use crate::kernels::softmax::{self as kernel, Targets};
 
@@ -21,11 +21,14 @@ pub fn softmax<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'p
 fn softmax_typed<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let x = Input::<T>::new("x", x)?;
     if !(1..=2).contains(&x.shape().len()) {
-        return Err(value_error(format!("softmax expects a 1-d or 2-d array, got shape {}", fmt_shape(x.shape()))));
+        return Err(value_error(format!(
+            "softmax expects a 1-d or 2-d array, got shape {}",
+            fmt_shape(x.shape())
+        )));
     }
     let cols = *x.shape().last().expect("1-d or 2-d");
-    let result = new_output::<T>(py, x.shape());
-    let out = output_slice(&result);
+    let mut result = Output::<T>::new(py, x.shape());
+    let out = result.data();
     let xs = x.slice();
     py.detach(|| kernel::softmax(xs, out, cols));
     Ok(result.into_any())
@@ -40,7 +43,9 @@ enum PyTargets<'py, T: Elem> {
 impl<'py, T: Elem> PyTargets<'py, T> {
     /// Read `t` for the logits/probabilities `x` (N, C) of dtype `T`.
     fn read(x_name: &str, x_obj: &Bound<'py, PyAny>, shape: &[usize], t: &Bound<'py, PyAny>) -> PyResult<Self> {
-        let kind = t.cast::<PyUntypedArray>().map(|a| (a.ndim() == 2, a.dtype().kind() == b'f'));
+        let kind = t
+            .cast::<PyUntypedArray>()
+            .map(|a| (a.ndim() == 2, a.dtype().kind() == b'f'));
         match kind {
             Ok((true, true)) => {
                 common_dtype(&[(x_name, x_obj), ("t", t)])?;
@@ -77,16 +82,22 @@ pub fn softmax_cross_entropy_forward<'py>(
     }
 }
 
-fn sce_forward<'py, T: Elem>(py: Python<'py>, x_obj: &Bound<'py, PyAny>, t: &Bound<'py, PyAny>) -> PyResult<(f64, Bound<'py, PyAny>)> {
+fn sce_forward<'py, T: Elem>(
+    py: Python<'py>,
+    x_obj: &Bound<'py, PyAny>,
+    t: &Bound<'py, PyAny>,
+) -> PyResult<(f64, Bound<'py, PyAny>)> {
     let x = Input::<T>::new("x", x_obj)?;
     require_ndim("x", x.shape(), 2)?;
     let targets = PyTargets::<T>::read("x", x_obj, x.shape(), t)?;
     let (n, c) = (x.shape()[0], x.shape()[1]);
     if n == 0 {
-        return Err(value_error("softmax_cross_entropy_forward needs at least one row, got shape (0, C)"));
+        return Err(value_error(
+            "softmax_cross_entropy_forward needs at least one row, got shape (0, C)",
+        ));
     }
-    let result = new_output::<T>(py, &[n, c]);
-    let y = output_slice(&result);
+    let mut result = Output::<T>::new(py, &[n, c]);
+    let y = result.data();
     let (xs, tv) = (x.slice(), targets.view());
     let loss = py.detach(|| kernel::softmax_cross_entropy_forward(xs, tv, y, c));
     Ok((loss, result.into_any()))
@@ -107,13 +118,18 @@ pub fn softmax_cross_entropy_backward<'py>(
     }
 }
 
-fn sce_backward<'py, T: Elem>(py: Python<'py>, y_obj: &Bound<'py, PyAny>, t: &Bound<'py, PyAny>, dout: f64) -> PyResult<Bound<'py, PyAny>> {
+fn sce_backward<'py, T: Elem>(
+    py: Python<'py>,
+    y_obj: &Bound<'py, PyAny>,
+    t: &Bound<'py, PyAny>,
+    dout: f64,
+) -> PyResult<Bound<'py, PyAny>> {
     let y = Input::<T>::new("y", y_obj)?;
     require_ndim("y", y.shape(), 2)?;
     let targets = PyTargets::<T>::read("y", y_obj, y.shape(), t)?;
     let c = y.shape()[1];
-    let result = new_output::<T>(py, y.shape());
-    let dx = output_slice(&result);
+    let mut result = Output::<T>::new(py, y.shape());
+    let dx = result.data();
     let (ys, tv) = (y.slice(), targets.view());
     py.detach(|| kernel::softmax_cross_entropy_backward(ys, tv, dout, dx, c));
     Ok(result.into_any())

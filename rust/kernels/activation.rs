@@ -42,7 +42,7 @@ multiversion! {
     fn relu_forward_chunk<T>(x: &[T], y: &mut [T]) {
         for (y, &x) in y.iter_mut().zip(x) {
             // NaN > 0 is false, but keep NaN visible rather than zeroing it.
-            *y = if x > T::ZERO || x != x { x } else { T::ZERO };
+            *y = if x > T::ZERO || x.is_nan() { x } else { T::ZERO };
         }
     }
 }
@@ -96,9 +96,16 @@ mod tests {
         let mut y = vec![0.0; xs.len()];
         sigmoid_forward(&xs, &mut y);
         for (&x, &y) in xs.iter().zip(&y) {
-            let want = if x >= 0.0 { 1.0 / (1.0 + (-x).exp()) } else { x.exp() / (1.0 + x.exp()) };
+            let want = if x >= 0.0 {
+                1.0 / (1.0 + (-x).exp())
+            } else {
+                x.exp() / (1.0 + x.exp())
+            };
             assert!(y.is_finite());
-            assert!((y - want).abs() <= 4e-15 * want.max(1e-300) + 1e-300, "sigmoid({x}) = {y}, want {want}");
+            assert!(
+                (y - want).abs() <= 4e-15 * want.max(1e-300) + 1e-300,
+                "sigmoid({x}) = {y}, want {want}"
+            );
         }
         let mut y32 = [0.0f32; 2];
         sigmoid_forward(&[-1000.0f32, 1000.0], &mut y32);

@@ -30,6 +30,7 @@ pub trait Float:
     fn sqrt(self) -> Self;
     fn abs(self) -> Self;
     fn ln(self) -> Self;
+    fn is_nan(self) -> bool;
     /// `e^x` for `x <= 0` (and NaN), in plain arithmetic that the compiler
     /// vectorises (no libm call). Accurate to about 1 ulp; results below the
     /// smallest normal number flush to zero. Positive inputs are clamped to 0.
@@ -82,11 +83,31 @@ impl Float for f32 {
         f32::ln(self)
     }
     #[inline(always)]
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+    #[inline(always)]
+    #[allow(clippy::excessive_precision)] // the published Cody-Waite constants
     fn exp_nonpositive(self) -> Self {
         exp_nonpositive_impl!(
-            self, f32, u32, 23, -87.33_f32, 12_583_039.0_f32, // 1.5 * 2^23 + 127
-            0.693_359_375_f32, -2.121_944_4e-4_f32,
-            [1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0]
+            self,
+            f32,
+            u32,
+            23,
+            -87.33_f32,
+            12_583_039.0_f32, // 1.5 * 2^23 + 127
+            0.693_359_375_f32,
+            -2.121_944_4e-4_f32,
+            [
+                1.0 / 5040.0,
+                1.0 / 720.0,
+                1.0 / 120.0,
+                1.0 / 24.0,
+                1.0 / 6.0,
+                0.5,
+                1.0,
+                1.0
+            ]
         )
     }
 }
@@ -117,14 +138,36 @@ impl Float for f64 {
         f64::ln(self)
     }
     #[inline(always)]
+    fn is_nan(self) -> bool {
+        f64::is_nan(self)
+    }
+    #[inline(always)]
+    #[allow(clippy::excessive_precision)] // the published Cody-Waite constants
     fn exp_nonpositive(self) -> Self {
         exp_nonpositive_impl!(
-            self, f64, u64, 52, -708.39_f64, 6_755_399_441_056_767.0_f64, // 1.5 * 2^52 + 1023
-            6.931_471_803_691_238_2e-1_f64, 1.908_214_929_270_587_7e-10_f64,
+            self,
+            f64,
+            u64,
+            52,
+            -708.39_f64,
+            6_755_399_441_056_767.0_f64, // 1.5 * 2^52 + 1023
+            6.931_471_803_691_238_2e-1_f64,
+            1.908_214_929_270_587_7e-10_f64,
             [
-                1.0 / 6_227_020_800.0, 1.0 / 479_001_600.0, 1.0 / 39_916_800.0, 1.0 / 3_628_800.0,
-                1.0 / 362_880.0, 1.0 / 40_320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0,
-                1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0
+                1.0 / 6_227_020_800.0,
+                1.0 / 479_001_600.0,
+                1.0 / 39_916_800.0,
+                1.0 / 3_628_800.0,
+                1.0 / 362_880.0,
+                1.0 / 40_320.0,
+                1.0 / 5040.0,
+                1.0 / 720.0,
+                1.0 / 120.0,
+                1.0 / 24.0,
+                1.0 / 6.0,
+                0.5,
+                1.0,
+                1.0
             ]
         )
     }

@@ -2,7 +2,6 @@
 
 use gemm::Parallelism;
 
-
 use super::float::Float;
 use super::parallel;
 
@@ -26,18 +25,36 @@ impl<'a, T> MatRef<'a, T> {
                 return None;
             }
         }
-        Some(Self { data, rows, cols, rs, cs })
+        Some(Self {
+            data,
+            rows,
+            cols,
+            rs,
+            cs,
+        })
     }
 
     /// A C-contiguous (row-major) `rows x cols` matrix.
     pub fn row_major(data: &'a [T], rows: usize, cols: usize) -> Self {
         assert_eq!(data.len(), rows * cols, "buffer does not hold a {rows}x{cols} matrix");
-        Self { data, rows, cols, rs: cols, cs: 1 }
+        Self {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
     }
 
     /// The transpose, as a view (no copy).
     pub fn t(self) -> Self {
-        Self { rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs, ..self }
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
     }
 
     pub fn rows(&self) -> usize {
@@ -64,7 +81,11 @@ const MIN_SPLIT: usize = 16;
 /// Panics when the shapes disagree; callers (the bindings) check them first.
 pub fn matmul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accumulate: bool) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert_eq!(b.rows, k, "inner dimensions differ: {}x{} @ {}x{}", a.rows, a.cols, b.rows, b.cols);
+    assert_eq!(
+        b.rows, k,
+        "inner dimensions differ: {}x{} @ {}x{}",
+        a.rows, a.cols, b.rows, b.cols
+    );
     assert_eq!(out.len(), m * n, "output holds {} elements, need {m}x{n}", out.len());
     if m == 0 || n == 0 {
         return;
@@ -114,9 +135,17 @@ impl<'a, T> MatRef<'a, T> {
     fn rows_from(self, first: usize, count: usize) -> Self {
         assert!(first + count <= self.rows);
         if count == 0 {
-            return Self { data: &self.data[..0], rows: 0, ..self };
+            return Self {
+                data: &self.data[..0],
+                rows: 0,
+                ..self
+            };
         }
-        Self { data: &self.data[first * self.rs..], rows: count, ..self }
+        Self {
+            data: &self.data[first * self.rs..],
+            rows: count,
+            ..self
+        }
     }
 
     /// Columns `first .. first + count` of this view.
@@ -136,12 +165,24 @@ unsafe fn gemm_raw<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, dst: *mut T, ds
         return;
     }
     gemm::gemm(
-        m, n, k,
-        dst, 1, dst_rs as isize, accumulate,
-        a.data.as_ptr(), a.cs as isize, a.rs as isize,
-        b.data.as_ptr(), b.cs as isize, b.rs as isize,
-        T::ONE, T::ONE,
-        false, false, false,
+        m,
+        n,
+        k,
+        dst,
+        1,
+        dst_rs as isize,
+        accumulate,
+        a.data.as_ptr(),
+        a.cs as isize,
+        a.rs as isize,
+        b.data.as_ptr(),
+        b.cs as isize,
+        b.rs as isize,
+        T::ONE,
+        T::ONE,
+        false,
+        false,
+        false,
         Parallelism::None,
     )
 }
@@ -167,13 +208,28 @@ mod tests {
     fn matches_naive_with_transposes() {
         let mut rng = Rng::new(7);
         crate::kernels::parallel::set_num_threads(2);
-        for &(m, k, n) in &[(1, 1, 1), (3, 5, 7), (33, 17, 65), (128, 70, 9), (200, 300, 150), (8, 900, 300)] {
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (3, 5, 7),
+            (33, 17, 65),
+            (128, 70, 9),
+            (200, 300, 150),
+            (8, 900, 300),
+        ] {
             for ta in [false, true] {
                 for tb in [false, true] {
                     let a = rng.vec(m * k);
                     let b = rng.vec(k * n);
-                    let av = if ta { MatRef::row_major(&a, k, m).t() } else { MatRef::row_major(&a, m, k) };
-                    let bv = if tb { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
+                    let av = if ta {
+                        MatRef::row_major(&a, k, m).t()
+                    } else {
+                        MatRef::row_major(&a, m, k)
+                    };
+                    let bv = if tb {
+                        MatRef::row_major(&b, n, k).t()
+                    } else {
+                        MatRef::row_major(&b, k, n)
+                    };
                     let mut c = vec![0.0; m * n];
                     matmul(av, bv, &mut c, false);
                     assert_close(&c, &naive(&a, &b, m, k, n, ta, tb), 1e-12);
@@ -190,7 +246,12 @@ mod tests {
         matmul(MatRef::row_major(&a, 1, 2), MatRef::row_major(&b, 2, 1), &mut c, true);
         assert_eq!(c, [21.0]);
         let mut d = [5.0f32; 4];
-        matmul(MatRef::row_major(&[], 2, 0), MatRef::row_major(&[], 0, 2), &mut d, false);
+        matmul(
+            MatRef::row_major(&[], 2, 0),
+            MatRef::row_major(&[], 0, 2),
+            &mut d,
+            false,
+        );
         assert_eq!(d, [0.0; 4]);
     }
 

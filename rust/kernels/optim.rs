@@ -49,14 +49,32 @@ pub fn adagrad<T: Float>(p: &mut [T], g: &[T], h: &mut [T], lr: f64) {
 
 /// `h = decay*h + (1-decay)*g*g; p -= lr * g / (sqrt(h) + 1e-7)`.
 pub fn rmsprop<T: Float>(p: &mut [T], g: &[T], h: &mut [T], lr: f64, decay: f64) {
-    step!(rmsprop_chunk, p, g, [h], T::from_f64(lr), T::from_f64(decay), T::from_f64(1.0 - decay), T::from_f64(1e-7));
+    step!(
+        rmsprop_chunk,
+        p,
+        g,
+        [h],
+        T::from_f64(lr),
+        T::from_f64(decay),
+        T::from_f64(1.0 - decay),
+        T::from_f64(1e-7)
+    );
 }
 
 /// AdaDelta: `h = rho*h + (1-rho)*g²; delta = sqrt(d+eps)/sqrt(h+eps)*g;
 /// d = rho*d + (1-rho)*delta²; p -= lr*delta`.
 #[allow(clippy::too_many_arguments)]
 pub fn adadelta<T: Float>(p: &mut [T], g: &[T], h: &mut [T], d: &mut [T], lr: f64, rho: f64, eps: f64) {
-    step!(adadelta_chunk, p, g, [h, d], T::from_f64(lr), T::from_f64(rho), T::from_f64(1.0 - rho), T::from_f64(eps));
+    step!(
+        adadelta_chunk,
+        p,
+        g,
+        [h, d],
+        T::from_f64(lr),
+        T::from_f64(rho),
+        T::from_f64(1.0 - rho),
+        T::from_f64(eps)
+    );
 }
 
 /// Adam at step `t >= 1` (the book's form): `m += (1-b1)(g-m)`,
@@ -66,7 +84,16 @@ pub fn adadelta<T: Float>(p: &mut [T], g: &[T], h: &mut [T], d: &mut [T], lr: f6
 pub fn adam<T: Float>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], lr: f64, beta1: f64, beta2: f64, t: u64) {
     let t = t.min(i32::MAX as u64) as i32;
     let lr_t = lr * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t));
-    step!(adam_chunk, p, g, [m, v], T::from_f64(lr_t), T::from_f64(1.0 - beta1), T::from_f64(1.0 - beta2), T::from_f64(1e-7));
+    step!(
+        adam_chunk,
+        p,
+        g,
+        [m, v],
+        T::from_f64(lr_t),
+        T::from_f64(1.0 - beta1),
+        T::from_f64(1.0 - beta2),
+        T::from_f64(1e-7)
+    );
 }
 
 multiversion! {

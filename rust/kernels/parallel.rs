@@ -22,7 +22,10 @@ struct Pool {
     workers: Option<Arc<ThreadPool>>, // threads - 1 of them, built on first use
 }
 
-static POOL: RwLock<Pool> = RwLock::new(Pool { threads: 0, workers: None });
+static POOL: RwLock<Pool> = RwLock::new(Pool {
+    threads: 0,
+    workers: None,
+});
 
 /// Bumped at the start of every parallel region; spinning workers watch it.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -192,14 +195,22 @@ unsafe impl<T: Send> Sync for SharedMut<'_, T> {}
 
 impl<'a, T> SharedMut<'a, T> {
     pub fn new(slice: &'a mut [T]) -> Self {
-        Self { ptr: slice.as_mut_ptr(), len: slice.len(), _slice: std::marker::PhantomData }
+        Self {
+            ptr: slice.as_mut_ptr(),
+            len: slice.len(),
+            _slice: std::marker::PhantomData,
+        }
     }
 
     /// # Safety
     /// Ranges handed out concurrently must not overlap.
     #[allow(clippy::mut_from_ref)]
     pub unsafe fn range(&self, r: Range<usize>) -> &mut [T] {
-        assert!(r.start <= r.end && r.end <= self.len, "range {r:?} out of 0..{}", self.len);
+        assert!(
+            r.start <= r.end && r.end <= self.len,
+            "range {r:?} out of 0..{}",
+            self.len
+        );
         std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.end - r.start)
     }
 }

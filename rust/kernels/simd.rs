@@ -14,7 +14,9 @@ fn allowed(tier: &str) -> bool {
     static CAP: OnceLock<usize> = OnceLock::new();
     const TIERS: [&str; 3] = ["sse2", "avx2", "avx512"];
     let cap = *CAP.get_or_init(|| {
-        let wanted = std::env::var("FERRONET_MAX_SIMD").unwrap_or_default().to_ascii_lowercase();
+        let wanted = std::env::var("FERRONET_MAX_SIMD")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         TIERS.iter().position(|t| *t == wanted).unwrap_or(TIERS.len() - 1)
     });
     TIERS.iter().position(|t| *t == tier).is_some_and(|i| i <= cap)
@@ -84,14 +86,16 @@ pub fn detected_features() -> Vec<&'static str> {
 macro_rules! multiversion {
     ($(#[$meta:meta])* $vis:vis fn $name:ident<$T:ident>($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$meta])*
+        #[allow(clippy::too_many_arguments)]
         $vis fn $name<$T: $crate::kernels::float::Float>($($arg: $ty),*) $(-> $ret)? {
             #[inline(always)]
-            #[allow(unused_mut)]
+            #[allow(unused_mut, clippy::too_many_arguments)]
             fn body<$T: $crate::kernels::float::Float>($($arg: $ty),*) $(-> $ret)? $body
 
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn avx512<$T: $crate::kernels::float::Float>($($arg: $ty),*) $(-> $ret)? {
                     body::<$T>($($arg),*)
                 }
@@ -100,6 +104,7 @@ macro_rules! multiversion {
                     return unsafe { avx512::<$T>($($arg),*) };
                 }
                 #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn avx2<$T: $crate::kernels::float::Float>($($arg: $ty),*) $(-> $ret)? {
                     body::<$T>($($arg),*)
                 }

@@ -31,7 +31,10 @@ pub fn softmax<T: Float>(x: &[T], y: &mut [T], cols: usize) {
     let out = SharedMut::new(y);
     for_each_row_block(rows, cols, |r| {
         let y = unsafe { out.range(r.start * cols..r.end * cols) };
-        for (xr, yr) in x[r.start * cols..r.end * cols].chunks_exact(cols).zip(y.chunks_exact_mut(cols)) {
+        for (xr, yr) in x[r.start * cols..r.end * cols]
+            .chunks_exact(cols)
+            .zip(y.chunks_exact_mut(cols))
+        {
             softmax_row(xr, yr);
         }
     });
@@ -49,7 +52,11 @@ pub fn softmax_cross_entropy_forward<T: Float>(x: &[T], t: Targets<'_, T>, y: &m
     for_each_row_block(rows, cols, |r| {
         let y = unsafe { out.range(r.start * cols..r.end * cols) };
         let mut sum = 0.0f64;
-        for (i, (xr, yr)) in x[r.start * cols..r.end * cols].chunks_exact(cols).zip(y.chunks_exact_mut(cols)).enumerate() {
+        for (i, (xr, yr)) in x[r.start * cols..r.end * cols]
+            .chunks_exact(cols)
+            .zip(y.chunks_exact_mut(cols))
+            .enumerate()
+        {
             let row = r.start + i;
             let (max, log_sum) = softmax_row(xr, yr);
             // log softmax_j = x_j - max - log_sum
@@ -125,7 +132,10 @@ fn lane_max<T: Float>(x: &[T]) -> T {
             lanes[l] = if c[l] > lanes[l] { c[l] } else { lanes[l] };
         }
     }
-    lanes.iter().chain(tail).fold(T::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+    lanes
+        .iter()
+        .chain(tail)
+        .fold(T::NEG_INFINITY, |m, &v| if v > m { v } else { m })
 }
 
 /// The sum of `x`, accumulated in `LANES` independent partial sums.
