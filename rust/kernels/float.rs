@@ -41,7 +41,7 @@ pub trait Float:
 /// `shift` is `1.5 * 2^mantissa_bits + bias`, so `x / ln2 + shift` holds
 /// `round(x / ln2) + bias` in its low mantissa bits.
 macro_rules! exp_nonpositive_impl {
-    ($x:expr, $t:ty, $bits:ty, $mantissa:expr, $lowest:expr, $shift:expr, $ln2_hi:expr, $ln2_lo:expr, [$($coef:expr),+]) => {{
+    ($x:expr, $t:ty, $mantissa:expr, $lowest:expr, $shift:expr, $ln2_hi:expr, $ln2_lo:expr, [$($coef:expr),+]) => {{
         let x: $t = $x;
         let below = x < $lowest;
         // Comparison-based clamp keeps NaN as NaN.
@@ -57,42 +57,49 @@ macro_rules! exp_nonpositive_impl {
     }};
 }
 
-impl Float for f32 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    const NEG_INFINITY: Self = f32::NEG_INFINITY;
+/// The methods that only forward to the type's own inherent functions.
+macro_rules! float_basics {
+    ($t:ty) => {
+        const ZERO: Self = 0.0;
+        const ONE: Self = 1.0;
+        const NEG_INFINITY: Self = <$t>::NEG_INFINITY;
 
-    #[inline(always)]
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
-    #[inline(always)]
-    fn sqrt(self) -> Self {
-        f32::sqrt(self)
-    }
-    #[inline(always)]
-    fn abs(self) -> Self {
-        f32::abs(self)
-    }
-    #[inline(always)]
-    fn ln(self) -> Self {
-        f32::ln(self)
-    }
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        f32::is_nan(self)
-    }
+        #[inline(always)]
+        fn from_f64(v: f64) -> Self {
+            v as $t
+        }
+        #[inline(always)]
+        fn to_f64(self) -> f64 {
+            self as f64
+        }
+        #[inline(always)]
+        fn sqrt(self) -> Self {
+            <$t>::sqrt(self)
+        }
+        #[inline(always)]
+        fn abs(self) -> Self {
+            <$t>::abs(self)
+        }
+        #[inline(always)]
+        fn ln(self) -> Self {
+            <$t>::ln(self)
+        }
+        #[inline(always)]
+        fn is_nan(self) -> bool {
+            <$t>::is_nan(self)
+        }
+    };
+}
+
+impl Float for f32 {
+    float_basics!(f32);
+
     #[inline(always)]
     #[allow(clippy::excessive_precision)] // the published Cody-Waite constants
     fn exp_nonpositive(self) -> Self {
         exp_nonpositive_impl!(
             self,
             f32,
-            u32,
             23,
             -87.33_f32,
             12_583_039.0_f32, // 1.5 * 2^23 + 127
@@ -113,41 +120,14 @@ impl Float for f32 {
 }
 
 impl Float for f64 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    const NEG_INFINITY: Self = f64::NEG_INFINITY;
+    float_basics!(f64);
 
-    #[inline(always)]
-    fn from_f64(v: f64) -> Self {
-        v
-    }
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self
-    }
-    #[inline(always)]
-    fn sqrt(self) -> Self {
-        f64::sqrt(self)
-    }
-    #[inline(always)]
-    fn abs(self) -> Self {
-        f64::abs(self)
-    }
-    #[inline(always)]
-    fn ln(self) -> Self {
-        f64::ln(self)
-    }
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        f64::is_nan(self)
-    }
     #[inline(always)]
     #[allow(clippy::excessive_precision)] // the published Cody-Waite constants
     fn exp_nonpositive(self) -> Self {
         exp_nonpositive_impl!(
             self,
             f64,
-            u64,
             52,
             -708.39_f64,
             6_755_399_441_056_767.0_f64, // 1.5 * 2^52 + 1023
