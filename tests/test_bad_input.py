@@ -178,3 +178,19 @@ def test_wrong_rank(backend):
         ops.affine_forward(arr((2, 2, 2)), arr((2, 2)), arr((2,)))
     with pytest.raises(ValueError, match="1-d or 2-d"):
         ops.softmax(arr((2, 2, 2)))
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0)])
+def test_empty_logits(backend, shape):
+    onehot = np.zeros(shape)
+    with pytest.raises(ValueError, match="at least one row and one class"):
+        ops.softmax_cross_entropy_forward(np.zeros(shape), onehot)
+
+
+def test_empty_dimensions_are_fine(backend):
+    assert ops.matmul(arr((0, 3)), arr((3, 2))).shape == (0, 2)
+    np.testing.assert_array_equal(ops.matmul(arr((2, 0)), arr((0, 3))), np.zeros((2, 3)))
+    dx, dW, db = ops.affine_backward(arr((0, 2)), arr((0, 3)), arr((3, 2)))
+    assert dx.shape == (0, 3)
+    np.testing.assert_array_equal(dW, np.zeros((3, 2)))
+    np.testing.assert_array_equal(db, np.zeros(2))

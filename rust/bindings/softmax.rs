@@ -91,10 +91,11 @@ fn sce_forward<'py, T: Elem>(
     require_ndim("x", x.shape(), 2)?;
     let targets = PyTargets::<T>::read("x", x_obj, x.shape(), t)?;
     let (n, c) = (x.shape()[0], x.shape()[1]);
-    if n == 0 {
-        return Err(value_error(
-            "softmax_cross_entropy_forward needs at least one row, got shape (0, C)",
-        ));
+    if n == 0 || c == 0 {
+        return Err(value_error(format!(
+            "softmax_cross_entropy_forward needs at least one row and one class, got shape {}",
+            fmt_shape(x.shape())
+        )));
     }
     let mut result = Output::<T>::new(py, &[n, c]);
     let y = result.data();

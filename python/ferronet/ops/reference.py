@@ -143,8 +143,8 @@ def softmax_cross_entropy_forward(x: np.ndarray, t: np.ndarray) -> tuple[float, 
     _checks.ndim("x", x, 2)
     one_hot = _checks.targets(x, t)
     n = x.shape[0]
-    if n == 0:
-        raise ValueError("softmax_cross_entropy_forward needs at least one row, got shape (0, C)")
+    if n == 0 or x.shape[1] == 0:
+        raise ValueError(f"softmax_cross_entropy_forward needs at least one row and one class, got shape {x.shape}")
     m = x.max(axis=1, keepdims=True)
     z = x - m
     e = np.exp(z)
