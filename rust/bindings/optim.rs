@@ -7,53 +7,64 @@ use numpy::{PyReadwriteArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use super::array::{common_dtype, in_place, same_shape, value_error, Dtype, Elem, Input};
+use crate::kernels::float::Float;
 use crate::kernels::optim;
 
-/// Borrow `param`, `grad` and the named state arrays, checking dtypes and
-/// shapes; then run `body(py, param, grad, states)`.
-fn with_step_arrays<'py>(
-    py: Python<'py>,
-    param: &Bound<'py, PyAny>,
-    grad: &Bound<'py, PyAny>,
-    states: &[(&str, &Bound<'py, PyAny>)],
-    f32_body: impl FnOnce(Python<'py>, &mut [f32], &[f32], Vec<&mut [f32]>),
-    f64_body: impl FnOnce(Python<'py>, &mut [f64], &[f64], Vec<&mut [f64]>),
-) -> PyResult<()> {
-    let mut all = vec![("param", param), ("grad", grad)];
-    all.extend_from_slice(states);
-    match common_dtype(&all)? {
-        Dtype::F32 => borrow_and_run::<f32>(py, param, grad, states, f32_body),
-        Dtype::F64 => borrow_and_run::<f64>(py, param, grad, states, f64_body),
+/// `param`, `grad` and the state arrays of one step, borrowed and checked.
+struct StepArrays<'py, T: Elem> {
+    param: PyReadwriteArrayDyn<'py, T>,
+    grad: Input<'py, T>,
+    states: Vec<PyReadwriteArrayDyn<'py, T>>,
+}
+
+impl<'py, T: Elem> StepArrays<'py, T> {
+    fn borrow(
+        param: &Bound<'py, PyAny>,
+        grad: &Bound<'py, PyAny>,
+        states: &[(&str, &Bound<'py, PyAny>)],
+    ) -> PyResult<Self> {
+        let param = in_place::<T>("param", param)?;
+        let grad = Input::<T>::new("grad", grad)?;
+        same_shape("param", param.shape(), "grad", grad.shape())?;
+        let states = states
+            .iter()
+            .map(|&(name, obj)| {
+                let s = in_place::<T>(name, obj)?;
+                same_shape("param", param.shape(), name, s.shape())?;
+                Ok(s)
+            })
+            .collect::<PyResult<_>>()?;
+        Ok(Self { param, grad, states })
+    }
+
+    /// `(param, grad, state arrays in order)` as slices for the kernel.
+    fn slices(&mut self) -> (&mut [T], &[T], Vec<&mut [T]>) {
+        let states = self
+            .states
+            .iter_mut()
+            .map(|s| s.as_slice_mut().expect("checked C-contiguous"))
+            .collect();
+        (
+            self.param.as_slice_mut().expect("checked C-contiguous"),
+            self.grad.slice(),
+            states,
+        )
     }
 }
 
-fn borrow_and_run<'py, T: Elem>(
-    py: Python<'py>,
-    param: &Bound<'py, PyAny>,
-    grad: &Bound<'py, PyAny>,
-    states: &[(&str, &Bound<'py, PyAny>)],
-    body: impl FnOnce(Python<'py>, &mut [T], &[T], Vec<&mut [T]>),
-) -> PyResult<()> {
-    let mut p = in_place::<T>("param", param)?;
-    let g = Input::<T>::new("grad", grad)?;
-    same_shape("param", p.shape(), "grad", g.shape())?;
-    let mut borrowed: Vec<PyReadwriteArrayDyn<'py, T>> = Vec::with_capacity(states.len());
-    for &(name, obj) in states {
-        let s = in_place::<T>(name, obj)?;
-        same_shape("param", p.shape(), name, s.shape())?;
-        borrowed.push(s);
+fn check_scalars(scalars: &[(&str, f64)]) -> PyResult<()> {
+    for &(name, v) in scalars {
+        if !v.is_finite() {
+            return Err(value_error(format!("{name} must be finite, got {v}")));
+        }
     }
-    let slices = borrowed
-        .iter_mut()
-        .map(|s| s.as_slice_mut().expect("checked C-contiguous"))
-        .collect();
-    body(py, p.as_slice_mut().expect("checked C-contiguous"), g.slice(), slices);
     Ok(())
 }
 
-/// Define a `#[pyfunction]` step: its state arrays, scalars and kernel call.
+/// Define a `#[pyfunction]` step: its state arrays, its scalars, an optional
+/// extra check, and the kernel it calls (generic over the element type).
 macro_rules! step_binding {
-    ($(#[$doc:meta])* $name:ident, [$($state:ident),*], ($($scalar:ident : $sty:ty),*), $kernel:path) => {
+    ($(#[$doc:meta])* $name:ident, [$($state:ident),*], ($($scalar:ident : $sty:ty),*), $kernel:path $(, check = $check:expr)?) => {
         $(#[$doc])*
         #[pyfunction]
         #[allow(clippy::too_many_arguments)]
@@ -65,32 +76,34 @@ macro_rules! step_binding {
             $($scalar: $sty,)*
         ) -> PyResult<()> {
             check_scalars(&[$((stringify!($scalar), $scalar as f64)),*])?;
-            with_step_arrays(
-                py, param, grad, &[$((stringify!($state), $state)),*],
-                |py, p, g, s| {
-                    #[allow(unused_mut, unused_variables)]
-                    let mut s = s.into_iter();
-                    $(let $state = s.next().expect("state array");)*
-                    py.detach(|| $kernel(p, g, $($state,)* $($scalar),*));
-                },
-                |py, p, g, s| {
-                    #[allow(unused_mut, unused_variables)]
-                    let mut s = s.into_iter();
-                    $(let $state = s.next().expect("state array");)*
-                    py.detach(|| $kernel(p, g, $($state,)* $($scalar),*));
-                },
-            )
+            $($check?;)?
+
+            #[allow(clippy::too_many_arguments)]
+            fn run<'py, T: Elem>(
+                py: Python<'py>,
+                param: &Bound<'py, PyAny>,
+                grad: &Bound<'py, PyAny>,
+                states: &[(&str, &Bound<'py, PyAny>)],
+                $($scalar: $sty,)*
+            ) -> PyResult<()> {
+                let mut arrays = StepArrays::<T>::borrow(param, grad, states)?;
+                let (p, g, states) = arrays.slices();
+                #[allow(unused_mut, unused_variables)]
+                let mut s = states.into_iter();
+                $(let $state = s.next().expect("state array");)*
+                py.detach(|| $kernel(p, g, $($state,)* $($scalar),*));
+                Ok(())
+            }
+
+            let states = [$((stringify!($state), $state)),*];
+            let mut all = vec![("param", param), ("grad", grad)];
+            all.extend_from_slice(&states);
+            match common_dtype(&all)? {
+                Dtype::F32 => run::<f32>(py, param, grad, &states, $($scalar),*),
+                Dtype::F64 => run::<f64>(py, param, grad, &states, $($scalar),*),
+            }
         }
     };
-}
-
-fn check_scalars(scalars: &[(&str, f64)]) -> PyResult<()> {
-    for &(name, v) in scalars {
-        if !v.is_finite() {
-            return Err(value_error(format!("{name} must be finite, got {v}")));
-        }
-    }
-    Ok(())
 }
 
 step_binding!(
@@ -117,42 +130,21 @@ step_binding!(
     /// AdaDelta with a learning-rate multiplier.
     adadelta_step, [h, d], (lr: f64, rho: f64, eps: f64), optim::adadelta
 );
+step_binding!(
+    /// Adam at step `t >= 1`, the book's form.
+    adam_step, [m, v], (lr: f64, beta1: f64, beta2: f64, t: i64), adam_at,
+    check = check_step_count(t)
+);
 
-/// Adam at step `t >= 1`, the book's form.
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-pub fn adam_step<'py>(
-    py: Python<'py>,
-    param: &Bound<'py, PyAny>,
-    grad: &Bound<'py, PyAny>,
-    m: &Bound<'py, PyAny>,
-    v: &Bound<'py, PyAny>,
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    t: i64,
-) -> PyResult<()> {
+fn check_step_count(t: i64) -> PyResult<()> {
     if t < 1 {
         return Err(value_error(format!("adam step count t must be >= 1, got {t}")));
     }
-    check_scalars(&[("lr", lr), ("beta1", beta1), ("beta2", beta2)])?;
-    let t = t as u64;
-    with_step_arrays(
-        py,
-        param,
-        grad,
-        &[("m", m), ("v", v)],
-        |py, p, g, s| {
-            #[allow(unused_mut, unused_variables)]
-            let mut s = s.into_iter();
-            let (m, v) = (s.next().expect("m"), s.next().expect("v"));
-            py.detach(|| optim::adam(p, g, m, v, lr, beta1, beta2, t));
-        },
-        |py, p, g, s| {
-            #[allow(unused_mut, unused_variables)]
-            let mut s = s.into_iter();
-            let (m, v) = (s.next().expect("m"), s.next().expect("v"));
-            py.detach(|| optim::adam(p, g, m, v, lr, beta1, beta2, t));
-        },
-    )
+    Ok(())
+}
+
+/// [`optim::adam`] with the step count as Python passes it (checked >= 1).
+#[allow(clippy::too_many_arguments)]
+fn adam_at<T: Float>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], lr: f64, beta1: f64, beta2: f64, t: i64) {
+    optim::adam(p, g, m, v, lr, beta1, beta2, t as u64);
 }

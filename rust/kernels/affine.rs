@@ -40,23 +40,14 @@ pub fn affine_backward<T: Float>(
         weight_grads();
         return;
     };
-    let mut input_grad = || matmul(dout_m, MatRef::row_major(w, d, m).t(), dx, false);
+    let input_grad = || matmul(dout_m, MatRef::row_major(w, d, m).t(), dx, false);
     // The two products are independent: with two or more threads they run
     // side by side, each on one thread.
-    let threads = parallel::threads_for(2 * n * d * m, PARALLEL_GRAIN_FLOPS);
-    if threads > 1 {
-        let (input_grad, weight_grads) = (std::sync::Mutex::new(input_grad), std::sync::Mutex::new(weight_grads));
-        parallel::run_chunks(2, threads, |i| {
-            if i == 0 {
-                (input_grad.lock().unwrap_or_else(|e| e.into_inner()))();
-            } else {
-                (weight_grads.lock().unwrap_or_else(|e| e.into_inner()))();
-            }
-        });
-    } else {
-        input_grad();
-        weight_grads();
-    }
+    parallel::join(
+        parallel::threads_for(2 * n * d * m, PARALLEL_GRAIN_FLOPS),
+        input_grad,
+        weight_grads,
+    );
 }
 
 multiversion! {

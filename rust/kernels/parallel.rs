@@ -151,6 +151,27 @@ pub fn run_chunks(chunks: usize, threads: usize, f: impl Fn(usize) + Sync) {
     keep_warm(&pool, threads - 1);
 }
 
+/// Run two independent tasks side by side when `threads > 1` (each on one
+/// thread), else one after the other.
+pub fn join(threads: usize, a: impl FnOnce() + Send, b: impl FnOnce() + Send) {
+    if threads.min(num_threads()) <= 1 || IN_REGION.with(Cell::get) {
+        a();
+        b();
+        return;
+    }
+    // run_chunks needs `Fn`; each task is taken out exactly once.
+    let (a, b) = (std::sync::Mutex::new(Some(a)), std::sync::Mutex::new(Some(b)));
+    run_chunks(2, threads, |i| {
+        if i == 0 {
+            if let Some(a) = a.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                a();
+            }
+        } else if let Some(b) = b.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            b();
+        }
+    });
+}
+
 /// Have up to `count` workers spin until the next region starts or
 /// [`KEEP_WARM`] passes, whichever comes first.
 fn keep_warm(pool: &ThreadPool, count: usize) {
