@@ -31,6 +31,18 @@ KERNELS = (
     "rmsprop_step",
     "adadelta_step",
     "adam_step",
+    "im2col",
+    "col2im",
+    "conv_forward",
+    "conv_backward",
+    "max_pool_forward",
+    "max_pool_backward",
+    "avg_pool_forward",
+    "avg_pool_backward",
+    "batchnorm_forward",
+    "batchnorm_backward",
+    "dropout_forward",
+    "dropout_backward",
 )
 
 

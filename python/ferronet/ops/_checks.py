@@ -6,10 +6,15 @@ raise the same exception types, so both backends reject bad input alike:
 * wrong dtype (integers, float16, mixed float32/float64) -> ``TypeError``
 * mismatched shapes -> ``ValueError`` naming both shapes
 * arrays written in place must be C-contiguous and writeable -> ``ValueError``
-* labels out of range -> ``ValueError``
+* labels or max-pooling argmax out of range -> ``ValueError``
+* convolution / pooling geometry that does not fit (stride < 1, pad < 0, a
+  window larger than the padded input, pooling pad >= pool size) -> ``ValueError``
+* non-integer sizes, strides, pads and seeds -> ``TypeError``
 """
 
 from __future__ import annotations
+
+import operator
 
 import numpy as np
 
@@ -86,3 +91,122 @@ def targets(x: np.ndarray, t: object) -> bool:
         raise TypeError(f"one-hot targets must have the logits' dtype {x.dtype}, got {t.dtype}")
     labels(t, x.shape[0], x.shape[1])
     return False
+
+
+# --------------------------------------------------------------------------
+# Convolution and pooling geometry (NCHW)
+# --------------------------------------------------------------------------
+
+INT32_MAX = 2**31 - 1
+
+
+def integer(name: str, v: object) -> int:
+    """``v`` as a Python int; TypeError for floats, strings and other non-integers."""
+    if isinstance(v, bool):
+        raise TypeError(f"{name} must be an int, got bool")
+    try:
+        return operator.index(v)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {type(v).__name__}") from None
+
+
+def shape4(name: str, shape: object) -> tuple[int, int, int, int]:
+    """A 4-d shape ``(N, C, H, W)``: a tuple (or list) of 4 non-negative ints."""
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{name} must be a tuple of 4 ints (N, C, H, W), got {type(shape).__name__}")
+    dims = tuple(integer(f"{name}[{i}]", d) for i, d in enumerate(shape))
+    if len(dims) != 4 or min(dims) < 0:
+        raise ValueError(f"{name} must be 4 non-negative ints (N, C, H, W), got {dims}")
+    return dims  # type: ignore[return-value]
+
+
+def geometry(shape: tuple[int, ...], filter_h: object, filter_w: object, stride: object, pad: object,
+             what: str = "x", window: str = "filter") -> tuple[int, int]:
+    """Output size ``(oh, ow)`` of a ``filter_h x filter_w`` window sliding over
+    the NCHW input ``shape`` with ``stride`` and zero ``pad``.
+
+    ``oh = (H + 2*pad - filter_h) // stride + 1``.  ValueError (naming the
+    shapes) for stride < 1, pad < 0, a window smaller than 1x1, or a window
+    larger than the padded input; TypeError for non-integer parameters.
+    """
+    if len(shape) != 4:
+        raise ValueError(f"{what} must be 4-d (N, C, H, W), got shape {tuple(shape)}")
+    fh, fw = integer(f"{window}_h", filter_h), integer(f"{window}_w", filter_w)
+    s, p = integer("stride", stride), integer("pad", pad)
+    if s < 1:
+        raise ValueError(f"stride must be >= 1, got {s}")
+    if p < 0:
+        raise ValueError(f"pad must be >= 0, got {p}")
+    if fh < 1 or fw < 1:
+        raise ValueError(f"{window} size must be at least (1, 1), got ({fh}, {fw})")
+    hp, wp = shape[2] + 2 * p, shape[3] + 2 * p
+    if fh > hp or fw > wp:
+        raise ValueError(
+            f"{window} ({fh}, {fw}) is larger than the padded input ({hp}, {wp}) of {what} with shape {tuple(shape)}"
+        )
+    return (hp - fh) // s + 1, (wp - fw) // s + 1
+
+
+def pool_geometry(shape: tuple[int, ...], pool_h: object, pool_w: object, stride: object, pad: object,
+                  what: str = "x") -> tuple[int, int]:
+    """``geometry`` for pooling, which also needs every window to hold a real
+    element: pad < pool_h, pad < pool_w and H, W >= 1 (else ValueError)."""
+    oh, ow = geometry(shape, pool_h, pool_w, stride, pad, what, window="pool")
+    ph, pw, p = integer("pool_h", pool_h), integer("pool_w", pool_w), integer("pad", pad)
+    if p >= ph or p >= pw:
+        raise ValueError(f"pad {p} must be smaller than the pool ({ph}, {pw}): a window would hold only padding")
+    if shape[2] == 0 or shape[3] == 0:
+        raise ValueError(f"{what} with shape {tuple(shape)} has an empty plane: every window would hold only padding")
+    if shape[2] * shape[3] > INT32_MAX:
+        raise ValueError(f"{what} with shape {tuple(shape)}: H*W does not fit the int32 argmax")
+    return oh, ow
+
+
+def expect_shape(name: str, a: np.ndarray, expected: tuple[int, ...], why: str) -> None:
+    """ValueError naming both shapes unless ``a.shape == expected``."""
+    if a.shape != tuple(expected):
+        raise ValueError(f"{name} must have shape {tuple(expected)} ({why}), got shape {a.shape}")
+
+
+def argmax_array(a: object, shape: tuple[int, ...], plane: int) -> np.ndarray:
+    """Max-pooling argmax: int32 ndarray of ``shape`` with values in [0, plane)."""
+    if not isinstance(a, np.ndarray) or a.dtype != np.int32:
+        kind = a.dtype if isinstance(a, np.ndarray) else type(a).__name__
+        raise TypeError(f"argmax must be an int32 ndarray, got {kind}")
+    if a.shape != tuple(shape):
+        raise ValueError(f"argmax has shape {a.shape} but dout has shape {tuple(shape)}")
+    if a.size and (a.min() < 0 or a.max() >= plane):
+        raise ValueError(f"argmax values out of range: expected [0, {plane}), got min {a.min()} max {a.max()}")
+    return a
+
+
+# --------------------------------------------------------------------------
+# Dropout
+# --------------------------------------------------------------------------
+
+
+def dropout_ratio(r: object) -> float:
+    """A dropout ratio: a real number in [0, 1) (ValueError otherwise, NaN included)."""
+    if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, float, np.integer, np.floating)):
+        raise TypeError(f"dropout_ratio must be a float, got {type(r).__name__}")
+    value = float(r)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"dropout_ratio must lie in [0, 1), got {value}")
+    return value
+
+
+def seed64(seed: object) -> int:
+    """A 64-bit unsigned seed: an int in [0, 2**64)."""
+    s = integer("seed", seed)
+    if not 0 <= s < 2**64:
+        raise ValueError(f"seed must lie in [0, 2**64), got {s}")
+    return s
+
+
+def bool_mask(mask: object, like_name: str, like: np.ndarray) -> np.ndarray:
+    """A dropout mask: a bool ndarray with the shape of ``like``."""
+    if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
+        kind = mask.dtype if isinstance(mask, np.ndarray) else type(mask).__name__
+        raise TypeError(f"mask must be a bool ndarray, got {kind}")
+    same_shape(like_name, like, "mask", mask)
+    return mask

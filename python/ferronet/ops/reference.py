@@ -267,3 +267,380 @@ def adam_step(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray,
     m += ty(1 - beta1) * (grad - m)
     v += ty(1 - beta2) * (grad * grad - v)
     param -= lr_t * m / (np.sqrt(v) + ty(1e-7))
+
+
+# --------------------------------------------------------------------------
+# im2col / col2im (NCHW, the book's column layout)
+# --------------------------------------------------------------------------
+
+
+def _window(start: int, count: int, stride: int) -> slice:
+    """The ``count`` positions ``start, start + stride, ...`` of one filter offset."""
+    return slice(start, start + stride * (count - 1) + 1, stride)
+
+
+def _pad_hw(x: np.ndarray, pad: int, value: float = 0.0) -> np.ndarray:
+    """x (N, C, H, W) -> (N, C, H + 2*pad, W + 2*pad), same dtype, filled with ``value``."""
+    if pad == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), constant_values=value)
+
+
+def im2col(x: np.ndarray, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0) -> np.ndarray:
+    """Unfold the filter windows of x into rows.
+
+    x: (N, C, H, W) float32/float64 -> col (N*oh*ow, C*filter_h*filter_w) of x's
+    dtype (the book's float64 upcast is not repeated).  Row index (n, i, j)
+    over output positions, column index (c, ky, kx); zero padding.
+    ``oh = (H + 2*pad - filter_h) // stride + 1``, ``ow`` likewise.
+    """
+    _checks.float_array("x", x)
+    oh, ow = _checks.geometry(x.shape, filter_h, filter_w, stride, pad)
+    n, c = x.shape[:2]
+    img = _pad_hw(x, pad)  # (N, C, H + 2p, W + 2p)
+    col = np.empty((n, oh, ow, c, filter_h, filter_w), dtype=x.dtype)
+    for ky in range(filter_h):
+        rows = _window(ky, oh, stride)
+        for kx in range(filter_w):
+            # (N, C, oh, ow) -> (N, oh, ow, C)
+            col[:, :, :, :, ky, kx] = img[:, :, rows, _window(kx, ow, stride)].transpose(0, 2, 3, 1)
+    return col.reshape(n * oh * ow, c * filter_h * filter_w)
+
+
+def col2im(col: np.ndarray, input_shape: tuple[int, int, int, int], filter_h: int, filter_w: int,
+           stride: int = 1, pad: int = 0) -> np.ndarray:
+    """Fold rows back into an image: the adjoint of ``im2col``.
+
+    col: (N*oh*ow, C*filter_h*filter_w) float32/float64, input_shape (N, C, H, W)
+    -> (N, C, H, W) C-contiguous, col's dtype.  Entries of overlapping windows
+    are summed; entries that fall on the padding are dropped.
+    """
+    _checks.float_array("col", col)
+    n, c, h, w = _checks.shape4("input_shape", input_shape)
+    oh, ow = _checks.geometry((n, c, h, w), filter_h, filter_w, stride, pad, what="input_shape")
+    _checks.ndim("col", col, 2)
+    expected = (n * oh * ow, c * filter_h * filter_w)
+    _checks.expect_shape("col", col, expected, f"im2col of input_shape {(n, c, h, w)}")
+    col6 = col.reshape(n, oh, ow, c, filter_h, filter_w)
+    img = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=col.dtype)
+    for ky in range(filter_h):
+        rows = _window(ky, oh, stride)
+        for kx in range(filter_w):
+            # (N, oh, ow, C) -> (N, C, oh, ow)
+            img[:, :, rows, _window(kx, ow, stride)] += col6[:, :, :, :, ky, kx].transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(img[:, :, pad:pad + h, pad:pad + w])
+
+
+# --------------------------------------------------------------------------
+# Convolution (im2col + matmul, like the book)
+# --------------------------------------------------------------------------
+
+
+def _check_conv(x: np.ndarray, W: np.ndarray, stride: int, pad: int) -> tuple[int, int]:
+    """Shapes of a convolution; returns (oh, ow)."""
+    _checks.ndim("x", x, 4)
+    _checks.ndim("W", W, 4)
+    if W.shape[1] != x.shape[1]:
+        raise ValueError(f"channel mismatch: x has shape {x.shape} (C={x.shape[1]}) "
+                         f"but W has shape {W.shape} (C={W.shape[1]})")
+    return _checks.geometry(x.shape, W.shape[2], W.shape[3], stride, pad)
+
+
+def conv_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0) -> np.ndarray:
+    """2-d convolution (cross-correlation) with bias.
+
+    x: (N, C, H, W), W: (FN, C, FH, FW), b: (FN,), one float dtype ->
+    out (N, FN, oh, ow) C-contiguous, with
+    ``out[n, f, i, j] = b[f] + sum_{c,ky,kx} W[f, c, ky, kx] * xpad[n, c, i*stride + ky, j*stride + kx]``.
+    """
+    _checks.same_dtype(x=x, W=W, b=b)
+    oh, ow = _check_conv(x, W, stride, pad)
+    fn = W.shape[0]
+    if b.shape != (fn,):
+        raise ValueError(f"bias b must have shape ({fn},) to match W {W.shape}, got {b.shape}")
+    col = im2col(x, W.shape[2], W.shape[3], stride, pad)  # (N*oh*ow, C*FH*FW)
+    out = col @ W.reshape(fn, col.shape[1]).T + b  # (N*oh*ow, FN)
+    return np.ascontiguousarray(out.reshape(x.shape[0], oh, ow, fn).transpose(0, 3, 1, 2))  # (N, FN, oh, ow)
+
+
+def conv_backward(dout: np.ndarray, x: np.ndarray, W: np.ndarray, stride: int = 1, pad: int = 0,
+                  need_dx: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients of ``conv_forward``.
+
+    dout: (N, FN, oh, ow), x: (N, C, H, W), W: (FN, C, FH, FW), one float dtype
+    -> ``(dx (N, C, H, W) or None when need_dx=False, dW (FN, C, FH, FW), db (FN,))``.
+    """
+    _checks.same_dtype(dout=dout, x=x, W=W)
+    oh, ow = _check_conv(x, W, stride, pad)
+    fn, _, fh, fw = W.shape
+    _checks.expect_shape("dout", dout, (x.shape[0], fn, oh, ow), f"conv of x {x.shape} with W {W.shape}")
+    col = im2col(x, fh, fw, stride, pad)  # (N*oh*ow, C*FH*FW)
+    d2 = dout.transpose(0, 2, 3, 1).reshape(col.shape[0], fn)  # (N*oh*ow, FN)
+    db = dout.sum(axis=(0, 2, 3))  # (FN,)
+    dW = (d2.T @ col).reshape(W.shape)  # (FN, C, FH, FW)
+    dx = None
+    if need_dx:
+        dx = col2im(d2 @ W.reshape(fn, col.shape[1]), x.shape, fh, fw, stride, pad)  # (N, C, H, W)
+    return dx, dW, db
+
+
+# --------------------------------------------------------------------------
+# Pooling (NCHW, per channel)
+# --------------------------------------------------------------------------
+
+
+def _gather_windows(img: np.ndarray, pool_h: int, pool_w: int, stride: int, oh: int, ow: int) -> np.ndarray:
+    """Padded img (N, C, Hp, Wp) -> windows (N, C, oh, ow, pool_h*pool_w), row-major window order."""
+    n, c = img.shape[:2]
+    win = np.empty((n, c, oh, ow, pool_h * pool_w), dtype=img.dtype)
+    for ky in range(pool_h):
+        rows = _window(ky, oh, stride)
+        for kx in range(pool_w):
+            win[..., ky * pool_w + kx] = img[:, :, rows, _window(kx, ow, stride)]  # (N, C, oh, ow)
+    return win
+
+
+def max_pool_forward(x: np.ndarray, pool_h: int, pool_w: int, stride: int = 2,
+                     pad: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Max pooling per channel.
+
+    x: (N, C, H, W) float32/float64 -> ``(out (N, C, oh, ow) of x's dtype,
+    argmax (N, C, oh, ow) int32)``.  Padding acts as -inf: only real elements
+    compete (pad < pool_h and pad < pool_w are required).  ``argmax`` is the
+    flat index ``h*W + w`` in x's unpadded (H, W) plane of the first maximum in
+    row-major window order; NaN wins like ``np.argmax`` (the first NaN).
+    ``out[n, c, i, j] == x[n, c].flat[argmax[n, c, i, j]]``.
+    """
+    _checks.float_array("x", x)
+    oh, ow = _checks.pool_geometry(x.shape, pool_h, pool_w, stride, pad)
+    h, w = x.shape[2:]
+    win = _gather_windows(_pad_hw(x, pad, -np.inf), pool_h, pool_w, stride, oh, ow)  # (N, C, oh, ow, K)
+    k = np.argmax(win, axis=-1)  # (N, C, oh, ow), index in the window
+    out = np.take_along_axis(win, k[..., None], axis=-1)[..., 0]  # (N, C, oh, ow)
+    ky, kx = np.divmod(k, pool_w)
+    top = (np.arange(oh) * stride - pad)[:, None]  # (oh, 1): first row of each window, unpadded
+    left = np.arange(ow) * stride - pad  # (ow,)
+    if pad:
+        # A window whose real elements are all -inf may have picked a padding -inf:
+        # the answer is then its first real element (all real ones tie at -inf).
+        row, colm = top + ky, left + kx  # (N, C, oh, ow)
+        on_pad = (row < 0) | (row >= h) | (colm < 0) | (colm >= w)
+        ky = np.where(on_pad, np.maximum(-top, 0), ky)
+        kx = np.where(on_pad, np.maximum(-left, 0), kx)
+    argmax = (top + ky) * w + (left + kx)  # (N, C, oh, ow), flat index in the (H, W) plane
+    return out, argmax.astype(np.int32)
+
+
+def max_pool_backward(dout: np.ndarray, argmax: np.ndarray, input_shape: tuple[int, int, int, int]) -> np.ndarray:
+    """Gradient of max pooling.
+
+    dout: (N, C, oh, ow) float32/float64, argmax: int32 (N, C, oh, ow) with values
+    in [0, H*W), input_shape (N, C, H, W) -> dx (N, C, H, W) of dout's dtype:
+    zeros, then ``dx[n, c].flat[argmax] += dout`` (overlapping windows sum).
+    """
+    _checks.float_array("dout", dout)
+    n, c, h, w = _checks.shape4("input_shape", input_shape)
+    _checks.ndim("dout", dout, 4)
+    if dout.shape[:2] != (n, c):
+        raise ValueError(f"dout has shape {dout.shape} but input_shape {(n, c, h, w)} has a different (N, C)")
+    _checks.argmax_array(argmax, dout.shape, h * w)
+    dx = np.zeros((n * c, h * w), dtype=dout.dtype)
+    planes = np.arange(n * c)[:, None]  # (N*C, 1)
+    cells = dout.shape[2] * dout.shape[3]  # oh*ow
+    np.add.at(dx, (planes, argmax.reshape(n * c, cells)), dout.reshape(n * c, cells))
+    return dx.reshape(n, c, h, w)
+
+
+def avg_pool_forward(x: np.ndarray, pool_h: int, pool_w: int, stride: int = 2, pad: int = 0) -> np.ndarray:
+    """Average pooling per channel, zero padding counted (count_include_pad).
+
+    x: (N, C, H, W) float32/float64 -> out (N, C, oh, ow) of x's dtype: the sum
+    of each pool_h x pool_w window (row-major order) divided by pool_h*pool_w.
+    Requires pad < pool_h and pad < pool_w.
+    """
+    _checks.float_array("x", x)
+    oh, ow = _checks.pool_geometry(x.shape, pool_h, pool_w, stride, pad)
+    img = _pad_hw(x, pad)  # (N, C, Hp, Wp)
+    out = np.zeros(x.shape[:2] + (oh, ow), dtype=x.dtype)
+    for ky in range(pool_h):
+        rows = _window(ky, oh, stride)
+        for kx in range(pool_w):
+            out += img[:, :, rows, _window(kx, ow, stride)]  # (N, C, oh, ow)
+    out /= x.dtype.type(pool_h * pool_w)
+    return out
+
+
+def avg_pool_backward(dout: np.ndarray, input_shape: tuple[int, int, int, int], pool_h: int, pool_w: int,
+                      stride: int = 2, pad: int = 0) -> np.ndarray:
+    """Gradient of ``avg_pool_forward``.
+
+    dout: (N, C, oh, ow) float32/float64, input_shape (N, C, H, W) -> dx (N, C, H, W)
+    C-contiguous of dout's dtype: ``dx[n, c, h, w]`` = sum over the windows
+    containing (h, w) of ``dout / (pool_h*pool_w)``.
+    """
+    _checks.float_array("dout", dout)
+    n, c, h, w = _checks.shape4("input_shape", input_shape)
+    oh, ow = _checks.pool_geometry((n, c, h, w), pool_h, pool_w, stride, pad, what="input_shape")
+    _checks.expect_shape("dout", dout, (n, c, oh, ow), f"pooling output of input_shape {(n, c, h, w)}")
+    g = dout / dout.dtype.type(pool_h * pool_w)  # (N, C, oh, ow)
+    dimg = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=dout.dtype)
+    for ky in range(pool_h):
+        rows = _window(ky, oh, stride)
+        for kx in range(pool_w):
+            dimg[:, :, rows, _window(kx, ow, stride)] += g
+    return np.ascontiguousarray(dimg[:, :, pad:pad + h, pad:pad + w])
+
+
+# --------------------------------------------------------------------------
+# Batch normalization (statistics per channel)
+# --------------------------------------------------------------------------
+
+
+def _channel_axes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(reduction axes, broadcast shape of a (C,) vector) for x (N, C) or (N, C, H, W)."""
+    if x.ndim == 2:
+        return (0,), (1, x.shape[1])
+    if x.ndim == 4:
+        return (0, 2, 3), (1, x.shape[1], 1, 1)
+    raise ValueError(f"batch normalization expects x of shape (N, C) or (N, C, H, W), got shape {x.shape}")
+
+
+def _check_channel_vectors(x: np.ndarray, **vectors: np.ndarray) -> None:
+    for name, v in vectors.items():
+        if v.shape != (x.shape[1],):
+            raise ValueError(f"{name} must have shape ({x.shape[1]},) to match x with shape {x.shape}, "
+                             f"got shape {v.shape}")
+
+
+def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, running_mean: np.ndarray,
+                      running_var: np.ndarray, train: bool = True, momentum: float = 0.9,
+                      eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Batch normalization with per-channel statistics.
+
+    x: (N, C) or (N, C, H, W); gamma, beta, running_mean, running_var: (C,);
+    one float dtype.  Returns ``(out like x, mean (C,), inv_std (C,))``, new arrays.
+
+    train=True: mean and biased variance of the batch over N (and H, W), and
+    ``running = momentum * running + (1 - momentum) * batch_stat`` in place
+    (running_mean / running_var must be C-contiguous and writeable; the batch
+    must hold at least one sample per channel).
+    train=False: mean = running_mean, var = running_var, nothing is modified.
+    ``inv_std = 1 / sqrt(var + eps)``, ``out = gamma * (x - mean) * inv_std + beta``.
+    """
+    _checks.same_dtype(x=x, gamma=gamma, beta=beta, running_mean=running_mean, running_var=running_var)
+    axes, bshape = _channel_axes(x)
+    _check_channel_vectors(x, gamma=gamma, beta=beta, running_mean=running_mean, running_var=running_var)
+    t = x.dtype.type
+    if train:
+        _checks.writable("running_mean", running_mean)
+        _checks.writable("running_var", running_var)
+        if x.size == 0:
+            raise ValueError(f"batch normalization in training mode needs at least one sample, got x {x.shape}")
+        mean = x.mean(axis=axes)  # (C,)
+        var = np.square(x - mean.reshape(bshape)).mean(axis=axes)  # (C,), biased
+        running_mean *= t(momentum)
+        running_mean += t(1 - momentum) * mean
+        running_var *= t(momentum)
+        running_var += t(1 - momentum) * var
+    else:
+        mean, var = running_mean.copy(), running_var
+    inv_std = 1 / np.sqrt(var + t(eps))  # (C,)
+    out = gamma.reshape(bshape) * (x - mean.reshape(bshape)) * inv_std.reshape(bshape) + beta.reshape(bshape)
+    return out, mean, inv_std
+
+
+def batchnorm_backward(dout: np.ndarray, x: np.ndarray, gamma: np.ndarray, mean: np.ndarray,
+                       inv_std: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training-mode gradient of ``batchnorm_forward``.
+
+    dout, x: (N, C) or (N, C, H, W); gamma, mean, inv_std: (C,); one float dtype.
+    With ``xhat = (x - mean) * inv_std`` and M = N*H*W (or N) samples per channel:
+    ``dbeta = sum dout``, ``dgamma = sum dout * xhat`` (per channel, (C,)),
+    ``dx = gamma * inv_std / M * (M * dout - dbeta - xhat * dgamma)`` (like x).
+    Returns ``(dx, dgamma, dbeta)``.
+    """
+    _checks.same_dtype(dout=dout, x=x, gamma=gamma, mean=mean, inv_std=inv_std)
+    _checks.same_shape("dout", dout, "x", x)
+    axes, bshape = _channel_axes(x)
+    _check_channel_vectors(x, gamma=gamma, mean=mean, inv_std=inv_std)
+    if x.size == 0:
+        raise ValueError(f"batch normalization backward needs at least one sample, got x {x.shape}")
+    t = x.dtype.type
+    m = t(x.size // x.shape[1])
+    xhat = (x - mean.reshape(bshape)) * inv_std.reshape(bshape)  # like x
+    dbeta = dout.sum(axis=axes)  # (C,)
+    dgamma = (dout * xhat).sum(axis=axes)  # (C,)
+    k = (gamma * inv_std / m).reshape(bshape)
+    dx = k * (m * dout - dbeta.reshape(bshape) - xhat * dgamma.reshape(bshape))
+    return dx, dgamma, dbeta
+
+
+# --------------------------------------------------------------------------
+# Dropout (counter-based mask: the same seed gives the same mask on both backends)
+# --------------------------------------------------------------------------
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_MASK_BITS = 16777216.0  # 2**24: u_i is the top 24 bits of the hash
+
+
+def _splitmix64(seed: int, count: int) -> np.ndarray:
+    """splitmix64(seed, i) for i in [0, count): uint64 (count,), wrapping mod 2**64.
+
+    ``z = seed + (i + 1) * 0x9E3779B97F4A7C15``;
+    ``z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9``; ``z = (z ^ (z >> 27)) * 0x94D049BB133111EB``;
+    ``z ^ (z >> 31)``.  Array arithmetic on uint64 wraps silently (scalar arithmetic would warn).
+    """
+    z = np.arange(1, count + 1, dtype=np.uint64)  # (count,): i + 1
+    z *= _GOLDEN
+    z += np.uint64(seed)
+    z ^= z >> np.uint64(30)
+    z *= _MIX1
+    z ^= z >> np.uint64(27)
+    z *= _MIX2
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def _dropout_mask(shape: tuple[int, ...], size: int, ratio: float, seed: int) -> np.ndarray:
+    """bool mask of ``shape``: flat (C-order) element i kept iff (splitmix64(seed, i) >> 40) >= threshold."""
+    threshold = np.uint64(int(ratio * _MASK_BITS))
+    u = _splitmix64(seed, size) >> np.uint64(40)  # (size,), 24 bits
+    return (u >= threshold).reshape(shape)
+
+
+def _dropout_apply(a: np.ndarray, mask: np.ndarray, ratio: float, inverted: bool) -> np.ndarray:
+    """``a * mask`` (book form) or ``where(mask, a * scale, 0)`` with scale = dtype(1 / (1 - ratio))."""
+    if not inverted:
+        return a * mask
+    scale = a.dtype.type(1.0 / (1.0 - ratio))
+    return np.where(mask, a * scale, np.zeros((), dtype=a.dtype))
+
+
+def dropout_forward(x: np.ndarray, dropout_ratio: float, seed: int,
+                    inverted: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Dropout with a mask derived from ``seed`` (no global random state).
+
+    x: any shape, float32/float64; dropout_ratio in [0, 1); seed an int in
+    [0, 2**64).  Returns ``(out like x, mask bool like x)``.  The element with
+    C-order flat index i is kept iff ``splitmix64(seed, i) >> 40 >=
+    int(dropout_ratio * 2**24)``.  ``out = x * mask`` (the book: dropped
+    elements become ``x * 0``, so NaN stays NaN and negatives give -0.0), or with
+    ``inverted`` ``where(mask, x * scale, 0)``, ``scale = dtype(1 / (1 - dropout_ratio))``.
+    """
+    _checks.float_array("x", x)
+    ratio = _checks.dropout_ratio(dropout_ratio)
+    mask = _dropout_mask(x.shape, x.size, ratio, _checks.seed64(seed))
+    return _dropout_apply(x, mask, ratio, inverted), mask
+
+
+def dropout_backward(dout: np.ndarray, mask: np.ndarray, dropout_ratio: float, inverted: bool = False) -> np.ndarray:
+    """Gradient of dropout: ``dout * mask`` (book) or ``where(mask, dout * scale, 0)`` (inverted).
+
+    dout: any shape, float32/float64; mask: bool of dout's shape -> dx like dout.
+    """
+    _checks.float_array("dout", dout)
+    _checks.bool_mask(mask, "dout", dout)
+    ratio = _checks.dropout_ratio(dropout_ratio)
+    return _dropout_apply(dout, mask, ratio, inverted)
