@@ -59,3 +59,37 @@ def as_float_array(x: ArrayLike, dtype: DTypeLike | None = None) -> np.ndarray:
     if dtype is None:
         dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float64
     return np.asarray(a, dtype=dtype)
+
+
+def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: int = 0) -> int:
+    """Output length ``(input_size + 2*pad - filter_size) // stride + 1`` as an int
+    (the book returns a float).  ValueError when the filter does not fit the
+    padded input, stride < 1 or pad < 0."""
+    from ferronet.ops import _checks
+
+    size, f = _checks.integer("input_size", input_size), _checks.integer("filter_size", filter_size)
+    s, p = _checks.integer("stride", stride), _checks.integer("pad", pad)
+    if s < 1 or p < 0 or f < 1:
+        raise ValueError(f"need stride >= 1, pad >= 0 and filter_size >= 1, got stride={s}, pad={p}, filter_size={f}")
+    if f > size + 2 * p:
+        raise ValueError(f"filter_size {f} is larger than the padded input {size} + 2*{p} = {size + 2 * p}")
+    return (size + 2 * p - f) // s + 1
+
+
+def im2col(input_data: ArrayLike, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0) -> np.ndarray:
+    """The book's ``im2col``: (N, C, H, W) -> (N*oh*ow, C*filter_h*filter_w), via
+    ``ferronet.ops.im2col`` (native when available).  float32/float64 input keeps
+    its dtype; other input is converted to float64, as the book's result is."""
+    from ferronet import ops
+
+    return ops.im2col(as_float_array(input_data), filter_h, filter_w, stride, pad)
+
+
+def col2im(col: ArrayLike, input_shape: tuple[int, int, int, int], filter_h: int, filter_w: int,
+           stride: int = 1, pad: int = 0) -> np.ndarray:
+    """The book's ``col2im``: (N*oh*ow, C*filter_h*filter_w) -> ``input_shape``
+    (N, C, H, W), overlapping windows summed, via ``ferronet.ops.col2im``.
+    float32/float64 input keeps its dtype; other input becomes float64."""
+    from ferronet import ops
+
+    return ops.col2im(as_float_array(col), tuple(input_shape), filter_h, filter_w, stride, pad)
