@@ -1,4 +1,4 @@
-"""The ``ferronet`` command line: ``ferronet info | demo | bench`` (``python -m ferronet``).
+"""The ``ferronet`` command line: ``ferronet info | demo | train | bench`` (``python -m ferronet``).
 
 Each subcommand is a pair of functions registered with :func:`command`:
 one adds its arguments, one runs it and returns the exit code.  A new
@@ -78,6 +78,23 @@ def _demo(args: argparse.Namespace) -> int:
 
     run_demo(epochs=args.epochs, threads=args.threads, limit=args.limit)
     return 0
+
+
+# ---------------------------------------------------------------------- train
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    from ferronet.training_cli import add_arguments
+
+    add_arguments(p)
+
+
+@command("train", "train mlp, mlp-extend, simple-convnet or deep-convnet on Fashion-MNIST (or MNIST); "
+         "prints the test accuracy and seconds per epoch", _train_args)
+def _train(args: argparse.Namespace) -> int:
+    from ferronet.training_cli import train
+
+    return train(args)
 
 
 # ---------------------------------------------------------------------- bench

@@ -1,0 +1,190 @@
+"""``ferronet train MODEL``: train one of the book's networks on (Fashion-)MNIST and report.
+
+The models (:data:`MODELS`):
+
+* ``mlp`` - ``MultiLayerNet`` 784-100-100-10 (ReLU, He init), flattened images (N, 784);
+* ``mlp-extend`` - ``MultiLayerNetExtend`` of the same sizes with batch
+  normalisation (``--no-batchnorm`` turns it off, ``--dropout R`` adds dropout);
+* ``simple-convnet`` - the book's ``SimpleConvNet`` (conv 30 5x5 / pool / affine 100 / affine 10)
+  on images (N, 1, 28, 28);
+* ``deep-convnet`` - the book's ``DeepConvNet`` (six 3x3 convs, three pools, affine 50, dropout).
+
+Training runs :class:`ferronet.trainer.Trainer` (progress bar on stderr, one line per
+epoch); the last line printed is the test accuracy on the whole test set and the training
+seconds per epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: The hidden layer sizes of the two MLPs (the demo's and the learning test's network).
+MLP_HIDDEN = (100, 100)
+DATASETS = ("fashion-mnist", "mnist")
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+@dataclass(frozen=True)
+class Model:
+    """How to build one named network: ``build(input_shape, dtype, seed, args)``."""
+
+    summary: str
+    images: bool  #: True: input (N, 1, H, W); False: flattened (N, H*W)
+    build: Callable[[tuple[int, ...], Any, int, argparse.Namespace], Any]
+
+
+def _mlp(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Namespace) -> Any:
+    from ferronet.networks import MultiLayerNet
+
+    return MultiLayerNet(shape[0], list(MLP_HIDDEN), 10, dtype=dtype, seed=seed)
+
+
+def _mlp_extend(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Namespace) -> Any:
+    from ferronet.networks import MultiLayerNetExtend
+
+    return MultiLayerNetExtend(shape[0], list(MLP_HIDDEN), 10, use_batchnorm=not args.no_batchnorm,
+                               use_dropout=args.dropout > 0, dropout_ration=args.dropout or 0.5,
+                               dtype=dtype, seed=seed)
+
+
+def _simple_convnet(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Namespace) -> Any:
+    from ferronet.networks import SimpleConvNet
+
+    return SimpleConvNet(input_dim=shape, dtype=dtype, seed=seed)
+
+
+def _deep_convnet(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Namespace) -> Any:
+    from ferronet.networks import DeepConvNet
+
+    return DeepConvNet(input_dim=shape, dtype=dtype, seed=seed)
+
+
+MODELS: dict[str, Model] = {
+    "mlp": Model("MultiLayerNet 784-100-100-10", False, _mlp),
+    "mlp-extend": Model("MultiLayerNetExtend 784-100-100-10 with BatchNorm", False, _mlp_extend),
+    "simple-convnet": Model("SimpleConvNet (conv 30x5x5, pool, 100, 10)", True, _simple_convnet),
+    "deep-convnet": Model("DeepConvNet (6 conv 3x3, 3 pools, 50, dropout, 10)", True, _deep_convnet),
+}
+
+
+# ---------------------------------------------------------------------- arguments
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _ratio(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"a dropout ratio must lie in [0, 1), got {value}")
+    return value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``ferronet train``."""
+    from ferronet.optimizers import OPTIMIZERS
+
+    p.add_argument("model", metavar="MODEL", choices=list(MODELS), help="the network: " + "; ".join(
+        f"{name}: {m.summary}" for name, m in MODELS.items()))
+    p.add_argument("--epochs", type=_count, default=5, help="epochs (default 5)")
+    p.add_argument("--batch-size", type=_count, default=100, help="mini-batch size (default 100)")
+    p.add_argument("--optimizer", type=str.lower, choices=sorted(OPTIMIZERS), default="adam",
+                   help="optimizer (default adam)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the optimizer's, Adam 0.001)")
+    p.add_argument("--backend", choices=("native", "numpy"), default=None,
+                   help="kernels to run on (default: native when built, else numpy; FERRONET_BACKEND)")
+    p.add_argument("--threads", type=_count, default=None,
+                   help="native threads (default: all cores); NumPy's BLAS follows OPENBLAS_NUM_THREADS")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the initial weights, the shuffling and dropout (default 0)")
+    p.add_argument("--dtype", choices=list(DTYPES), default="float32", help="parameter dtype (default float32)")
+    p.add_argument("--data", choices=DATASETS, default="fashion-mnist", help="data set (default fashion-mnist)")
+    p.add_argument("--no-download", action="store_true", help="never download the data set, only look for it")
+    p.add_argument("--train-samples", type=_count, default=None, help="train on the first N training images only")
+    p.add_argument("--eval-samples", type=_count, default=10000,
+                   help="per-epoch accuracies on the first N training and test images (default 10000); "
+                        "the final line always uses the whole test set")
+    p.add_argument("--dropout", type=_ratio, default=0.0, help="mlp-extend: dropout ratio (default 0: no dropout)")
+    p.add_argument("--no-batchnorm", action="store_true", help="mlp-extend: without batch normalisation")
+    p.add_argument("--save", metavar="PATH", help="save the trained parameters (network.save_params, .npz)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+
+
+# ---------------------------------------------------------------------- running
+
+
+def load_data(name: str, images: bool, dtype: Any, download: bool) -> tuple[np.ndarray, ...]:
+    """``(x_train, t_train, x_test, t_test)``: x (N, 1, 28, 28) when ``images`` else (N, 784), in ``dtype``."""
+    from ferronet.datasets import load_fashion_mnist, load_mnist
+
+    loader = load_fashion_mnist if name == "fashion-mnist" else load_mnist
+    (x, t), (xt, tt) = loader(flatten=not images, download=download)
+    return x.astype(dtype, copy=False), t, xt.astype(dtype, copy=False), tt
+
+
+def saved_file(path: str) -> Path:
+    """The file ``save_params(path)`` wrote (``np.savez`` appends ``.npz`` to a name without it)."""
+    p = Path(path)
+    return p if p.exists() or p.suffix == ".npz" else p.with_name(p.name + ".npz")
+
+
+def final_line(model: str, test_acc: float, n_test: int, epoch_times: list[float], context: str) -> str:
+    """``test accuracy 89.12% (10000 test images), 4.21 s/epoch (...)``: the command's last line."""
+    mean = statistics.fmean(epoch_times)
+    return (f"{model}: test accuracy {100 * test_acc:.2f}% ({n_test} test images), {mean:.3f} s/epoch "
+            f"(mean of {len(epoch_times)}, training only; {context})")
+
+
+def train(args: argparse.Namespace) -> int:
+    """Run ``ferronet train`` with parsed ``args``; returns the exit code."""
+    import ferronet
+    from ferronet.datasets import DatasetNotFoundError
+    from ferronet.trainer import Trainer
+
+    if args.backend == "native" and not ferronet.native_available():
+        print("ferronet train: the native backend is not available (the Rust core is not built); "
+              "use --backend numpy", file=sys.stderr)
+        return 2
+    if args.backend:
+        ferronet.set_backend(args.backend)
+    if args.threads:
+        ferronet.set_num_threads(args.threads)
+    model, dtype = MODELS[args.model], DTYPES[args.dtype]
+    try:
+        x, t, xt, tt = load_data(args.data, model.images, dtype, download=not args.no_download)
+    except DatasetNotFoundError as exc:
+        print(f"ferronet train: {exc}", file=sys.stderr)
+        return 1
+    if args.train_samples:
+        x, t = x[:args.train_samples], t[:args.train_samples]
+    network = model.build(x.shape[1:], dtype, args.seed, args)
+    backend = ferronet.get_backend()
+    threads = (f"{ferronet.get_num_threads()} threads" if backend == "native"
+               else "BLAS threads per OPENBLAS_NUM_THREADS")
+    context = f"{backend} backend, {args.dtype}, {threads}"
+    print(f"Training {args.model} ({model.summary}) on {args.data}: {len(x)} training / {len(xt)} test images, "
+          f"{args.epochs} epoch{'s' if args.epochs > 1 else ''}, batch {args.batch_size}, {args.optimizer}"
+          f"{f' lr={args.lr:g}' if args.lr is not None else ''}; {context}.", flush=True)
+    trainer = Trainer(network, x, t, xt, tt, epochs=args.epochs, mini_batch_size=args.batch_size,
+                      optimizer=args.optimizer, optimizer_param={} if args.lr is None else {"lr": args.lr},
+                      evaluate_sample_num_per_epoch=args.eval_samples, verbose=not args.quiet, seed=args.seed)
+    while trainer.current_iter < trainer.max_iter:  # Trainer.train() would add its own final evaluation
+        trainer.train_step()
+    test_acc = network.accuracy(xt, tt, batch_size=args.batch_size)
+    if args.save:
+        network.save_params(args.save)
+        print(f"saved the parameters to {saved_file(args.save)}")
+    print(final_line(args.model, test_acc, len(xt), trainer.epoch_times, context), flush=True)
+    return 0
