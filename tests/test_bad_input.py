@@ -38,6 +38,29 @@ def all_calls(dtype):
         "rmsprop_step": (x2.copy(), x2, x2.copy(), 0.1, 0.99),
         "adadelta_step": (x2.copy(), x2, x2.copy(), x2.copy(), 1.0, 0.95, 1e-6),
         "adam_step": (x2.copy(), x2, x2.copy(), x2.copy(), 0.001, 0.9, 0.999, 1),
+        **cnn_calls(dtype),
+    }
+
+
+def cnn_calls(dtype):
+    """Valid calls of the CNN kernels: x (2, 3, 5, 5), 3x3 filters, 2x2 pools."""
+    x4 = arr((2, 3, 5, 5), dtype)
+    W4 = arr((4, 3, 3, 3), dtype)
+    c3 = arr((3,), dtype)
+    pooled = arr((2, 3, 2, 2), dtype)
+    return {
+        "im2col": (x4, 3, 3),
+        "col2im": (arr((2 * 3 * 3, 3 * 3 * 3), dtype), (2, 3, 5, 5), 3, 3),
+        "conv_forward": (x4, W4, arr((4,), dtype)),
+        "conv_backward": (arr((2, 4, 3, 3), dtype), x4, W4),
+        "max_pool_forward": (x4, 2, 2),
+        "max_pool_backward": (pooled, np.zeros((2, 3, 2, 2), dtype=np.int32), (2, 3, 5, 5)),
+        "avg_pool_forward": (x4, 2, 2),
+        "avg_pool_backward": (pooled, (2, 3, 5, 5), 2, 2),
+        "batchnorm_forward": (x4, c3, c3.copy(), np.zeros(3, dtype), np.ones(3, dtype)),
+        "batchnorm_backward": (x4, x4, c3, c3.copy(), c3.copy()),
+        "dropout_forward": (x4, 0.5, 1),
+        "dropout_backward": (x4, np.ones(x4.shape, dtype=bool), 0.5),
     }
 
 
@@ -96,6 +119,19 @@ def shapes_in(message: str) -> list[str]:
         ("sgd_step", (arr((4, 3)), arr((4, 4)), 0.1), "(4, 3)", "(4, 4)"),
         ("adam_step", (arr((4,)), arr((4,)), arr((4,)), arr((5,)), 0.1, 0.9, 0.9, 1), "(4,)", "(5,)"),
         ("softmax_cross_entropy_forward", (arr((4, 3)), arr((4, 2))), "(4, 3)", "(4, 2)"),
+        ("conv_forward", (arr((1, 3, 5, 5)), arr((4, 2, 3, 3)), arr((4,))), "(1, 3, 5, 5)", "(4, 2, 3, 3)"),
+        ("conv_backward", (arr((1, 4, 3, 3)), arr((1, 3, 5, 5)), arr((4, 2, 3, 3))), "(1, 3, 5, 5)", "(4, 2, 3, 3)"),
+        ("conv_backward", (arr((1, 4, 4, 4)), arr((1, 3, 5, 5)), arr((4, 3, 3, 3))), "(1, 4, 3, 3)", "(1, 4, 4, 4)"),
+        ("col2im", (arr((10, 27)), (2, 3, 5, 5), 3, 3), "(18, 27)", "(10, 27)"),
+        ("avg_pool_backward", (arr((2, 3, 3, 2)), (2, 3, 5, 5), 2, 2), "(2, 3, 2, 2)", "(2, 3, 3, 2)"),
+        ("max_pool_backward", (arr((2, 3, 2, 2)), np.zeros((2, 3, 2, 3), np.int32), (2, 3, 5, 5)),
+         "(2, 3, 2, 2)", "(2, 3, 2, 3)"),
+        ("batchnorm_forward", (arr((2, 3)), arr((4,)), arr((3,)), arr((3,)), arr((3,))), "(2, 3)", "(4,)"),
+        ("batchnorm_forward", (arr((2, 3, 2, 2)), arr((3,)), arr((3,)), arr((2,)), arr((3,))),
+         "(2, 3, 2, 2)", "(2,)"),
+        ("batchnorm_backward", (arr((2, 4)), arr((2, 3)), arr((3,)), arr((3,)), arr((3,))), "(2, 3)", "(2, 4)"),
+        ("batchnorm_backward", (arr((2, 3)), arr((2, 3)), arr((3,)), arr((3,)), arr((1,))), "(2, 3)", "(1,)"),
+        ("dropout_backward", (arr((2, 3)), np.ones((3, 2), bool), 0.5), "(2, 3)", "(3, 2)"),
     ],
 )
 def test_mismatched_shapes_name_both(backend, name, args, first, second):
@@ -194,3 +230,183 @@ def test_empty_dimensions_are_fine(backend):
     assert dx.shape == (0, 3)
     np.testing.assert_array_equal(dW, np.zeros((3, 2)))
     np.testing.assert_array_equal(db, np.zeros(2))
+
+
+# --------------------------------------------------------------------------
+# CNN kernels: geometry, index arrays, masks, seeds
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, args, shapes",
+    [
+        ("im2col", (arr((1, 1, 3, 3)), 5, 5), ["(5, 5)", "(3, 3)", "(1, 1, 3, 3)"]),
+        ("im2col", (arr((1, 1, 3, 3)), 6, 2, 1, 1), ["(6, 2)", "(5, 5)", "(1, 1, 3, 3)"]),
+        ("col2im", (arr((1, 25)), (1, 1, 3, 3), 5, 5), ["(5, 5)", "(1, 1, 3, 3)"]),
+        ("conv_forward", (arr((1, 1, 3, 3)), arr((2, 1, 5, 5)), arr((2,))), ["(5, 5)", "(1, 1, 3, 3)"]),
+        ("conv_backward", (arr((1, 2, 1, 1)), arr((1, 1, 3, 3)), arr((2, 1, 5, 5))), ["(5, 5)", "(1, 1, 3, 3)"]),
+        ("max_pool_forward", (arr((1, 2, 3, 4)), 4, 2), ["(4, 2)", "(1, 2, 3, 4)"]),
+        ("avg_pool_forward", (arr((1, 2, 3, 4)), 2, 5), ["(2, 5)", "(1, 2, 3, 4)"]),
+        ("avg_pool_backward", (arr((1, 2, 1, 1)), (1, 2, 3, 4), 2, 5), ["(2, 5)", "(1, 2, 3, 4)"]),
+    ],
+)
+def test_window_larger_than_padded_input(backend, name, args, shapes):
+    with pytest.raises(ValueError, match="larger") as info:
+        getattr(ops, name)(*args)
+    found = shapes_in(str(info.value))
+    assert all(s in found for s in shapes), str(info.value)
+
+
+GEOMETRY_KERNELS = ["im2col", "col2im", "conv_forward", "conv_backward", "max_pool_forward",
+                    "avg_pool_forward", "avg_pool_backward"]
+
+
+def with_stride_pad(name, stride, pad):
+    """The valid call of ``name`` with its stride and pad replaced."""
+    return list(all_calls(F64)[name]) + [stride, pad]  # stride and pad come right after the valid arguments
+
+
+@pytest.mark.parametrize("name", GEOMETRY_KERNELS)
+@pytest.mark.parametrize("stride, pad", [(0, 0), (-1, 0), (1, -1)])
+def test_bad_stride_or_pad_is_a_value_error(backend, name, stride, pad):
+    with pytest.raises(ValueError, match="stride|pad"):
+        getattr(ops, name)(*with_stride_pad(name, stride, pad))
+
+
+@pytest.mark.parametrize("name", GEOMETRY_KERNELS)
+def test_non_integer_stride_is_a_type_error(backend, name):
+    with pytest.raises(TypeError):
+        getattr(ops, name)(*with_stride_pad(name, 1.5, 0))
+
+
+@pytest.mark.parametrize("name", ["im2col", "conv_forward", "max_pool_forward", "avg_pool_forward",
+                                  "batchnorm_forward", "conv_backward"])
+def test_cnn_inputs_must_have_the_right_rank(backend, name):
+    args = list(all_calls(F64)[name])
+    i = 1 if name == "conv_backward" else 0  # x
+    args[i] = arr((2, 3, 5))
+    with pytest.raises(ValueError, match=r"\(2, 3, 5\)"):
+        getattr(ops, name)(*args)
+
+
+@pytest.mark.parametrize("name", ["max_pool_forward", "avg_pool_forward"])
+@pytest.mark.parametrize("pool, pad", [((2, 2), 2), ((3, 2), 2), ((1, 1), 1)])
+def test_pool_pad_must_be_smaller_than_the_pool(backend, name, pool, pad):
+    with pytest.raises(ValueError, match="pad"):
+        getattr(ops, name)(arr((1, 1, 6, 6)), *pool, 1, pad)
+
+
+def test_avg_pool_backward_pad_must_be_smaller_than_the_pool(backend):
+    with pytest.raises(ValueError, match="pad"):
+        ops.avg_pool_backward(arr((1, 1, 7, 7)), (1, 1, 6, 6), 2, 2, 1, 2)
+
+
+def test_pool_on_an_empty_plane(backend):
+    with pytest.raises(ValueError):
+        ops.max_pool_forward(arr((1, 1, 0, 4)), 2, 2, 2, 1)
+
+
+def test_conv_bias_shape(backend):
+    with pytest.raises(ValueError, match=r"\(4,\)"):
+        ops.conv_forward(arr((1, 3, 5, 5)), arr((4, 3, 3, 3)), arr((3,)))
+
+
+@pytest.mark.parametrize("input_shape", [(2, 3, 5), (2, 3, 5, 5, 1), (2, 3, -5, 5)])
+@pytest.mark.parametrize("name", ["col2im", "max_pool_backward", "avg_pool_backward"])
+def test_input_shape_must_be_four_non_negative_ints(backend, name, input_shape):
+    args = list(all_calls(F64)[name])
+    args[2 if name == "max_pool_backward" else 1] = input_shape
+    with pytest.raises(ValueError):
+        getattr(ops, name)(*args)
+
+
+@pytest.mark.parametrize("input_shape", [(3, 3, 5, 5), (2, 4, 5, 5)])
+def test_max_pool_backward_input_shape_matches_dout(backend, input_shape):
+    dout, argmax, _ = all_calls(F64)["max_pool_backward"]
+    with pytest.raises(ValueError, match=r"\(2, 3, 2, 2\)"):
+        ops.max_pool_backward(dout, argmax, input_shape)
+
+
+@pytest.mark.parametrize("bad", [-1, 25, 2**31 - 1])
+def test_argmax_out_of_range(backend, bad):
+    dout, argmax, shape = all_calls(F64)["max_pool_backward"]
+    argmax = argmax.copy()
+    argmax[1, 2, 0, 1] = bad
+    with pytest.raises(ValueError, match="out of range"):
+        ops.max_pool_backward(dout, argmax, shape)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint32, np.float64])
+def test_argmax_must_be_int32(backend, dtype):
+    dout, argmax, shape = all_calls(F64)["max_pool_backward"]
+    with pytest.raises(TypeError, match="int32"):
+        ops.max_pool_backward(dout, argmax.astype(dtype), shape)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.uint8, np.int32])
+def test_dropout_mask_must_be_bool(backend, dtype):
+    dout, mask, ratio = all_calls(F64)["dropout_backward"]
+    with pytest.raises(TypeError, match="bool"):
+        ops.dropout_backward(dout, mask.astype(dtype), ratio)
+
+
+@pytest.mark.parametrize("ratio", [-0.1, 1.0, 1.5, float("nan")])
+@pytest.mark.parametrize("name", ["dropout_forward", "dropout_backward"])
+def test_dropout_ratio_out_of_range(backend, name, ratio):
+    args = list(all_calls(F64)[name])
+    args[-1 if name == "dropout_backward" else 1] = ratio
+    with pytest.raises(ValueError, match="dropout_ratio"):
+        getattr(ops, name)(*args)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**64])
+def test_dropout_seed_out_of_range(backend, seed):
+    with pytest.raises(ValueError, match="seed"):
+        ops.dropout_forward(arr((2, 3)), 0.5, seed)
+
+
+def test_dropout_seed_must_be_an_int(backend):
+    with pytest.raises(TypeError):
+        ops.dropout_forward(arr((2, 3)), 0.5, 1.5)
+    ops.dropout_forward(arr((2, 3)), 0.5, 2**64 - 1)  # the largest seed is fine
+
+
+def test_batchnorm_running_stats_are_written_in_place(backend):
+    x, gamma, beta, rm, rv = all_calls(F64)["batchnorm_forward"]
+    with pytest.raises(ValueError, match="contiguous"):
+        ops.batchnorm_forward(x, gamma, beta, np.zeros(6)[::2], rv)
+    frozen = rv.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        ops.batchnorm_forward(x, gamma, beta, rm, frozen)
+    ops.batchnorm_forward(x, gamma, beta, rm, frozen, train=False)  # eval mode does not write
+
+
+@pytest.mark.parametrize("name", ["batchnorm_forward", "batchnorm_backward"])
+def test_batchnorm_needs_a_sample(backend, name):
+    args = list(all_calls(F64)[name])
+    args[0] = arr((0, 3))
+    if name == "batchnorm_backward":
+        args[1] = arr((0, 3))
+    with pytest.raises(ValueError):
+        getattr(ops, name)(*args)
+
+
+def test_cnn_empty_batch_is_fine(backend):
+    assert ops.conv_forward(arr((0, 3, 5, 5)), arr((4, 3, 3, 3)), arr((4,))).shape == (0, 4, 3, 3)
+    out, argmax = ops.max_pool_forward(arr((0, 3, 4, 4)), 2, 2)
+    assert out.shape == argmax.shape == (0, 3, 2, 2)
+    assert ops.im2col(arr((0, 3, 5, 5)), 3, 3).shape == (0, 27)
+
+
+def test_non_contiguous_cnn_inputs_are_handled(backend, rng):
+    base = rng.standard_normal((2, 5, 6, 3))
+    x = base.transpose(0, 3, 1, 2)  # (2, 3, 5, 6), not contiguous
+    W = rng.standard_normal((3, 3, 2, 2)).transpose(1, 0, 2, 3)  # (3, 3, 2, 2), not contiguous
+    b = rng.standard_normal(6)[::2]
+    xc, Wc, bc = (np.ascontiguousarray(a) for a in (x, W, b))
+    np.testing.assert_allclose(ops.conv_forward(x, W, b, 2, 1), ops.conv_forward(xc, Wc, bc, 2, 1), rtol=1e-12)
+    np.testing.assert_array_equal(ops.im2col(x, 3, 2, 1, 1), ops.im2col(xc, 3, 2, 1, 1))
+    for got, want in zip(ops.max_pool_forward(x, 2, 2), ops.max_pool_forward(xc, 2, 2)):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(ops.dropout_forward(x, 0.5, 3)[1], ops.dropout_forward(xc, 0.5, 3)[1])
