@@ -4,7 +4,10 @@ Every function here is the definition of what its native twin in
 ``ferronet._native`` computes; the tests compare the two.  All functions take
 float32 or float64 arrays and never change their dtype (no silent casting).
 Functions ending in ``_step`` update their first array(s) in place and return
-``None``, exactly like the native optimizer kernels.
+``None``, exactly like the native optimizer kernels; ``batchnorm_forward``
+in training mode also updates its running statistics in place.  Image
+kernels use the NCHW layout; dropout masks come from a counter-based hash of
+(seed, flat index), so both backends draw identical masks.
 """
 
 from __future__ import annotations
