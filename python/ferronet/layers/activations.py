@@ -1,4 +1,8 @@
-"""Element-wise activation layers: ReLU and sigmoid (any shape, float32/float64)."""
+"""Element-wise activation layers: ReLU and sigmoid (any shape, float32/float64).
+
+``forward(x, keep_state=False)`` is an inference pass: it keeps nothing for
+backward (and leaves what an earlier pass kept untouched).
+"""
 
 from __future__ import annotations
 
@@ -18,9 +22,11 @@ class Relu:
     def __init__(self) -> None:
         self.out: np.ndarray | None = None
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self.out = ops.relu_forward(x)
-        return self.out
+    def forward(self, x: np.ndarray, keep_state: bool = True) -> np.ndarray:
+        out = ops.relu_forward(x)
+        if keep_state:
+            self.out = out
+        return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         if self.out is None:
@@ -38,9 +44,11 @@ class Sigmoid:
     def __init__(self) -> None:
         self.out: np.ndarray | None = None
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self.out = ops.sigmoid_forward(x)
-        return self.out
+    def forward(self, x: np.ndarray, keep_state: bool = True) -> np.ndarray:
+        out = ops.sigmoid_forward(x)
+        if keep_state:
+            self.out = out
+        return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         if self.out is None:

@@ -22,6 +22,9 @@ class Affine:
 
     ``input_grad``: when False, backward skips the ``dout @ W.T`` product and
     returns None; networks set it on their first layer, whose input is data.
+
+    ``forward(x, keep_state=False)`` is an inference pass: it keeps nothing
+    for backward (and leaves what an earlier pass kept untouched).
     """
 
     def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
@@ -33,13 +36,15 @@ class Affine:
         self.db: np.ndarray | None = None
         self.input_grad = True
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def forward(self, x: np.ndarray, keep_state: bool = True) -> np.ndarray:
         x = np.asarray(x)
-        self.original_x_shape = x.shape
         rows = 1 if x.ndim == 1 else x.shape[0]
         # (N, D), C-contiguous, in W's dtype; a no-op for a matching 2-d batch
-        self.x = np.ascontiguousarray(x.reshape(rows, -1), dtype=self.W.dtype)
-        out = ops.affine_forward(self.x, self.W, self.b)  # (N, M)
+        x2 = np.ascontiguousarray(x.reshape(rows, -1), dtype=self.W.dtype)
+        out = ops.affine_forward(x2, self.W, self.b)  # (N, M)
+        if keep_state:
+            self.x = x2
+            self.original_x_shape = x.shape
         return out[0] if x.ndim == 1 else out
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
