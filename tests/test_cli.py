@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import ferronet
+from ferronet.datasets import fashion_mnist
 from ferronet.bench import report, timing
 from ferronet.cli import COMMANDS, build_parser, main
 
-EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "adam", "sgd", "relu", "sigmoid", "mlp_epoch"}
+EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "adam", "sgd", "relu", "sigmoid", "mlp_epoch", "im2col", "conv",
+                   "max_pool", "batchnorm", "dropout", "simple_convnet", "deep_convnet"}
 
 
 def test_subcommands_are_registered() -> None:
-    assert {"info", "demo", "bench"} <= set(COMMANDS)
+    assert {"info", "demo", "train", "bench"} <= set(COMMANDS)
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args([])  # a subcommand is required
     assert exc.value.code == 2
@@ -197,3 +203,160 @@ def test_markdown_marks_noisy_medians(quick_bench) -> None:
     marked = report.markdown(noisy)
     row = next(line for line in marked.splitlines() if line.startswith(f"| {entry['case']} |"))
     assert "†" in row and "the median is over" in marked
+
+
+# ---------------------------------------------------------------------- train
+
+TRAIN_MODELS = ["mlp", "mlp-extend", "simple-convnet", "deep-convnet"]
+#: ``<model>: test accuracy 12.34% (50 test images), 0.123 s/epoch (...)``
+FINAL_LINE = re.compile(r"^(?P<model>[a-z-]+): test accuracy (?P<acc>\d+\.\d\d)% \((?P<n>\d+) test images\), "
+                        r"(?P<seconds>\d+\.\d+) s/epoch \(mean of (?P<epochs>\d+), training only; (?P<ctx>.*)\)$")
+
+
+@pytest.fixture
+def tiny_fashion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Fashion-MNIST look-alike IDX files (120 training / 50 test images, 28x28) found before any real copy.
+
+    The native thread count, which ``train --threads`` changes, is restored afterwards.
+    """
+    from ferronet.datasets import idx
+
+    rng = np.random.default_rng(0)
+    directory = tmp_path / "fashion"
+    directory.mkdir()
+    for stem, n in (("train", 120), ("t10k", 50)):
+        labels = rng.integers(0, 10, n, dtype=np.uint8)
+        images = rng.integers(0, 64, (n, 28, 28), dtype=np.uint8)
+        images[np.arange(n), 2 * labels + 3, :] = 255  # a class-dependent bright row: learnable
+        idx.write_idx(directory / f"{stem}-images-idx3-ubyte.gz", images)
+        idx.write_idx(directory / f"{stem}-labels-idx1-ubyte.gz", labels)
+    monkeypatch.setenv("FERRONET_FASHION_MNIST_DIR", str(directory))
+    monkeypatch.setenv("FERRONET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FERRONET_OFFLINE", "1")
+    threads = ferronet.get_num_threads()
+    yield directory
+    ferronet.set_num_threads(threads)
+
+
+def _final_line(out: str) -> re.Match[str]:
+    match = FINAL_LINE.match(out.rstrip("\n").splitlines()[-1])
+    assert match, out
+    return match
+
+
+@pytest.mark.parametrize("model", TRAIN_MODELS)
+def test_train_runs_each_model_and_saves_loadable_params(model: str, backend: str, tiny_fashion, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from ferronet.training_cli import MODELS, load_data
+
+    save = tmp_path / "params.npz"
+    code = main(["train", model, "--epochs", "1", "--batch-size", "40", "--backend", backend, "--threads", "1",
+                 "--eval-samples", "50", "--save", str(save)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    final = _final_line(out)
+    assert final["model"] == model and final["n"] == "50" and final["epochs"] == "1"
+    assert float(final["seconds"]) > 0 and f"{backend} backend, float32" in final["ctx"]
+    assert f"saved the parameters to {save}" in out and "epoch 1/1: train acc" in out
+
+    # a fresh network of the same model loads the file and scores what the command printed
+    args = build_parser().parse_args(["train", model])
+    _, _, x_test, t_test = load_data("fashion-mnist", MODELS[model].images, np.float32, download=False)
+    net = MODELS[model].build(x_test.shape[1:], np.float32, 123, args)
+    with np.load(save, allow_pickle=False) as saved:
+        assert set(net.params) <= set(saved.files)
+        net.load_params(save)
+        for name, value in net.params.items():
+            np.testing.assert_array_equal(value, saved[name])
+    assert f"{100 * net.accuracy(x_test, t_test, batch_size=40):.2f}" == final["acc"]
+
+
+def test_train_float64_sgd_without_extension(tiny_fashion, tmp_path: Path, capsys) -> None:
+    save = tmp_path / "mlp"  # np.savez adds the suffix
+    assert main(["train", "mlp", "--epochs", "2", "--dtype", "float64", "--optimizer", "SGD", "--lr", "0.1",
+                 "--quiet", "--save", str(save)]) == 0
+    out = capsys.readouterr().out
+    assert "epoch 1/2" not in out  # --quiet
+    final = _final_line(out)
+    assert final["epochs"] == "2" and "float64" in final["ctx"]
+    assert "sgd lr=0.1" in out
+    with np.load(tmp_path / "mlp.npz", allow_pickle=False) as saved:
+        assert saved["W1"].dtype == np.float64 and saved["W1"].shape == (784, 100)
+
+
+def test_train_without_the_data_set_fails_clearly(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("FERRONET_FASHION_MNIST_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("FERRONET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(fashion_mnist, "SPEC", dataclasses.replace(fashion_mnist.SPEC,
+                                                                   system_dirs=(tmp_path / "no-debian",)))
+    assert main(["train", "simple-convnet", "--no-download"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("ferronet train: Fashion-MNIST not found")
+    assert str(tmp_path / "nowhere") in captured.err and "apt-get install dataset-fashion-mnist" in captured.err
+
+
+def test_train_native_backend_missing(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(ferronet, "native_available", lambda: False)
+    assert main(["train", "mlp", "--backend", "native"]) == 2
+    assert "native backend is not available" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", [["--epochs", "0"], ["--dropout", "1"], ["--optimizer", "lbfgs"], ["resnet"]])
+def test_train_rejects_bad_arguments(bad: list[str], capsys) -> None:
+    argv = ["train", *bad] if bad == ["resnet"] else ["train", "mlp", *bad]
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+
+
+def test_bench_conv_kernel_cases(quick_bench) -> None:
+    record, _, _ = quick_bench
+    by_case = {(e["case"], e["threads"]): e for e in record["results"]}
+    conv = by_case[("conv fwd+bwd 1->30 5x5", 1)]
+    assert conv["unit"] == "GFLOP/s" and conv["work"] == 3 * 2 * 4 * 30 * 24 * 24 * 1 * 5 * 5  # batch 4 (quick)
+    pool = by_case[("max pool fwd+bwd 2x2 stride 2", 1)]
+    assert pool["work"] == 8 * 4 * 30 * 24 * 24 + 16 * 4 * 30 * 12 * 12
+    assert by_case[("Dropout fwd+bwd 1e5", 1)]["work"] == 18 * 10**5
+    assert {e["shape"] for e in record["results"] if e["group"] == "batchnorm"} == {
+        "(4, 16, 28, 28), train mode, per channel", "(4, 100), train mode, per channel"}
+
+
+def test_bench_convnets_extrapolate_only_numpy(quick_bench) -> None:
+    record, text, _ = quick_bench
+    simple = next(e for e in record["results"] if e["group"] == "simple_convnet")
+    deep = next(e for e in record["results"] if e["group"] == "deep_convnet")
+    assert simple["steps"] == 5 and deep["steps"] == 2  # quick: 100 images in batches of 20; 2 DeepConvNet steps
+    for entry, factor in ((simple, 2.5), (deep, 2.0)):  # numpy times 2 of 5 and 1 of 2 steps
+        numpy_t = entry["times"]["numpy"]
+        assert numpy_t["extrapolated"] == factor
+        assert numpy_t["median"] == pytest.approx(factor * statistics.median(s / factor for s in numpy_t["samples"]))
+        assert f"time scaled by {factor:g} (extrapolated)" in entry["notes"]["numpy"]
+        assert "extrapolated" not in entry["times"].get("native", {})
+    row = next(line for line in text.splitlines() if line.startswith("| SimpleConvNet epoch"))
+    assert "extrapolated" in row and "the backend was timed on a part of the steps" in text
+
+
+def test_extrapolate_scales_times_and_keeps_errors() -> None:
+    result = {"median": 2.0, "min": 1.0, "samples": [1.0, 2.0, 3.0], "number": 1}
+    assert timing.extrapolate(result, 10) == {"median": 20.0, "min": 10.0, "samples": [10.0, 20.0, 30.0],
+                                              "number": 1, "extrapolated": 10}
+    assert timing.extrapolate({"error": "x"}, 10) == {"error": "x"}
+
+
+def test_torch_models_match_the_networks() -> None:
+    """The PyTorch models of the end-to-end cases have the ferronet networks' parameter shapes and outputs."""
+    pytest.importorskip("torch")
+    from ferronet.bench import torch_impl
+    from ferronet.networks import DeepConvNet, MultiLayerNet, SimpleConvNet
+
+    pairs = [(torch_impl.mlp([784, 100, 100, 10], seed=0), MultiLayerNet(784, [100, 100], 10)),
+             (torch_impl.simple_convnet(seed=0), SimpleConvNet()), (torch_impl.deep_convnet(seed=0), DeepConvNet())]
+    for model, net in pairs:
+        torch_shapes = sorted(tuple(p.shape) for p in model.parameters())
+        # nn.Linear stores W transposed
+        ours = sorted(p.shape[::-1] if p.ndim == 2 else p.shape for p in net.params.values())
+        assert torch_shapes == ours, type(net).__name__
+    x = np.zeros((3, 1, 28, 28), np.float32)
+    step = torch_impl.adam_steps(torch_impl.deep_convnet(seed=0), x, np.zeros(3, np.uint8), 2, lr=1e-3, seed=0)
+    step(2)  # a full and a partial batch

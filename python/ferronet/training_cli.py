@@ -171,8 +171,8 @@ def train(args: argparse.Namespace) -> int:
         x, t = x[:args.train_samples], t[:args.train_samples]
     network = model.build(x.shape[1:], dtype, args.seed, args)
     backend = ferronet.get_backend()
-    threads = (f"{ferronet.get_num_threads()} threads" if backend == "native"
-               else "BLAS threads per OPENBLAS_NUM_THREADS")
+    n = ferronet.get_num_threads()
+    threads = f"{n} thread{'s' if n > 1 else ''}" if backend == "native" else "BLAS threads per OPENBLAS_NUM_THREADS"
     context = f"{backend} backend, {args.dtype}, {threads}"
     print(f"Training {args.model} ({model.summary}) on {args.data}: {len(x)} training / {len(xt)} test images, "
           f"{args.epochs} epoch{'s' if args.epochs > 1 else ''}, batch {args.batch_size}, {args.optimizer}"

@@ -37,22 +37,34 @@ class Sizes:
     settle: float = 0.0  # seconds of idle before each timing sample (see timing.compare)
     batch: int = 100
     net: tuple[int, ...] = (784, 100, 100, 10)
+    conv_batch: int = 100  #: batch of the convolution, pooling and BatchNorm kernel cases
+    convnet_batch: int = 100  #: mini-batch of the SimpleConvNet / DeepConvNet cases
+    convnet_samples: int = 60000  #: SimpleConvNet: one epoch over this many images
+    deep_steps: int = 50  #: DeepConvNet: training iterations timed
+    #: NumPy backend: steps actually timed (SimpleConvNet, DeepConvNet), the time then scaled to the full count
+    numpy_steps: tuple[int, int] = (60, 10)
 
 
 FULL = Sizes(matmul=(64, 128, 256, 512, 1024, 2048), softmax=((100, 10), (1000, 1000)),
              optimizer=(10**6, 10**7), activation=10**7, copy=25 * 10**6, epoch_samples=60000,
              repeats=7, min_time=0.05, epoch_repeats=3, settle=0.15)
 QUICK = Sizes(matmul=(64, 128), softmax=((100, 10), (200, 200)), optimizer=(10**5,), activation=10**5,
-              copy=10**6, epoch_samples=1000, repeats=3, min_time=0.002, epoch_repeats=2)
+              copy=10**6, epoch_samples=1000, repeats=3, min_time=0.002, epoch_repeats=2,
+              conv_batch=4, convnet_batch=20, convnet_samples=100, deep_steps=2, numpy_steps=(2, 1))
 
 
 @dataclass
 class Built:
-    """A timed callable, with an optional cheaper warm-up and a note for the report."""
+    """A timed callable, with an optional cheaper warm-up and a note for the report.
+
+    ``scale`` != 1 marks an extrapolation: ``fn`` does 1/scale of the case's
+    work and its times are multiplied by ``scale`` (the report says so).
+    """
 
     fn: Callable[[], Any]
     warmup: Callable[[], Any] | None = None
     note: str | None = None
+    scale: float = 1.0
 
 
 @dataclass
@@ -69,11 +81,11 @@ class Case:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def _rng(seed: int) -> np.random.Generator:
+def seeded(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _normal(rng: np.random.Generator, *shape: int) -> np.ndarray:
+def normal(rng: np.random.Generator, *shape: int) -> np.ndarray:
     return rng.standard_normal(shape, dtype=F32)
 
 
@@ -82,9 +94,9 @@ def _normal(rng: np.random.Generator, *shape: int) -> np.ndarray:
 
 def matmul_case(m: int, k: int, n: int, torch: ModuleType | None, *, trans_a: bool = False,
                 trans_b: bool = False, label: str, shape: str) -> Case:
-    rng = _rng(1)
-    a = _normal(rng, *((k, m) if trans_a else (m, k)))
-    b = _normal(rng, *((n, k) if trans_b else (k, n)))
+    rng = seeded(1)
+    a = normal(rng, *((k, m) if trans_a else (m, k)))
+    b = normal(rng, *((n, k) if trans_b else (k, n)))
 
     def build(backend: str) -> Built | None:
         if backend == "torch":
@@ -95,9 +107,9 @@ def matmul_case(m: int, k: int, n: int, torch: ModuleType | None, *, trans_a: bo
 
 
 def affine_case(batch: int, d_in: int, d_out: int, torch: ModuleType | None) -> Case:
-    rng = _rng(2)
-    x, W = _normal(rng, batch, d_in), _normal(rng, d_in, d_out) * F32(0.05)
-    b, dout = _normal(rng, d_out), _normal(rng, batch, d_out)
+    rng = seeded(2)
+    x, W = normal(rng, batch, d_in), normal(rng, d_in, d_out) * F32(0.05)
+    b, dout = normal(rng, d_out), normal(rng, batch, d_out)
 
     def build(backend: str) -> Built | None:
         if backend == "torch":
@@ -114,8 +126,8 @@ def affine_case(batch: int, d_in: int, d_out: int, torch: ModuleType | None) -> 
 
 
 def softmax_ce_case(n: int, c: int, torch: ModuleType | None) -> Case:
-    rng = _rng(3)
-    x = _normal(rng, n, c) * F32(3)
+    rng = seeded(3)
+    x = normal(rng, n, c) * F32(3)
     t = rng.integers(0, c, size=n).astype(np.int64)
 
     def build(backend: str) -> Built | None:
@@ -137,8 +149,8 @@ def softmax_ce_case(n: int, c: int, torch: ModuleType | None) -> Case:
 
 
 def optimizer_case(kind: str, n: int, torch: ModuleType | None) -> Case:
-    rng = _rng(4)
-    param, grad = _normal(rng, n), _normal(rng, n) * F32(0.01)
+    rng = seeded(4)
+    param, grad = normal(rng, n), normal(rng, n) * F32(0.01)
     m, v = np.zeros(n, F32), np.zeros(n, F32)
     bytes_per_param = {"adam": 28, "sgd": 12}[kind]
 
@@ -158,7 +170,7 @@ def optimizer_case(kind: str, n: int, torch: ModuleType | None) -> Case:
 
 
 def activation_case(kind: str, n: int, torch: ModuleType | None) -> Case:
-    x = _normal(_rng(5), n) * F32(4)
+    x = normal(seeded(5), n) * F32(4)
 
     def build(backend: str) -> Built | None:
         if backend == "torch":
@@ -172,7 +184,7 @@ def activation_case(kind: str, n: int, torch: ModuleType | None) -> Case:
 
 def copy_case(n: int) -> Case:
     """The memory-bandwidth reference: ``np.copyto`` of n float32 (read + write counted)."""
-    src, dst = _normal(_rng(6), n), np.empty(n, F32)
+    src, dst = normal(seeded(6), n), np.empty(n, F32)
 
     def build(backend: str) -> Built | None:
         return Built(lambda: np.copyto(dst, src)) if backend == "numpy" else None
@@ -180,51 +192,81 @@ def copy_case(n: int) -> Case:
     return Case("copy", f"copy (np.copyto) {n:.1e}".replace("e+0", "e"), f"{n:,} float32", build, "GB/s", 8.0 * n)
 
 
-# ---------------------------------------------------------------------- a whole training epoch
+# ---------------------------------------------------------------------- whole training runs
 
 
-def epoch_data(samples: int, features: int, use_real: bool) -> tuple[np.ndarray, np.ndarray, str]:
-    """Training inputs float32 (samples, features) and uint8 labels: Fashion-MNIST when present."""
-    if use_real and features == 784:
+def epoch_data(samples: int, shape: tuple[int, ...], use_real: bool) -> tuple[np.ndarray, np.ndarray, str]:
+    """Training inputs float32 (samples, *shape) and uint8 labels (samples,), and the data's name.
+
+    The real Fashion-MNIST training images when installed and ``shape`` holds
+    784 values ((784,) or (1, 28, 28)), else uniform random data.
+    """
+    if use_real and int(np.prod(shape)) == 784:
         from ferronet.datasets import fashion_mnist_available, load_fashion_mnist
 
         if fashion_mnist_available():
             (x, t), _ = load_fashion_mnist()
-            return x[:samples], t[:samples], "Fashion-MNIST"
-    rng = _rng(7)
-    return rng.random((samples, features), dtype=F32), rng.integers(0, 10, samples).astype(np.uint8), "random"
+            return x[:samples].reshape(-1, *shape), t[:samples], "Fashion-MNIST"
+    rng = seeded(7)
+    return rng.random((samples, *shape), dtype=F32), rng.integers(0, 10, samples).astype(np.uint8), "random"
 
 
-def epoch_case(sizes: Sizes, torch: ModuleType | None, use_real: bool) -> Case:
-    x, t, source = epoch_data(sizes.epoch_samples, sizes.net[0], use_real)
-    steps = sizes.epoch_samples // sizes.batch
-    net_shape = "-".join(map(str, sizes.net))
+def adam_steps(net: Any, x: np.ndarray, t: np.ndarray, batch: int) -> Callable[[int], None]:
+    """``run(n)``: n Adam (lr 0.001) steps of ``net`` on the first n mini-batches of a fresh permutation of x."""
+    from ferronet.optimizers import Adam
+
+    opt, rng = Adam(lr=1e-3), seeded(8)
+
+    def run(n_steps: int) -> None:
+        perm = rng.permutation(x.shape[0])
+        for i in range(n_steps):
+            idx = perm[i * batch:(i + 1) * batch]
+            _, grads = net.loss_and_gradient(x[idx], t[idx])
+            opt.update(net.params, grads)
+
+    return run
+
+
+def training_case(group: str, label: str, *, samples: int, shape: tuple[int, ...], batch: int, steps: int,
+                  repeats: int, make_net: Callable[[], Any], torch_model: Callable[[ModuleType], Any],
+                  torch: ModuleType | None, use_real: bool, numpy_steps: int | None = None) -> Case:
+    """``steps`` Adam steps (lr 0.001, batch ``batch``) of a network on ``samples`` inputs of ``shape``.
+
+    ``make_net()`` builds the ferronet network (float32), ``torch_model(torch_impl)``
+    the equivalent ``torch.nn`` model.  The NumPy backend runs only
+    ``numpy_steps`` of the steps (when given) and its time is scaled up to
+    ``steps``: an extrapolation, noted in the report.
+    """
+    x, t, source = epoch_data(samples, shape, use_real)
 
     def build(backend: str) -> Built | None:
         if backend == "torch":
             if torch is None:
                 return None
-            run, warm = torch.mlp_epoch(x, t, list(sizes.net), sizes.batch, steps, 1e-3, seed=0)
-            return Built(run, warmup=warm)
-        from ferronet.networks import MultiLayerNet
-        from ferronet.optimizers import Adam
+            run = torch.adam_steps(torch_model(torch), x, t, batch, lr=1e-3, seed=0)
+            timed = steps
+        else:
+            run = adam_steps(make_net(), x, t, batch)
+            timed = min(steps, numpy_steps or steps) if backend == "numpy" else steps
+        note = None
+        if timed < steps:
+            note = f"timed {timed} of the {steps} steps, time scaled by {steps / timed:g} (extrapolated)"
+        return Built(lambda: run(timed), warmup=lambda: run(min(timed, 3)), note=note, scale=steps / timed)
 
-        net = MultiLayerNet(sizes.net[0], list(sizes.net[1:-1]), sizes.net[-1], dtype=np.float32, seed=0)
-        opt = Adam(lr=1e-3)
-        rng = _rng(8)
+    return Case(group, label, f"{samples} samples ({source}), batch {batch}, {steps} steps", build, steps=steps,
+                number=1, repeats=repeats, info={"data": source})
 
-        def run(n_steps: int = steps) -> None:
-            perm = rng.permutation(x.shape[0])
-            for i in range(n_steps):
-                idx = perm[i * sizes.batch:(i + 1) * sizes.batch]
-                _, grads = net.loss_and_gradient(x[idx], t[idx])
-                opt.update(net.params, grads)
 
-        return Built(run, warmup=lambda: run(min(steps, 5)))
+def epoch_case(sizes: Sizes, torch: ModuleType | None, use_real: bool) -> Case:
+    """One epoch of MultiLayerNet (``sizes.net``) over ``sizes.epoch_samples`` flattened images."""
+    from ferronet.networks import MultiLayerNet
 
-    return Case("mlp_epoch", f"MLP {net_shape} epoch (Adam)", f"{sizes.epoch_samples} samples ({source}), "
-                f"batch {sizes.batch}, {steps} steps", build, steps=steps, number=1, repeats=sizes.epoch_repeats,
-                info={"data": source})
+    net = sizes.net
+    return training_case(
+        "mlp_epoch", f"MLP {'-'.join(map(str, net))} epoch (Adam)", samples=sizes.epoch_samples, shape=net[:1],
+        batch=sizes.batch, steps=sizes.epoch_samples // sizes.batch, repeats=sizes.epoch_repeats,
+        make_net=lambda: MultiLayerNet(net[0], list(net[1:-1]), net[-1], dtype=np.float32, seed=0),
+        torch_model=lambda tm: tm.mlp(list(net), seed=0), torch=torch, use_real=use_real)
 
 
 # ---------------------------------------------------------------------- the suite
@@ -250,3 +292,7 @@ def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True) ->
     for kind in ("relu", "sigmoid"):
         yield activation_case(kind, sizes.activation, torch)
     yield epoch_case(sizes, torch, use_real_data)
+    from ferronet.bench import conv_cases, convnet_cases  # they build on this module (no import cycle)
+
+    yield from conv_cases.suite(sizes, torch)
+    yield from convnet_cases.suite(sizes, torch, use_real_data)

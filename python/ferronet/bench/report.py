@@ -57,6 +57,8 @@ def _cell(entry: dict[str, Any], backend: str) -> str:
     if "error" in timing:
         return "error"
     text = fmt_time(timing["median"])
+    if timing.get("extrapolated"):
+        text += " extrapolated"
     if timing["median"] > NOISY * timing["min"]:
         text += " †"
     if entry.get("per_step", {}).get(backend):
@@ -80,8 +82,8 @@ def _ratio_cell(entry: dict[str, Any], key: str) -> str:
 def markdown(record: dict[str, Any]) -> str:
     """The whole report: machine description, then one table row per case and thread count."""
     lines = ["# ferronet benchmarks", ""]
-    lines.append(f"Run {record['created']}{' (--quick: shrunken sizes, not for comparison)' if record['quick'] else ''}; "
-                 "every array float32; times are medians of interleaved repeats.")
+    quick = " (--quick: shrunken sizes, not for comparison)" if record["quick"] else ""
+    lines.append(f"Run {record['created']}{quick}; every array float32; times are medians of interleaved repeats.")
     lines += ["", machine_mod.summary(record["machine"], record.get("torch_version")), ""]
     lines.append("Ratios are numpy_time / native_time and torch_time / native_time (above 1: native is faster). "
                  "Rates are listed as native / numpy / torch.")
@@ -101,6 +103,9 @@ def markdown(record: dict[str, Any]) -> str:
                 notes.append(f"- {e['case']}, {backend}: {note}")
     if record.get("torch_reason"):
         notes.append(f"- PyTorch skipped: {record['torch_reason']}")
+    if any(" extrapolated" in line for line in lines):
+        notes.insert(0, "- extrapolated: the backend was timed on a part of the steps and the time scaled up "
+                        "to all of them (the case's note says how)")
     if any(" †" in line for line in lines):
         notes.insert(0, f"- †: the median is over {NOISY}x the fastest sample (other load on the machine); "
                         "the JSON has every sample")

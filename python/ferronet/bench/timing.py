@@ -82,3 +82,15 @@ def compare(fns: Mapping[str, Callable[[], Any]], *, repeats: int, min_time: flo
         if name not in result:
             result[name] = {"median": statistics.median(s), "min": min(s), "samples": s, "number": numbers[name]}
     return {name: result[name] for name in fns}
+
+
+def extrapolate(result: dict[str, Any], factor: float) -> dict[str, Any]:
+    """A :func:`compare` result of a run doing 1/``factor`` of the work, scaled to the whole.
+
+    ``median``, ``min`` and ``samples`` are multiplied by ``factor``, which is
+    kept as ``extrapolated``; an error result is returned unchanged.
+    """
+    if "error" in result:
+        return result
+    scaled = {key: result[key] * factor for key in ("median", "min")}
+    return {**result, **scaled, "samples": [s * factor for s in result["samples"]], "extrapolated": factor}

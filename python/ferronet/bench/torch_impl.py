@@ -86,23 +86,101 @@ def sigmoid(x: np.ndarray) -> Callable[[], Any]:
     return lambda: torch.sigmoid(tx)
 
 
-def mlp_epoch(x: np.ndarray, t: np.ndarray, sizes: list[int], batch: int, steps: int,
-              lr: float, seed: int) -> tuple[Callable[[], Any], Callable[[], Any]]:
-    """(one epoch of ``steps`` Adam steps, a short warm-up) for an nn.Linear/ReLU MLP of ``sizes``."""
+def _fwd_bwd(forward: Callable[[], torch.Tensor], dout: np.ndarray, *leaves: torch.Tensor) -> Callable[[], Any]:
+    """``forward()`` then autograd backward with ``dout``, clearing the leaves' gradients after each call."""
+    td = torch.from_numpy(dout)
+
+    def run() -> None:
+        forward().backward(td)
+        for leaf in leaves:
+            leaf.grad = None
+
+    return run
+
+
+def _leaf(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(a.copy()).requires_grad_()
+
+
+def im2col(x: np.ndarray, k: int, stride: int, pad: int) -> Callable[[], Any]:
+    """``F.unfold``: x (N, C, H, W) -> (N, C*k*k, oh*ow), im2col's transpose per sample."""
+    tx = torch.from_numpy(x)
+    return lambda: F.unfold(tx, (k, k), padding=pad, stride=stride)
+
+
+def conv_fwd_bwd(x: np.ndarray, W: np.ndarray, b: np.ndarray, dout: np.ndarray, stride: int,
+                 pad: int) -> Callable[[], Any]:
+    """``F.conv2d`` forward and backward (dx, dW, db)."""
+    tx, tW, tb = _leaf(x), _leaf(W), _leaf(b)
+    return _fwd_bwd(lambda: F.conv2d(tx, tW, tb, stride=stride, padding=pad), dout, tx, tW, tb)
+
+
+def max_pool_fwd_bwd(x: np.ndarray, dout: np.ndarray, k: int, stride: int) -> Callable[[], Any]:
+    tx = _leaf(x)
+    return _fwd_bwd(lambda: F.max_pool2d(tx, k, stride), dout, tx)
+
+
+def batchnorm_fwd_bwd(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, dout: np.ndarray) -> Callable[[], Any]:
+    """``F.batch_norm`` in training mode (torch's momentum 0.1 is ferronet's 0.9), eps 1e-6, forward and backward."""
+    tx, tg, tb = _leaf(x), _leaf(gamma), _leaf(beta)
+    mean, var = torch.zeros(gamma.shape[0]), torch.ones(gamma.shape[0])
+    return _fwd_bwd(lambda: F.batch_norm(tx, mean, var, tg, tb, training=True, momentum=0.1, eps=1e-6),
+                    dout, tx, tg, tb)
+
+
+def dropout_fwd_bwd(x: np.ndarray, dout: np.ndarray, ratio: float) -> Callable[[], Any]:
+    """``F.dropout`` (inverted dropout) forward and backward."""
+    tx = _leaf(x)
+    return _fwd_bwd(lambda: F.dropout(tx, ratio, training=True), dout, tx)
+
+
+# ---------------------------------------------------------------------- networks and training
+
+
+def mlp(sizes: list[int], seed: int) -> torch.nn.Module:
+    """nn.Linear/ReLU layers of ``sizes`` (e.g. 784-100-100-10), no activation after the last."""
     torch.manual_seed(seed)
     layers: list[torch.nn.Module] = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(torch.nn.Linear(fan_in, fan_out))
-        if i < len(sizes) - 2:
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers[:-1])
+
+
+def simple_convnet(seed: int) -> torch.nn.Module:
+    """The book's SimpleConvNet: conv 30 5x5 / ReLU / max pool 2 / Linear 4320->100 / ReLU / Linear 100->10."""
+    torch.manual_seed(seed)
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
+                         nn.Linear(30 * 12 * 12, 100), nn.ReLU(), nn.Linear(100, 10))
+
+
+def deep_convnet(seed: int) -> torch.nn.Module:
+    """The book's DeepConvNet: 3x3 convs of 16,16 / pool / 32,32 (pads 1, 2) / pool / 64,64 / pool,
+    Linear 1024->50 / ReLU / Dropout 0.5 / Linear 50->10 / Dropout 0.5."""
+    torch.manual_seed(seed)
+    nn = torch.nn
+    layers: list[nn.Module] = []
+    channels = [1, 16, 16, 32, 32, 64, 64]
+    for i, pad in enumerate((1, 1, 1, 2, 1, 1)):
+        layers += [nn.Conv2d(channels[i], channels[i + 1], 3, padding=pad), nn.ReLU()]
+        if i % 2 == 1:
+            layers.append(nn.MaxPool2d(2, 2))
+    layers += [nn.Flatten(), nn.Linear(64 * 4 * 4, 50), nn.ReLU(), nn.Dropout(0.5), nn.Linear(50, 10), nn.Dropout(0.5)]
+    return nn.Sequential(*layers)
+
+
+def adam_steps(model: torch.nn.Module, x: np.ndarray, t: np.ndarray, batch: int, lr: float,
+               seed: int) -> Callable[[int], None]:
+    """``run(n)``: n ``torch.optim.Adam`` steps of ``model`` (cross-entropy loss) on the first n mini-batches
+    of a fresh permutation of x (N, ...) with labels t (N,)."""
+    model.train()
     loss_fn = torch.nn.CrossEntropyLoss()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     tx = torch.from_numpy(x)
     tt = torch.from_numpy(t.astype(np.int64))
     gen = torch.Generator().manual_seed(seed)
 
-    def run(n_steps: int = steps) -> None:
+    def run(n_steps: int) -> None:
         perm = torch.randperm(tx.shape[0], generator=gen)
         for i in range(n_steps):
             idx = perm[i * batch:(i + 1) * batch]
@@ -111,4 +189,4 @@ def mlp_epoch(x: np.ndarray, t: np.ndarray, sizes: list[int], batch: int, steps:
             loss.backward()
             opt.step()
 
-    return run, lambda: run(min(steps, 5))
+    return run

@@ -64,7 +64,7 @@ def run_cases(threads: int, quick: bool, use_torch: bool, only: list[str] | None
     for case in cases.suite(sizes, torch, use_real_data=not quick):
         if only and case.group not in only:
             continue
-        fns, warmups, notes = {}, {}, {}
+        fns, warmups, notes, scales = {}, {}, {}, {}
         for backend in backends:
             try:
                 built = case.build(backend)
@@ -78,9 +78,13 @@ def run_cases(threads: int, quick: bool, use_torch: bool, only: list[str] | None
                 warmups[backend] = built.warmup
             if built.note:
                 notes[backend] = built.note
+            if built.scale != 1:
+                scales[backend] = built.scale
         times = timing.compare(fns, repeats=case.repeats or sizes.repeats, min_time=sizes.min_time,
                                enter=_enter, number=case.number, warmup=warmups,
                                settle=sizes.settle)
+        for backend, factor in scales.items():
+            times[backend] = timing.extrapolate(times[backend], factor)
         for backend, note in notes.items():
             if backend not in times:
                 times[backend] = {"error": note}
