@@ -18,8 +18,8 @@ from ferronet.datasets import fashion_mnist
 from ferronet.bench import report, timing
 from ferronet.cli import COMMANDS, build_parser, main
 
-EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "adam", "sgd", "relu", "sigmoid", "mlp_epoch", "im2col", "conv",
-                   "max_pool", "batchnorm", "dropout", "simple_convnet", "deep_convnet"}
+EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "adam", "sgd", "relu", "sigmoid", "mlp_epoch",
+                   "im2col", "conv", "max_pool", "batchnorm", "dropout", "simple_convnet", "deep_convnet"}
 
 
 def test_subcommands_are_registered() -> None:

@@ -67,7 +67,8 @@ def _info(args: argparse.Namespace) -> int:
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=_positive, default=3, help="epochs per backend (default 3)")
-    p.add_argument("--threads", type=_positive, default=None, help="native threads (default: all cores); NumPy's BLAS follows OPENBLAS_NUM_THREADS")
+    p.add_argument("--threads", type=_positive, default=None,
+                   help="native threads (default: all cores); NumPy's BLAS follows OPENBLAS_NUM_THREADS")
     p.add_argument("--limit", type=_positive, default=None, help=argparse.SUPPRESS)  # smoke tests
 
 
