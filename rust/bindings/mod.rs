@@ -3,7 +3,10 @@
 
 pub mod activation;
 pub mod array;
+pub mod batchnorm;
+pub mod conv;
 pub mod dense;
 pub mod info;
 pub mod optim;
 pub mod softmax;
+pub mod window;

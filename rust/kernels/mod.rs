@@ -6,10 +6,15 @@
 pub mod simd;
 pub mod activation;
 pub mod affine;
+pub mod batchnorm;
+pub mod conv;
 pub mod float;
+pub mod geometry;
+pub mod im2col;
 pub mod matmul;
 pub mod optim;
 pub mod parallel;
+pub mod reduce;
 pub mod softmax;
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use super::float::Float;
 use super::parallel::{for_each_range, SharedMut};
+use super::reduce::{lane_max, lane_sum};
 
 /// Elements per thread below which a call stays single-threaded.
 const GRAIN: usize = 1 << 15;
@@ -116,40 +117,6 @@ multiversion! {
         }
         (max, sum.ln())
     }
-}
-
-/// Independent accumulators, so reductions vectorise without reassociation.
-const LANES: usize = 16;
-
-/// The maximum of `x` (NaN is skipped; -inf for an empty slice).
-#[inline(always)]
-fn lane_max<T: Float>(x: &[T]) -> T {
-    let mut lanes = [T::NEG_INFINITY; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for c in chunks {
-        for l in 0..LANES {
-            lanes[l] = if c[l] > lanes[l] { c[l] } else { lanes[l] };
-        }
-    }
-    lanes
-        .iter()
-        .chain(tail)
-        .fold(T::NEG_INFINITY, |m, &v| if v > m { v } else { m })
-}
-
-/// The sum of `x`, accumulated in `LANES` independent partial sums.
-#[inline(always)]
-fn lane_sum<T: Float>(x: &[T]) -> T {
-    let mut lanes = [T::ZERO; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for c in chunks {
-        for l in 0..LANES {
-            lanes[l] += c[l];
-        }
-    }
-    lanes.iter().chain(tail).fold(T::ZERO, |s, &v| s + v)
 }
 
 multiversion! {
