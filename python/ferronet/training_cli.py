@@ -21,7 +21,6 @@ import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -134,12 +133,6 @@ def load_data(name: str, images: bool, dtype: Any, download: bool) -> tuple[np.n
     return x.astype(dtype, copy=False), t, xt.astype(dtype, copy=False), tt
 
 
-def saved_file(path: str) -> Path:
-    """The file ``save_params(path)`` wrote (``np.savez`` appends ``.npz`` to a name without it)."""
-    p = Path(path)
-    return p if p.exists() or p.suffix == ".npz" else p.with_name(p.name + ".npz")
-
-
 def final_line(model: str, test_acc: float, n_test: int, epoch_times: list[float], context: str) -> str:
     """``test accuracy 89.12% (10000 test images), 4.21 s/epoch (...)``: the command's last line."""
     mean = statistics.fmean(epoch_times)
@@ -184,7 +177,6 @@ def train(args: argparse.Namespace) -> int:
         trainer.train_step()
     test_acc = network.accuracy(xt, tt, batch_size=args.batch_size)
     if args.save:
-        network.save_params(args.save)
-        print(f"saved the parameters to {saved_file(args.save)}")
+        print(f"saved the parameters to {network.save_params(args.save)}")
     print(final_line(args.model, test_acc, len(xt), trainer.epoch_times, context), flush=True)
     return 0
