@@ -99,18 +99,18 @@ def test_evaluate_sample_num_per_epoch_limits_the_per_epoch_evaluation(backend):
 
 def test_one_forward_pass_per_step(backend):
     tr = make_trainer(n=40, batch=10, epochs=2)
-    calls = {"predict": 0}
+    calls = {"forward": 0}
     net = tr.network
-    original = net.predict
+    original = net._forward  # every pass through the layers, loss and predict alike
 
-    def counting(x, train_flg=False):
-        calls["predict"] += 1
-        return original(x, train_flg)
+    def counting(x, train_flg, keep_state):
+        calls["forward"] += 1
+        return original(x, train_flg, keep_state)
 
-    net.predict = counting
+    net._forward = counting
     tr.train()
-    steps, evaluations = tr.max_iter, 2 * tr.epochs  # accuracy predicts once per set per epoch
-    assert calls["predict"] == steps + evaluations
+    steps, evaluations = tr.max_iter, 2 * tr.epochs  # accuracy predicts once per set per epoch (40 < 100)
+    assert calls["forward"] == steps + evaluations
 
 
 def test_seeded_runs_are_reproducible(backend):

@@ -10,16 +10,33 @@ with a ``d`` in front (``dW``, ``db``, ``dgamma``, ...), as in the book.
 Subclasses build their parameters and layers in ``__init__`` with
 :meth:`LayerNetwork.add_param` and :meth:`LayerNetwork.add_layer`; the
 methods here then give predict / loss / accuracy / gradient /
-numerical_gradient / loss_and_gradient for free.  Layers whose ``forward``
-takes a ``train_flg`` argument (dropout, batch normalisation) receive it.
+numerical_gradient / loss_and_gradient / save_params / load_params for
+free.  Layers whose ``forward`` takes a ``train_flg`` argument (dropout,
+batch normalisation) receive it.
+
+Two kinds of forward pass:
+
+* ``loss`` (and so ``gradient``) runs the layers as the book does: each one
+  keeps what its ``backward`` needs;
+* ``predict`` is inference: it runs in batches and passes
+  ``keep_state=False`` to the layers whose ``forward`` takes it, so no
+  activation of the call stays referenced, and whatever an earlier ``loss``
+  kept for ``backward`` is left as it was.
+
+Saved state: ``save_params`` writes the parameters and every array a layer
+lists in its ``persistent`` class attribute (batch normalisation's running
+statistics, as ``'<layer name>.running_mean'``), which the book's pickle
+files lose.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections import OrderedDict
-from typing import Any
+from pathlib import Path
+from typing import Any, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -28,14 +45,22 @@ from ferronet import gradient as _gradient
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+PathLike = Union[str, os.PathLike]
+
 
 @functools.lru_cache(maxsize=None)
-def _takes_train_flg(layer_type: type) -> bool:
-    """Whether ``layer_type.forward`` accepts a ``train_flg`` argument."""
+def _forward_takes(layer_type: type, argument: str) -> bool:
+    """Whether ``layer_type.forward`` accepts the keyword ``argument``."""
     try:
-        return "train_flg" in inspect.signature(layer_type.forward).parameters
+        return argument in inspect.signature(layer_type.forward).parameters
     except (TypeError, ValueError):
         return False
+
+
+def npz_path(path: PathLike) -> Path:
+    """``path`` with ``.npz`` appended unless it already ends so (what ``np.savez`` writes)."""
+    p = Path(os.fspath(path))
+    return p if p.name.endswith(".npz") else p.with_name(p.name + ".npz")
 
 
 class LayerNetwork:
@@ -94,15 +119,38 @@ class LayerNetwork:
 
     # ---------------------------------------------------------------- inference
 
-    def predict(self, x: np.ndarray, train_flg: bool = False) -> np.ndarray:
-        """Scores (logits) of ``x``: x (N, ...) -> (N, output_size), in the network's dtype."""
+    def _forward(self, x: np.ndarray, train_flg: bool, keep_state: bool) -> np.ndarray:
+        """Run every layer once on ``x``; ``keep_state=False`` asks them to keep nothing for backward."""
         self._sync_layers()
         for layer in self.layers.values():
-            if _takes_train_flg(type(layer)):
-                x = layer.forward(x, train_flg=train_flg)
-            else:
-                x = layer.forward(x)
+            kwargs: dict[str, bool] = {}
+            if _forward_takes(type(layer), "train_flg"):
+                kwargs["train_flg"] = train_flg
+            if not keep_state and _forward_takes(type(layer), "keep_state"):
+                kwargs["keep_state"] = False
+            x = layer.forward(x, **kwargs)
         return x
+
+    def predict(self, x: np.ndarray, train_flg: bool = False, batch_size: int | None = 100) -> np.ndarray:
+        """Scores (logits) of ``x``: x (N, ...) -> (N, output_size), in the network's dtype.
+
+        An inference pass: no layer keeps anything for ``backward`` (what a
+        previous ``loss`` kept stays as it was).  In eval mode (``train_flg``
+        False) the samples go through in chunks of ``batch_size`` (None: all
+        at once), which bounds the memory of the activations; the result does
+        not depend on it.  In train mode the whole of x is one batch, since
+        batch normalisation's statistics depend on the batch.  A 1-d x is
+        one sample (for the dense networks) and gives (output_size,).
+        """
+        x = np.asarray(x)
+        n = x.shape[0] if x.ndim >= 2 else 1
+        if train_flg or batch_size is None or n <= batch_size or x.ndim < 2:
+            return self._forward(x, train_flg, keep_state=False)
+        step = int(batch_size)
+        if step < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        chunks = [self._forward(x[start:start + step], train_flg, keep_state=False) for start in range(0, n, step)]
+        return np.concatenate(chunks)  # (N, output_size)
 
     def weight_decay_loss(self) -> float:
         """``0.5 * lambda * sum over decayed weights of sum(W**2)`` (0 when lambda is 0)."""
@@ -115,16 +163,20 @@ class LayerNetwork:
         return 0.5 * self.weight_decay_lambda * total
 
     def loss(self, x: np.ndarray, t: np.ndarray, train_flg: bool = False) -> float:
-        """Loss of ``x`` against targets ``t`` (labels (N,) or one-hot (N, C)), weight decay included."""
-        y = self.predict(x, train_flg=train_flg)
+        """Loss of ``x`` against targets ``t`` (labels (N,) or one-hot (N, C)), weight decay included.
+
+        The layers keep what ``backward`` needs (one batch, whatever its size).
+        """
+        y = self._forward(x, train_flg, keep_state=True)
         return float(self.last_layer.forward(y, t)) + self.weight_decay_loss()
 
-    def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = None) -> float:
+    def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = 100) -> float:
         """Fraction of samples whose largest score is the true class.
 
         x: (N, ...); t: labels (N,) of any integer dtype or one-hot (N, C).
-        ``batch_size`` predicts in chunks (the last partial chunk included),
-        to bound memory on large sets.
+        ``batch_size`` predicts in chunks (the last partial chunk included,
+        unlike the book's SimpleConvNet), to bound memory on large sets;
+        None predicts all at once.
         """
         t = np.asarray(t)
         if t.ndim != 1:
@@ -136,12 +188,8 @@ class LayerNetwork:
         n = x.shape[0]
         if n == 0:
             raise ValueError("accuracy needs at least one sample")
-        step = n if batch_size is None else int(batch_size)
-        correct = 0
-        for start in range(0, n, step):
-            y = self.predict(x[start:start + step])  # (B, C)
-            correct += int(np.count_nonzero(np.argmax(y, axis=-1) == t[start:start + step]))
-        return correct / n
+        y = self.predict(x, batch_size=batch_size)  # (N, C)
+        return int(np.count_nonzero(np.argmax(y, axis=-1) == t)) / n
 
     # ---------------------------------------------------------------- gradients
 
@@ -176,3 +224,54 @@ class LayerNetwork:
             return self.loss(x, t, train_flg=True)
 
         return {name: _gradient.numerical_gradient(loss_at, p) for name, p in self.params.items()}
+
+    # ---------------------------------------------------------------- saving
+
+    def persistent_state(self) -> dict[str, np.ndarray]:
+        """``{'<layer name>.<attribute>': array}`` for the arrays layers list in ``persistent``.
+
+        These are saved and loaded with the parameters but not trained
+        (batch normalisation's running mean and variance).
+        """
+        return {f"{name}.{attr}": getattr(layer, attr)
+                for name, layer in self.layers.items() for attr in getattr(layer, "persistent", ())}
+
+    def save_params(self, path: PathLike = "params.npz") -> Path:
+        """Write the parameters and the persistent layer state to an ``.npz`` file; returns its path.
+
+        ``.npz`` is appended to a name without it (as ``np.savez`` does).
+        Arrays are stored under their parameter names (``W1``, ``gamma1``) and
+        ``'<layer name>.<attribute>'``, in the network's dtype, without pickle.
+        """
+        target = npz_path(path)
+        np.savez(target, **self.params, **self.persistent_state())
+        return target
+
+    def load_params(self, path: PathLike = "params.npz") -> None:
+        """Copy the arrays of a :meth:`save_params` file into this network, in place.
+
+        The file (``.npz`` appended to a name without it) is read without
+        pickle.  It must hold exactly this network's parameters and
+        persistent layer state with the same shapes, else ValueError naming
+        the first mismatch (and nothing is changed).  Values are converted
+        to the network's dtype, so a float64 file loads into a float32
+        network and back.  The arrays are updated in place (``np.copyto``):
+        the layers and an optimizer's state keep pointing at them.
+        """
+        self._sync_layers()
+        targets = {**self.params, **self.persistent_state()}
+        with np.load(npz_path(path), allow_pickle=False) as saved:
+            missing = [k for k in targets if k not in saved.files]
+            unexpected = [k for k in saved.files if k not in targets]
+            if missing or unexpected:
+                raise ValueError(f"{os.fspath(path)!r} does not match this network: missing {missing}, "
+                                 f"unexpected {unexpected}")
+            arrays = {name: saved[name] for name in targets}
+        for name, value in arrays.items():
+            if value.shape != targets[name].shape:
+                raise ValueError(f"parameter {name!r}: the file has shape {value.shape}, "
+                                 f"the network has shape {targets[name].shape}")
+            if value.dtype.kind not in "fiu":
+                raise ValueError(f"parameter {name!r}: the file holds {value.dtype}, not real numbers")
+        for name, value in arrays.items():
+            np.copyto(targets[name], value, casting="same_kind")
