@@ -14,6 +14,14 @@ from ferronet.networks.base import LayerNetwork
 ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid}
 
 
+def activation_layer(name: str) -> type:
+    """The layer class of the activation called ``name`` ('relu' or 'sigmoid', any case)."""
+    try:
+        return ACTIVATIONS[name.lower()]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}") from None
+
+
 class MultiLayerNet(LayerNetwork):
     """A multi-layer perceptron with optional L2 weight decay.
 
@@ -32,10 +40,7 @@ class MultiLayerNet(LayerNetwork):
                  weight_decay_lambda: float = 0, dtype: DTypeLike = np.float64,
                  seed: int | None = None) -> None:
         super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda)
-        try:
-            activation_layer = ACTIVATIONS[activation.lower()]
-        except KeyError:
-            raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}") from None
+        activation_class = activation_layer(activation)
         self.input_size = input_size
         self.hidden_size_list = list(hidden_size_list)
         self.hidden_layer_num = len(self.hidden_size_list)
@@ -50,5 +55,5 @@ class MultiLayerNet(LayerNetwork):
             self.add_param(b, initializers.zeros((sizes[i],), dtype))
             self.add_layer(f"Affine{i}", Affine(self.params[w], self.params[b]), W=w, b=b)
             if i < len(sizes) - 1:
-                self.add_layer(f"Activation_function{i}", activation_layer())
+                self.add_layer(f"Activation_function{i}", activation_class())
         self.last_layer = SoftmaxWithLoss()

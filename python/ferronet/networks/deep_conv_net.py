@@ -1,0 +1,93 @@
+"""The deep convolutional network of chapter 8 (VGG-like, He initialisation):
+
+    conv - relu - conv - relu - pool -
+    conv - relu - conv - relu - pool -
+    conv - relu - conv - relu - pool -
+    affine - relu - dropout - affine - dropout - softmax
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from ferronet import initializers
+from ferronet.layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
+from ferronet.networks.base import LayerNetwork
+from ferronet.networks.simple_conv_net import conv_output_shape, input_shape, pool_output_shape
+
+
+def _book_conv(filter_num: int, pad: int) -> Mapping[str, int]:
+    return MappingProxyType({"filter_num": filter_num, "filter_size": 3, "pad": pad, "stride": 1})
+
+
+DROPOUT_RATIO = 0.5  # the book's, after both Affine layers
+
+
+class DeepConvNet(LayerNetwork):
+    """The book's eight-layer network for (C, H, W) images (99%+ on MNIST in the book).
+
+    Six 3x3 convolutions of 16, 16, 32, 32, 64, 64 filters (pads 1, 1, 1, 2,
+    1, 1, stride 1; each ``conv_param_i`` may set 'filter_num',
+    'filter_size', 'pad', 'stride'), a 2x2 max pooling after every second
+    one, then Affine (hidden_size) -> ReLU -> Dropout(0.5) -> Affine
+    (output_size) -> Dropout(0.5) -> SoftmaxWithLoss, as in the book.
+
+    Parameters ``W1 .. W6`` (FN, C, FS, FS) and ``b1 .. b6`` for the
+    convolutions, ``W7`` (flattened size, hidden_size), ``b7``, ``W8``
+    (hidden_size, output_size), ``b8``, all in ``dtype``.  Weights are He
+    initialised, std ``sqrt(2 / fan_in)`` with fan_in = C*FS*FS of the
+    layer's input (the book's ``pre_node_nums``, here computed from
+    ``input_dim`` rather than fixed for 1x28x28); biases start at zero.
+    Layers: ``Conv1 .. Conv6``, ``Relu1 .. Relu7``, ``Pool1 .. Pool3``,
+    ``Affine1``, ``Affine2``, ``Dropout1``, ``Dropout2`` (the book keeps an
+    unnamed list).  seed: seeds the weights and the dropout masks.
+    Inputs x (N, C, H, W), float32 or float64 (converted to ``dtype``);
+    scores (N, output_size).
+    """
+
+    def __init__(self, input_dim: Sequence[int] = (1, 28, 28),
+                 conv_param_1: Mapping[str, Any] = _book_conv(16, 1),
+                 conv_param_2: Mapping[str, Any] = _book_conv(16, 1),
+                 conv_param_3: Mapping[str, Any] = _book_conv(32, 1),
+                 conv_param_4: Mapping[str, Any] = _book_conv(32, 2),
+                 conv_param_5: Mapping[str, Any] = _book_conv(64, 1),
+                 conv_param_6: Mapping[str, Any] = _book_conv(64, 1),
+                 hidden_size: int = 50, output_size: int = 10,
+                 dtype: DTypeLike = np.float64, seed: int | None = None) -> None:
+        super().__init__(dtype=dtype)
+        rng = np.random.default_rng(seed)
+        shape = input_shape(input_dim)  # (C, H, W) entering the next layer
+        conv_params = (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6)
+        relus = pools = 0
+        for i, param in enumerate(conv_params, start=1):
+            fn, fs = param["filter_num"], param["filter_size"]
+            stride, pad = param.get("stride", 1), param.get("pad", 0)
+            w, b = f"W{i}", f"b{i}"
+            self.add_param(w, initializers.he((fn, shape[0], fs, fs), rng, dtype), decay=True)
+            self.add_param(b, initializers.zeros((fn,), dtype))
+            self.add_layer(f"Conv{i}", Convolution(self.params[w], self.params[b], stride, pad), W=w, b=b)
+            shape = conv_output_shape(shape, fn, fs, stride, pad)  # (FN, oh, ow)
+            relus += 1
+            self.add_layer(f"Relu{relus}", Relu())
+            if i % 2 == 0:
+                pools += 1
+                self.add_layer(f"Pool{pools}", Pooling(pool_h=2, pool_w=2, stride=2))
+                shape = pool_output_shape(shape)  # (FN, oh // 2, ow // 2)
+
+        flat = int(np.prod(shape))
+        self.add_param("W7", initializers.he((flat, hidden_size), rng, dtype), decay=True)
+        self.add_param("b7", initializers.zeros((hidden_size,), dtype))
+        self.add_param("W8", initializers.he((hidden_size, output_size), rng, dtype), decay=True)
+        self.add_param("b8", initializers.zeros((output_size,), dtype))
+        dropout_seeds = rng.integers(2**63, size=2)
+        self.add_layer("Affine1", Affine(self.params["W7"], self.params["b7"]), W="W7", b="b7")
+        self.add_layer(f"Relu{relus + 1}", Relu())
+        self.add_layer("Dropout1", Dropout(DROPOUT_RATIO, seed=int(dropout_seeds[0])))
+        self.add_layer("Affine2", Affine(self.params["W8"], self.params["b8"]), W="W8", b="b8")
+        self.add_layer("Dropout2", Dropout(DROPOUT_RATIO, seed=int(dropout_seeds[1])))
+        self.last_layer = SoftmaxWithLoss()

@@ -1,0 +1,93 @@
+"""The simple convolutional network of chapter 7:
+Conv -> ReLU -> Pool -> Affine -> ReLU -> Affine -> SoftmaxWithLoss."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from ferronet import initializers
+from ferronet.layers import Affine, Convolution, Pooling, Relu, SoftmaxWithLoss
+from ferronet.networks.base import LayerNetwork
+from ferronet.utils import conv_output_size
+
+Shape3 = tuple[int, int, int]  # (C, H, W) of one sample
+
+BOOK_CONV_PARAM: Mapping[str, int] = MappingProxyType({"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1})
+
+
+def conv_output_shape(in_shape: Shape3, filter_num: int, filter_size: int, stride: int = 1, pad: int = 0) -> Shape3:
+    """(FN, oh, ow) of a square ``filter_size`` convolution on one (C, H, W) sample; ValueError if it does not fit."""
+    _, height, width = in_shape
+    return (filter_num, conv_output_size(height, filter_size, stride, pad),
+            conv_output_size(width, filter_size, stride, pad))
+
+
+def pool_output_shape(in_shape: Shape3, pool: int = 2, stride: int = 2) -> Shape3:
+    """(C, oh, ow) of ``pool x pool`` pooling without padding on one (C, H, W) sample."""
+    channels, height, width = in_shape
+    return channels, conv_output_size(height, pool, stride), conv_output_size(width, pool, stride)
+
+
+def input_shape(input_dim: Sequence[int]) -> Shape3:
+    """``input_dim`` as a (C, H, W) tuple of ints, or ValueError."""
+    dims = tuple(int(d) for d in input_dim)
+    if len(dims) != 3 or min(dims) < 1:
+        raise ValueError(f"input_dim must be (channels, height, width) of positive ints, got {tuple(input_dim)}")
+    return dims  # type: ignore[return-value]
+
+
+class SimpleConvNet(LayerNetwork):
+    """The book's convolutional network for (C, H, W) images.
+
+    Layers ``Conv1`` (``filter_num`` square ``filter_size`` filters) ->
+    ``Relu1`` -> ``Pool1`` (2x2 max, stride 2) -> ``Affine1`` (hidden_size) ->
+    ``Relu2`` -> ``Affine2`` (output_size) -> SoftmaxWithLoss.
+    Parameters ``W1`` (FN, C, FS, FS), ``b1`` (FN,), ``W2`` (FN*ph*pw, hidden),
+    ``b2``, ``W3`` (hidden, output), ``b3``, all in ``dtype``.
+    conv_param: any of 'filter_num', 'filter_size', 'pad', 'stride'; the
+    missing ones take the book's values (30, 5, 0, 1).  Unlike the book, a
+    non-square input or an odd convolution output is sized correctly.
+    weight_init_std: the weights' std (the book's 0.01), or 'relu'/'he',
+    'sigmoid'/'xavier' (scaled by each layer's fan-in).  seed: seeds the
+    weights (None: fresh entropy).
+    Inputs x (N, C, H, W), float32 or float64 (converted to ``dtype``);
+    scores (N, output_size).
+    """
+
+    def __init__(self, input_dim: Sequence[int] = (1, 28, 28), conv_param: Mapping[str, Any] = BOOK_CONV_PARAM,
+                 hidden_size: int = 100, output_size: int = 10, weight_init_std: float | str = 0.01,
+                 dtype: DTypeLike = np.float64, seed: int | None = None) -> None:
+        super().__init__(dtype=dtype)
+        unknown = set(conv_param) - set(BOOK_CONV_PARAM)
+        if unknown:
+            raise ValueError(f"unknown conv_param keys {sorted(unknown)}; use {sorted(BOOK_CONV_PARAM)}")
+        conv = {**BOOK_CONV_PARAM, **conv_param}
+        filter_num, filter_size, stride, pad = conv["filter_num"], conv["filter_size"], conv["stride"], conv["pad"]
+        in_shape = input_shape(input_dim)
+        conv_shape = conv_output_shape(in_shape, filter_num, filter_size, stride, pad)  # (FN, oh, ow)
+        pool_size = int(np.prod(pool_output_shape(conv_shape)))  # FN * ph * pw
+
+        rng = np.random.default_rng(seed)
+
+        def weight(shape: tuple[int, ...]) -> np.ndarray:
+            return initializers.init_weight(shape, weight_init_std, rng, dtype)
+
+        self.add_param("W1", weight((filter_num, in_shape[0], filter_size, filter_size)), decay=True)
+        self.add_param("b1", initializers.zeros((filter_num,), dtype))
+        self.add_param("W2", weight((pool_size, hidden_size)), decay=True)
+        self.add_param("b2", initializers.zeros((hidden_size,), dtype))
+        self.add_param("W3", weight((hidden_size, output_size)), decay=True)
+        self.add_param("b3", initializers.zeros((output_size,), dtype))
+
+        self.add_layer("Conv1", Convolution(self.params["W1"], self.params["b1"], stride, pad), W="W1", b="b1")
+        self.add_layer("Relu1", Relu())
+        self.add_layer("Pool1", Pooling(pool_h=2, pool_w=2, stride=2))
+        self.add_layer("Affine1", Affine(self.params["W2"], self.params["b2"]), W="W2", b="b2")
+        self.add_layer("Relu2", Relu())
+        self.add_layer("Affine2", Affine(self.params["W3"], self.params["b3"]), W="W3", b="b3")
+        self.last_layer = SoftmaxWithLoss()
