@@ -120,6 +120,7 @@ def test_bench_markdown_describes_machine_then_table(quick_bench) -> None:
     assert text.startswith("# ferronet benchmarks")
     assert f"CPU: {record['machine']['cpu']}" in text
     head, table = text.split("| case |", 1)
+    table = table.split("\nTargets", 1)[0]
     assert "NumPy" in head
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("|---")]
     assert len(rows) == len(record["results"])
@@ -360,3 +361,16 @@ def test_torch_models_match_the_networks() -> None:
     x = np.zeros((3, 1, 28, 28), np.float32)
     step = torch_impl.adam_steps(torch_impl.deep_convnet(seed=0), x, np.zeros(3, np.uint8), 2, lr=1e-3, seed=0)
     step(2)  # a full and a partial batch
+
+
+def test_bench_checks_the_issue_targets(quick_bench) -> None:
+    from ferronet.bench.targets import TARGETS
+
+    record, text, _ = quick_bench
+    minimum = {t.text: t.minimum for t in TARGETS}
+    assert {r["target"] for r in record["targets"]} == set(minimum)
+    assert len(record["targets"]) == 2 * (2 + 1 + 1 + 1)  # per thread count: 2 convs, pool, SimpleConvNet twice
+    for r in record["targets"]:
+        assert r["met"] is (None if r["ratio"] is None else r["ratio"] >= minimum[r["target"]])
+    assert "| target | case | threads | ratio | met |" in text
+    assert text.count("not measured") == sum(r["ratio"] is None for r in record["targets"])  # torch: --no-torch

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ferronet.bench import machine as machine_mod
+from ferronet.bench import targets
 
 BACKENDS = ("native", "numpy", "torch")
 #: A median above this multiple of the fastest sample marks the cell as noisy (†).
@@ -93,6 +94,7 @@ def markdown(record: dict[str, Any]) -> str:
         lines.append(f"| {e['case']} | {e['shape']} | {e['threads']} | {_cell(e, 'native')} | {_cell(e, 'numpy')} | "
                      f"{_cell(e, 'torch')} | {_ratio_cell(e, 'numpy/native')} | {_ratio_cell(e, 'torch/native')} | "
                      f"{_rate_cell(e)} |")
+    lines += targets.markdown(record)
     notes = []
     for e in record["results"]:
         for backend, timing in e["times"].items():

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import ferronet
-from ferronet.bench import machine, report
+from ferronet.bench import machine, report, targets
 from ferronet.bench.worker import THREAD_VARS
 
 
@@ -77,6 +77,7 @@ def run(threads: Sequence[int] = (1, 2), quick: bool = False, use_torch: bool = 
             child.pop("log")
         record["results"].extend(report.derive(e) for e in child.pop("results"))
         record["runs"].append(child)
+    record["targets"] = targets.check(record)
     torch_info = record["runs"][0]["torch"] if record["runs"] else {}
     record["torch_version"] = torch_info.get("version")
     if torch_info.get("reason"):
