@@ -123,20 +123,21 @@ pub fn backward<T: Float>(
     let zeros = vec![0.0; l.c];
     let (sums, dots) = channel_pair_sums(dout, x, &zeros, &means, l);
     let m = l.count().max(1) as f64;
-    // dx = a * dout + b * x + k per channel
-    let (mut a, mut b, mut k) = (vec![T::ZERO; l.c], vec![T::ZERO; l.c], vec![T::ZERO; l.c]);
+    // dx = a * (dout - dbeta / m) + b * (x - mean) per channel: centred
+    // terms, so nothing large cancels (with n = 1 both are exactly 0)
+    let (mut a, mut b, mut dout_mean) = (vec![T::ZERO; l.c], vec![T::ZERO; l.c], vec![T::ZERO; l.c]);
     for ch in 0..l.c {
         let s = inv_std[ch].to_f64();
         let (db, dg) = (sums[ch], dots[ch] * s);
         dbeta[ch] = T::from_f64(db);
         dgamma[ch] = T::from_f64(dg);
         let ach = gamma[ch].to_f64() * s;
-        let bch = -ach * s * dg / m;
         a[ch] = T::from_f64(ach);
-        b[ch] = T::from_f64(bch);
-        k[ch] = T::from_f64(-ach * db / m - bch * means[ch]);
+        b[ch] = T::from_f64(-ach * s * dg / m);
+        dout_mean[ch] = T::from_f64(db / m);
     }
-    combine(dout, x, l, &a, &b, &k, dx);
+    let zeros = vec![T::ZERO; l.c];
+    combine(dout, &dout_mean, x, mean, l, &a, &b, &zeros, dx);
 }
 
 /// Per channel, `(sum of (a - ca), sum of (a - ca) * (b - cb))` over the
@@ -196,15 +197,14 @@ multiversion! {
 
 /// `out = gamma * (x - mean) * inv_std + beta`, per channel.
 fn normalize<T: Float>(x: &[T], gamma: &[T], beta: &[T], l: Layout, mean: &[T], inv_std: &[T], out: &mut [T]) {
-    // out = scale * x + offset
     let scale: Vec<T> = gamma.iter().zip(inv_std).map(|(&g, &s)| g * s).collect();
-    let offset: Vec<T> = (0..l.c).map(|ch| beta[ch] - mean[ch] * scale[ch]).collect();
-    let zeros = vec![T::ZERO; l.c];
-    combine(x, &[], l, &scale, &zeros, &offset, out);
+    combine(x, mean, &[], &[], l, &scale, &[], beta, out);
 }
 
-/// `out = a * p + b * q + k` with per-channel `a`, `b`, `k`, in parallel over images.
-fn combine<T: Float>(p: &[T], q: &[T], l: Layout, a: &[T], b: &[T], k: &[T], out: &mut [T]) {
+/// `out = a * (p - pc) + b * (q - qc) + k` with per-channel `pc`, `a`, `qc`,
+/// `b`, `k` (`q` empty: no `b` term), in parallel over images.
+#[allow(clippy::too_many_arguments)]
+fn combine<T: Float>(p: &[T], pc: &[T], q: &[T], qc: &[T], l: Layout, a: &[T], b: &[T], k: &[T], out: &mut [T]) {
     assert_eq!(out.len(), l.len());
     let image = l.c * l.s;
     let shared = SharedMut::new(out);
@@ -213,37 +213,43 @@ fn combine<T: Float>(p: &[T], q: &[T], l: Layout, a: &[T], b: &[T], k: &[T], out
         let span = n * image..(n + 1) * image;
         // SAFETY: each image writes only its own span.
         let out = unsafe { shared.range(span.clone()) };
-        let q = if q.len() == l.len() { &q[span.clone()] } else { &q[..0] };
-        combine_image(&p[span], q, l.s, a, b, k, out);
+        let q = if q.is_empty() { q } else { &q[span.clone()] };
+        combine_image(&p[span], pc, q, qc, l.s, a, b, k, out);
     });
 }
 
 multiversion! {
-    /// One image `(c, s)`: `out = a[ch] * p + b[ch] * q + k[ch]` (`q` empty: no `b` term).
-    fn combine_image<T>(p: &[T], q: &[T], s: usize, a: &[T], b: &[T], k: &[T], out: &mut [T]) {
+    /// One image `(c, s)` of [`combine`].
+    fn combine_image<T>(p: &[T], pc: &[T], q: &[T], qc: &[T], s: usize, a: &[T], b: &[T], k: &[T],
+                        out: &mut [T]) {
         if s == 1 {
+            // (n, c) features: vectorise across the channels
+            let pk = p.iter().zip(pc).zip(a).zip(k);
             if q.is_empty() {
-                for (((o, &p), &a), &k) in out.iter_mut().zip(p).zip(a).zip(k) {
-                    *o = a * p + k;
+                for (o, (((&p, &pc), &a), &k)) in out.iter_mut().zip(pk) {
+                    *o = a * (p - pc) + k;
                 }
             } else {
-                for (((((o, &p), &q), &a), &b), &k) in out.iter_mut().zip(p).zip(q).zip(a).zip(b).zip(k) {
-                    *o = a * p + b * q + k;
+                for ((o, (((&p, &pc), &a), &k)), ((&q, &qc), &b)) in out.iter_mut().zip(pk).zip(q.iter().zip(qc).zip(b)) {
+                    *o = a * (p - pc) + b * (q - qc) + k;
                 }
             }
         } else {
-            for (ch, (o, p)) in out.chunks_exact_mut(s).zip(p.chunks_exact(s)).enumerate() {
-                let (a, b, k) = (a[ch], b[ch], k[ch]);
-                if q.is_empty() {
-                    for (o, &p) in o.iter_mut().zip(p) {
-                        *o = a * p + k;
-                    }
-                } else {
-                    for ((o, &p), &q) in o.iter_mut().zip(p).zip(&q[ch * s..(ch + 1) * s]) {
-                        *o = a * p + b * q + k;
-                    }
+            for ch in 0..a.len() {
+            let span = ch * s..(ch + 1) * s;
+            let (o, p) = (&mut out[span.clone()], &p[span.clone()]);
+            let (a, pc, k) = (a[ch], pc[ch], k[ch]);
+            if q.is_empty() {
+                for (o, &p) in o.iter_mut().zip(p) {
+                    *o = a * (p - pc) + k;
+                }
+            } else {
+                let (b, qc) = (b[ch], qc[ch]);
+                for ((o, &p), &q) in o.iter_mut().zip(p).zip(&q[span.clone()]) {
+                    *o = a * (p - pc) + b * (q - qc) + k;
                 }
             }
+        }
         }
     }
 }

@@ -43,6 +43,9 @@ pub fn unfold_image<T: Float>(x: &[T], g: &Window, cols: &mut [T]) {
                     let src = &plane[ih * g.w..(ih + 1) * g.w];
                     out[..js.start].fill(T::ZERO);
                     out[js.end..].fill(T::ZERO);
+                    if js.is_empty() {
+                        continue;
+                    }
                     // input column of output j: j * stride + kx - pad
                     let first = js.start * g.stride + kx - g.pad;
                     if g.stride == 1 {
@@ -216,13 +219,15 @@ mod tests {
         x[((n * g.c + c) * g.h + ih as usize) * g.w + iw as usize]
     }
 
-    const CASES: [([usize; 4], usize, usize, usize, usize); 6] = [
+    const CASES: [([usize; 4], usize, usize, usize, usize); 8] = [
         ([2, 3, 7, 6], 3, 3, 1, 1),
         ([1, 1, 5, 5], 5, 5, 1, 0),
         ([2, 2, 9, 8], 3, 2, 2, 1),
         ([1, 3, 6, 7], 2, 3, 3, 2),
         ([3, 1, 4, 4], 1, 1, 1, 0),
         ([1, 2, 3, 3], 4, 4, 1, 2),
+        ([1, 2, 1, 1], 3, 3, 3, 2),
+        ([2, 1, 2, 5], 5, 2, 2, 2),
     ];
 
     #[test]

@@ -1,0 +1,248 @@
+"""The convolutional-network kernels (im2col, convolution, pooling, batch
+normalization, dropout): native against the NumPy reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from conftest import requires_native
+from ferronet.ops import reference as ref
+
+pytestmark = requires_native
+
+try:
+    from ferronet.ops import native as nat
+except ImportError:  # the module is skipped when the core is not built
+    nat = None
+
+DTYPES = [np.float32, np.float64]
+SETTINGS = settings(max_examples=30, deadline=None)
+
+
+def tol(dtype, k: int = 1) -> dict:
+    """Tolerances for sums of k products of unit-sized values."""
+    if dtype == np.float32:
+        return {"rtol": 1e-5 * max(1.0, np.sqrt(k)), "atol": 1e-5 * max(1.0, np.sqrt(k))}
+    return {"rtol": 1e-12, "atol": 1e-12}
+
+
+@st.composite
+def geometries(draw, max_pad_below_window: bool = False):
+    """(x shape (N, C, H, W), window (fh, fw), stride, pad) that fit together."""
+    n = draw(st.integers(1, 4))
+    c = draw(st.sampled_from([1, 2, 3, 5]))
+    h, w = draw(st.integers(1, 12)), draw(st.integers(1, 12))
+    fh, fw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    stride = draw(st.integers(1, 3))
+    pad = draw(st.integers(0, 2))
+    if max_pad_below_window:
+        assume(pad < fh and pad < fw)
+    assume(fh <= h + 2 * pad and fw <= w + 2 * pad)
+    return (n, c, h, w), (fh, fw), stride, pad
+
+
+def rand(rng, shape, dtype):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+# ----------------------------------------------------------------- im2col and convolution
+
+
+@SETTINGS
+@given(geo=geometries(), dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**32 - 1))
+def test_im2col_and_col2im_match_reference(geo, dtype, seed):
+    shape, (fh, fw), stride, pad = geo
+    rng = np.random.default_rng(seed)
+    x = rand(rng, shape, dtype)
+    col = nat.im2col(x, fh, fw, stride, pad)
+    assert col.dtype == dtype
+    np.testing.assert_array_equal(col, ref.im2col(x, fh, fw, stride, pad))
+    back = nat.col2im(col, shape, fh, fw, stride, pad)
+    assert back.dtype == dtype and back.shape == shape
+    np.testing.assert_allclose(back, ref.col2im(col, shape, fh, fw, stride, pad), **tol(dtype, fh * fw))
+
+
+@SETTINGS
+@given(geo=geometries(), filters=st.integers(1, 6), dtype=st.sampled_from(DTYPES),
+       need_dx=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_convolution_matches_reference(geo, filters, dtype, need_dx, seed):
+    shape, (fh, fw), stride, pad = geo
+    rng = np.random.default_rng(seed)
+    x, W, b = rand(rng, shape, dtype), rand(rng, (filters, shape[1], fh, fw), dtype), rand(rng, (filters,), dtype)
+    out = nat.conv_forward(x, W, b, stride, pad)
+    want = ref.conv_forward(x, W, b, stride, pad)
+    assert out.dtype == dtype and out.shape == want.shape and out.flags.c_contiguous
+    k = shape[1] * fh * fw
+    np.testing.assert_allclose(out, want, **tol(dtype, k))
+    dout = rand(rng, want.shape, dtype)
+    got = nat.conv_backward(dout, x, W, stride, pad, need_dx=need_dx)
+    expected = ref.conv_backward(dout, x, W, stride, pad, need_dx=need_dx)
+    if need_dx:
+        np.testing.assert_allclose(got[0], expected[0], **tol(dtype, filters * fh * fw))
+    else:
+        assert got[0] is None
+    np.testing.assert_allclose(got[1], expected[1], **tol(dtype, shape[0] * out.shape[2] * out.shape[3]))
+    np.testing.assert_allclose(got[2], expected[2], **tol(dtype, shape[0] * out.shape[2] * out.shape[3]))
+    assert all(g.dtype == dtype for g in got if g is not None)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,filters,size,pad", [((100, 1, 28, 28), 30, 5, 0), ((20, 16, 14, 14), 16, 3, 1),
+                                                    ((8, 3, 32, 32), 8, 3, 2)])
+def test_convolution_at_network_sizes_and_threads(shape, filters, size, pad, dtype):
+    """Sizes large enough to run on several threads."""
+    rng = np.random.default_rng(0)
+    x, W, b = rand(rng, shape, dtype), rand(rng, (filters, shape[1], size, size), dtype), rand(rng, (filters,), dtype)
+    k = shape[1] * size * size
+    out = nat.conv_forward(x, W, b, 1, pad)
+    np.testing.assert_allclose(out, ref.conv_forward(x, W, b, 1, pad), **tol(dtype, k))
+    dout = rand(rng, out.shape, dtype)
+    for got, want in zip(nat.conv_backward(dout, x, W, 1, pad), ref.conv_backward(dout, x, W, 1, pad)):
+        np.testing.assert_allclose(got, want, **tol(dtype, max(k, out.size // filters)))
+
+
+def test_convolution_reads_strided_inputs(rng):
+    base = rand(rng, (4, 3, 20, 20), np.float64)
+    x = base[:, :, ::2, 1::2]  # not contiguous
+    W = rand(rng, (2, 3, 3, 3), np.float64)
+    b = np.zeros(2)
+    np.testing.assert_allclose(nat.conv_forward(x, W, b, 1, 1), ref.conv_forward(np.ascontiguousarray(x), W, b, 1, 1))
+
+
+# ----------------------------------------------------------------- pooling
+
+
+@SETTINGS
+@given(geo=geometries(max_pad_below_window=True), dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**32 - 1))
+def test_max_pooling_matches_reference(geo, dtype, seed):
+    shape, (ph, pw), stride, pad = geo
+    rng = np.random.default_rng(seed)
+    x = rand(rng, shape, dtype)
+    if seed % 3 == 0:
+        x = np.round(x)  # ties: the first maximum in window order wins
+    out, argmax = nat.max_pool_forward(x, ph, pw, stride, pad)
+    want_out, want_argmax = ref.max_pool_forward(x, ph, pw, stride, pad)
+    assert out.dtype == dtype and argmax.dtype == np.int32
+    np.testing.assert_array_equal(out, want_out)
+    np.testing.assert_array_equal(argmax, want_argmax)
+    dout = rand(rng, out.shape, dtype)
+    np.testing.assert_allclose(nat.max_pool_backward(dout, argmax, shape),
+                               ref.max_pool_backward(dout, argmax, shape), **tol(dtype, ph * pw))
+
+
+@SETTINGS
+@given(geo=geometries(max_pad_below_window=True), dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**32 - 1))
+def test_average_pooling_matches_reference(geo, dtype, seed):
+    shape, (ph, pw), stride, pad = geo
+    rng = np.random.default_rng(seed)
+    x = rand(rng, shape, dtype)
+    out = nat.avg_pool_forward(x, ph, pw, stride, pad)
+    np.testing.assert_allclose(out, ref.avg_pool_forward(x, ph, pw, stride, pad), **tol(dtype, ph * pw))
+    assert out.dtype == dtype
+    dout = rand(rng, out.shape, dtype)
+    np.testing.assert_allclose(nat.avg_pool_backward(dout, shape, ph, pw, stride, pad),
+                               ref.avg_pool_backward(dout, shape, ph, pw, stride, pad), **tol(dtype, ph * pw))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pooling_with_nan_and_infinities(dtype):
+    x = np.array([[[[1.0, np.nan, 3.0], [-np.inf, 2.0, np.inf], [0.0, -1.0, np.nan]]]], dtype=dtype)
+    for stride, pad in [(1, 0), (1, 1), (2, 1)]:
+        out, argmax = nat.max_pool_forward(x, 2, 2, stride, pad)
+        want_out, want_argmax = ref.max_pool_forward(x, 2, 2, stride, pad)
+        np.testing.assert_array_equal(out, want_out)
+        np.testing.assert_array_equal(argmax, want_argmax)
+    minus_inf = np.full((1, 1, 3, 3), -np.inf, dtype=dtype)
+    for got, want in zip(nat.max_pool_forward(minus_inf, 2, 2, 2, 1), ref.max_pool_forward(minus_inf, 2, 2, 2, 1)):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pooling_at_network_size(dtype):
+    rng = np.random.default_rng(1)
+    x = rand(rng, (100, 30, 24, 24), dtype)
+    out, argmax = nat.max_pool_forward(x, 2, 2, 2, 0)
+    want_out, want_argmax = ref.max_pool_forward(x, 2, 2, 2, 0)
+    np.testing.assert_array_equal(out, want_out)
+    np.testing.assert_array_equal(argmax, want_argmax)
+    dout = rand(rng, out.shape, dtype)
+    np.testing.assert_array_equal(nat.max_pool_backward(dout, argmax, x.shape),
+                                  ref.max_pool_backward(dout, argmax, x.shape))
+
+
+# ----------------------------------------------------------------- batch normalization
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 5), (7, 3), (100, 100), (1, 2, 3, 3), (5, 3, 4, 7), (16, 16, 28, 28)])
+def test_batchnorm_matches_reference(shape, dtype):
+    rng = np.random.default_rng(sum(shape))
+    x = (rng.standard_normal(shape) * 3 + 5).astype(dtype)  # an offset mean tests the variance's accuracy
+    c = shape[1]
+    gamma, beta = rand(rng, (c,), dtype), rand(rng, (c,), dtype)
+    running = [rng.random(c).astype(dtype), rng.random(c).astype(dtype) + 1]
+    copies = [a.copy() for a in running]
+    loose = {"rtol": 2e-4, "atol": 2e-4} if dtype == np.float32 else {"rtol": 1e-9, "atol": 1e-9}
+    got = nat.batchnorm_forward(x, gamma, beta, *running, train=True, momentum=0.8)
+    want = ref.batchnorm_forward(x, gamma, beta, *copies, train=True, momentum=0.8)
+    for g, w in zip(got, want):
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, w, **loose)
+    for g, w in zip(running, copies):  # the running statistics moved alike
+        np.testing.assert_allclose(g, w, **loose)
+    dout = rand(rng, shape, dtype)
+    for g, w in zip(nat.batchnorm_backward(dout, x, gamma, want[1], want[2]),
+                    ref.batchnorm_backward(dout, x, gamma, want[1], want[2])):
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, w, **loose)
+    frozen = [a.copy() for a in running]
+    for g, w in zip(nat.batchnorm_forward(x, gamma, beta, *running, train=False),
+                    ref.batchnorm_forward(x, gamma, beta, *frozen, train=False)):
+        np.testing.assert_allclose(g, w, **loose)
+    np.testing.assert_array_equal(running[0], frozen[0])  # eval leaves them alone
+
+
+# ----------------------------------------------------------------- dropout
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (100, 30, 12, 12), (10**6 + 3,)])
+@pytest.mark.parametrize("inverted", [False, True])
+def test_dropout_is_bit_identical_to_reference(shape, dtype, inverted):
+    rng = np.random.default_rng(5)
+    x = rand(rng, shape, dtype)
+    for ratio, seed in [(0.5, 0), (0.1, 12345), (0.0, 7), (0.9, 2**64 - 1)]:
+        out, mask = nat.dropout_forward(x, ratio, seed, inverted=inverted)
+        want_out, want_mask = ref.dropout_forward(x, ratio, seed, inverted=inverted)
+        assert mask.dtype == np.bool_ and out.dtype == dtype
+        np.testing.assert_array_equal(mask, want_mask)
+        np.testing.assert_array_equal(out, want_out)
+        dout = rand(rng, shape, dtype)
+        np.testing.assert_array_equal(nat.dropout_backward(dout, mask, ratio, inverted=inverted),
+                                      ref.dropout_backward(dout, mask, ratio, inverted=inverted))
+
+
+def test_cnn_results_do_not_depend_on_the_thread_count():
+    import ferronet
+
+    rng = np.random.default_rng(3)
+    x = rand(rng, (64, 8, 20, 20), np.float64)
+    W = rand(rng, (12, 8, 3, 3), np.float64)
+    b = rand(rng, (12,), np.float64)
+    before = ferronet.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            ferronet.set_num_threads(threads)
+            y = nat.conv_forward(x, W, b, 1, 1)
+            grads = nat.conv_backward(y, x, W, 1, 1)
+            bn = nat.batchnorm_forward(x, np.ones(8), np.zeros(8), np.zeros(8), np.ones(8))
+            results.append([y, *grads, *bn, *nat.max_pool_forward(x, 2, 2, 2, 0),
+                            *nat.dropout_forward(x, 0.5, 99)])
+    finally:
+        ferronet.set_num_threads(before)
+    for one, two in zip(*results):
+        np.testing.assert_allclose(one, two, rtol=1e-12, atol=1e-12)
