@@ -222,6 +222,11 @@ def test_predict_in_batches_equals_one_shot_and_keeps_no_state(backend, rng, mak
     assert changed(net, before) == []  # no layer kept anything of the inference passes
 
 
+def test_predict_rejects_a_batch_size_below_1(rng):
+    with pytest.raises(ValueError, match="batch_size"):
+        tiny_extend().predict(images(rng, 3, (6,))[0], batch_size=0)
+
+
 def test_predict_before_any_training_leaves_the_layers_empty(backend, rng):
     net = tiny_deep()
     fresh = backward_state(net)

@@ -142,14 +142,14 @@ class LayerNetwork:
         batch normalisation's statistics depend on the batch.  A 1-d x is
         one sample (for the dense networks) and gives (output_size,).
         """
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         x = np.asarray(x)
-        n = x.shape[0] if x.ndim >= 2 else 1
-        if train_flg or batch_size is None or n <= batch_size or x.ndim < 2:
+        if train_flg or batch_size is None or x.ndim < 2 or len(x) <= batch_size:
             return self._forward(x, train_flg, keep_state=False)
         step = int(batch_size)
-        if step < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        chunks = [self._forward(x[start:start + step], train_flg, keep_state=False) for start in range(0, n, step)]
+        chunks = [self._forward(x[start:start + step], train_flg, keep_state=False)  # (B, output_size)
+                  for start in range(0, len(x), step)]
         return np.concatenate(chunks)  # (N, output_size)
 
     def weight_decay_loss(self) -> float:
