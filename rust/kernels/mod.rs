@@ -6,10 +6,12 @@
 pub mod simd;
 pub mod activation;
 pub mod affine;
+pub mod dropout;
 pub mod float;
 pub mod matmul;
 pub mod optim;
 pub mod parallel;
+pub mod pooling;
 pub mod softmax;
 
 #[cfg(test)]
