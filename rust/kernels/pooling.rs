@@ -28,35 +28,37 @@ pub struct Pool2d {
 }
 
 impl Pool2d {
-    /// `Ok` when every window holds at least one element of the plane; else
-    /// what is wrong, in words.
+    /// `Ok` when every window holds at least one element of the plane and
+    /// indices fit `i32`; else what is wrong, in words. (The checks and their
+    /// order are the NumPy reference's.)
     pub fn check(&self) -> Result<(), String> {
         let (h, w, ph, pw, pad) = (self.h, self.w, self.pool_h, self.pool_w, self.pad);
         if self.stride == 0 {
-            return Err("stride must be at least 1, got 0".into());
+            return Err("stride must be >= 1, got 0".into());
         }
         if ph == 0 || pw == 0 {
-            return Err(format!("the pooling window must be at least 1x1, got {ph}x{pw}"));
+            return Err(format!("pool size must be at least (1, 1), got ({ph}, {pw})"));
         }
-        if pad >= ph || pad >= pw {
-            return Err(format!(
-                "pad {pad} must be smaller than the window {ph}x{pw} (else a window would hold only padding)"
-            ));
-        }
-        if h == 0 || w == 0 {
-            return Err(format!(
-                "the input plane {h}x{w} is empty (every window would hold only padding)"
-            ));
-        }
-        // u128: pad may be anything up to the window size, which Python chose.
+        // u128: pad comes from Python and may be anything.
         let (padded_h, padded_w) = (h as u128 + 2 * pad as u128, w as u128 + 2 * pad as u128);
         if padded_h < ph as u128 || padded_w < pw as u128 {
             return Err(format!(
-                "the {ph}x{pw} window is larger than the padded input {padded_h}x{padded_w}"
+                "pool ({ph}, {pw}) is larger than the padded input ({padded_h}, {padded_w})"
             ));
         }
-        if padded_h > usize::MAX as u128 / 2 || padded_w > usize::MAX as u128 / 2 {
-            return Err(format!("the padded input {padded_h}x{padded_w} is too large"));
+        if pad >= ph || pad >= pw {
+            return Err(format!(
+                "pad {pad} must be smaller than the pool ({ph}, {pw}): a window would hold only padding"
+            ));
+        }
+        if h == 0 || w == 0 {
+            return Err("the input has an empty plane: every window would hold only padding".into());
+        }
+        if h as u128 * w as u128 > i32::MAX as u128 {
+            return Err(format!("H*W = {h}*{w} does not fit the int32 argmax"));
+        }
+        if padded_h > (usize::MAX / 4) as u128 || padded_w > (usize::MAX / 4) as u128 {
+            return Err(format!("the padded input ({padded_h}, {padded_w}) is too large"));
         }
         Ok(())
     }
@@ -77,6 +79,16 @@ impl Pool2d {
 
     fn out_plane(&self) -> usize {
         self.out_h() * self.out_w()
+    }
+
+    /// Elements a plane's pass touches, to size the threading (saturating:
+    /// a huge padded window over a tiny input is valid).
+    fn work_per_plane(&self) -> usize {
+        let window = self.pool_h.saturating_mul(self.pool_w);
+        self.out_h()
+            .saturating_mul(self.out_w())
+            .saturating_mul(window)
+            .saturating_add(self.plane())
     }
 
     /// The plane's rows under output row `i` (padding clipped off).
@@ -130,13 +142,16 @@ fn plane_count(len: usize, plane: usize, what: &str) -> usize {
 /// over numbers and the first NaN wins (NumPy's `argmax`).
 pub fn max_pool_forward<T: Float>(x: &[T], g: &Pool2d, out: &mut [T], argmax: &mut [i32]) {
     g.check().expect("pooling geometry");
-    assert!(g.plane() <= i32::MAX as usize, "plane too large for int32 indices");
+    let planes = plane_count(x.len(), g.plane(), "x");
+    if planes == 0 {
+        assert!(out.is_empty() && argmax.is_empty(), "no planes but output");
+        return;
+    }
     let (plane, out_plane) = (g.plane(), g.out_plane());
-    let planes = plane_count(x.len(), plane, "x");
     assert_eq!(out.len(), planes * out_plane, "out length");
     assert_eq!(argmax.len(), planes * out_plane, "argmax length");
     let (out, argmax) = (SharedMut::new(out), SharedMut::new(argmax));
-    for_each_plane_block(planes, plane + out_plane * g.pool_h * g.pool_w, |r| {
+    for_each_plane_block(planes, g.work_per_plane(), |r| {
         let span = r.start * out_plane..r.end * out_plane;
         // SAFETY: blocks of planes are disjoint.
         let (out, argmax) = unsafe { (out.range(span.clone()), argmax.range(span)) };
@@ -158,11 +173,9 @@ pub fn max_pool_forward<T: Float>(x: &[T], g: &Pool2d, out: &mut [T], argmax: &m
 /// only when strictly greater, or when it is NaN and `best` is not.
 #[inline(always)]
 fn offer<T: Float>(best: T, at: i32, v: T, k: i32) -> (T, i32) {
-    if v > best || (v.is_nan() && !best.is_nan()) {
-        (v, k)
-    } else {
-        (best, at)
-    }
+    // Non-short-circuit operators keep this a pair of selects (vectorisable).
+    let take = (v > best) | (v.is_nan() & !best.is_nan());
+    (if take { v } else { best }, if take { k } else { at })
 }
 
 multiversion! {
@@ -171,18 +184,19 @@ multiversion! {
     fn max_2x2_plane<T>(x: &[T], w: usize, out: &mut [T], argmax: &mut [i32]) {
         let ow = w / 2;
         for (i, (out, argmax)) in out.chunks_exact_mut(ow).zip(argmax.chunks_exact_mut(ow)).enumerate() {
+            // Exact lengths let the compiler drop the bounds checks and vectorise.
             let top = &x[2 * i * w..][..2 * ow];
             let bottom = &x[(2 * i + 1) * w..][..2 * ow];
+            let (out, argmax) = (&mut out[..ow], &mut argmax[..ow]);
             let base = (2 * i * w) as i32;
             let below = w as i32;
-            let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2)).zip(out.iter_mut().zip(argmax));
-            for (j, ((t, b), (o, a))) in windows.enumerate() {
+            for j in 0..ow {
                 let left = base + 2 * j as i32;
-                let (v0, k0) = offer(t[0], left, t[1], left + 1);
-                let (v1, k1) = offer(b[0], left + below, b[1], left + below + 1);
+                let (v0, k0) = offer(top[2 * j], left, top[2 * j + 1], left + 1);
+                let (v1, k1) = offer(bottom[2 * j], left + below, bottom[2 * j + 1], left + below + 1);
                 let (v, k) = offer(v0, k0, v1, k1);
-                *o = v;
-                *a = k;
+                out[j] = v;
+                argmax[j] = k;
             }
         }
     }
@@ -264,11 +278,15 @@ multiversion! {
 /// Average pooling: `out = (sum of the window's unpadded elements) / (pool_h * pool_w)`.
 pub fn avg_pool_forward<T: Float>(x: &[T], g: &Pool2d, out: &mut [T]) {
     g.check().expect("pooling geometry");
+    let planes = plane_count(x.len(), g.plane(), "x");
+    if planes == 0 {
+        assert!(out.is_empty(), "no planes but output");
+        return;
+    }
     let (plane, out_plane) = (g.plane(), g.out_plane());
-    let planes = plane_count(x.len(), plane, "x");
     assert_eq!(out.len(), planes * out_plane, "out length");
     let out = SharedMut::new(out);
-    for_each_plane_block(planes, plane + out_plane * g.pool_h * g.pool_w, |r| {
+    for_each_plane_block(planes, g.work_per_plane(), |r| {
         // SAFETY: blocks of planes are disjoint.
         let out = unsafe { out.range(r.start * out_plane..r.end * out_plane) };
         let planes = x[r.start * plane..r.end * plane]
@@ -293,7 +311,8 @@ multiversion! {
             let top = &x[2 * i * w..][..2 * ow];
             let bottom = &x[(2 * i + 1) * w..][..2 * ow];
             for ((t, b), o) in top.chunks_exact(2).zip(bottom.chunks_exact(2)).zip(out.iter_mut()) {
-                *o = (t[0] + t[1] + b[0] + b[1]) / four;
+                // From +0 like the reference's running sum (so -0 inputs give +0).
+                *o = (T::ZERO + t[0] + t[1] + b[0] + b[1]) / four;
             }
         }
     }
@@ -323,30 +342,61 @@ fn avg_plane<T: Float>(x: &[T], g: &Pool2d, out: &mut [T]) {
 /// `dout` holds planes of `oh x ow`, `dx` the same number of `H x W`.
 pub fn avg_pool_backward<T: Float>(dout: &[T], g: &Pool2d, dx: &mut [T]) {
     g.check().expect("pooling geometry");
+    let planes = plane_count(dx.len(), g.plane(), "dx");
+    if planes == 0 {
+        assert!(dout.is_empty(), "no planes but dout");
+        return;
+    }
     let (plane, out_plane) = (g.plane(), g.out_plane());
-    let planes = plane_count(dx.len(), plane, "dx");
     assert_eq!(dout.len(), planes * out_plane, "dout length");
     let dx = SharedMut::new(dx);
-    for_each_plane_block(planes, plane + out_plane * g.pool_h * g.pool_w, |r| {
+    for_each_plane_block(planes, g.work_per_plane(), |r| {
         // SAFETY: blocks of planes are disjoint.
         let dx = unsafe { dx.range(r.start * plane..r.end * plane) };
         let planes = dout[r.start * out_plane..r.end * out_plane]
             .chunks_exact(out_plane)
             .zip(dx.chunks_exact_mut(plane));
         for (dout, dx) in planes {
-            avg_backward_plane(dout, g, dx);
+            if g.is_2x2_stride_2() {
+                avg_backward_2x2_plane(dout, g.w, dx);
+            } else {
+                avg_backward_plane(dout, g, dx);
+            }
         }
     });
 }
 
+multiversion! {
+    /// One plane, 2x2 windows, stride 2, no padding: each window's four cells
+    /// get a quarter of its gradient (a last odd row or column gets nothing).
+    fn avg_backward_2x2_plane<T>(dout: &[T], w: usize, dx: &mut [T]) {
+        let ow = w / 2;
+        let four = T::from_f64(4.0);
+        dx.fill(T::ZERO);
+        for (i, dout) in dout.chunks_exact(ow).enumerate() {
+            let (top, bottom) = dx[2 * i * w..].split_at_mut(w);
+            let (top, bottom, dout) = (&mut top[..2 * ow], &mut bottom[..2 * ow], &dout[..ow]);
+            for j in 0..ow {
+                let share = dout[j] / four;
+                top[2 * j] += share;
+                top[2 * j + 1] += share;
+                bottom[2 * j] += share;
+                bottom[2 * j + 1] += share;
+            }
+        }
+    }
+}
+
 /// One plane: spread each `dout / area` over its window's unpadded part.
+/// Windows go last to first, so each cell adds its shares in the order the
+/// NumPy reference does (the same sums, bit for bit).
 fn avg_backward_plane<T: Float>(dout: &[T], g: &Pool2d, dx: &mut [T]) {
     let ow = g.out_w();
     let area = T::from_f64((g.pool_h * g.pool_w) as f64);
     dx.fill(T::ZERO);
-    for (i, dout) in dout.chunks_exact(ow).enumerate() {
+    for (i, dout) in dout.chunks_exact(ow).enumerate().rev() {
         let rows = g.rows(i);
-        for (j, &d) in dout.iter().enumerate() {
+        for (j, &d) in dout.iter().enumerate().rev() {
             let cols = g.cols(j);
             let share = d / area;
             for r in rows.clone() {
@@ -631,6 +681,17 @@ mod tests {
             assert_eq!(runs[0].0, want_out);
             assert_eq!(runs[0].1, want_arg);
         }
+    }
+
+    #[test]
+    fn huge_padded_windows_over_no_planes() {
+        // Valid geometry whose output plane would not fit in memory: fine with N*C = 0.
+        let g = geom(1, 1, 1 << 40, 1 << 40, 1, (1 << 40) - 1);
+        assert!(g.check().is_ok());
+        assert_eq!(g.work_per_plane(), usize::MAX);
+        max_pool_forward::<f32>(&[], &g, &mut [], &mut []);
+        avg_pool_forward::<f32>(&[], &g, &mut []);
+        avg_pool_backward::<f32>(&[], &g, &mut []);
     }
 
     #[test]
