@@ -4,6 +4,8 @@
 pub mod activation;
 pub mod array;
 pub mod dense;
+pub mod dropout;
 pub mod info;
 pub mod optim;
+pub mod pooling;
 pub mod softmax;
