@@ -9,7 +9,7 @@ mod bindings;
 #[cfg(feature = "python")]
 #[pyo3::pymodule]
 fn _native(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
-    use bindings::{activation, batchnorm, conv, dense, info, optim, softmax};
+    use bindings::{activation, batchnorm, conv, dense, dropout, info, optim, pooling, softmax};
     use pyo3::prelude::*;
 
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -38,6 +38,14 @@ fn _native(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
 
     m.add_function(wrap_pyfunction!(batchnorm::batchnorm_forward, m)?)?;
     m.add_function(wrap_pyfunction!(batchnorm::batchnorm_backward, m)?)?;
+
+    m.add_function(wrap_pyfunction!(pooling::max_pool_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(pooling::max_pool_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(pooling::avg_pool_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(pooling::avg_pool_backward, m)?)?;
+
+    m.add_function(wrap_pyfunction!(dropout::dropout_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(dropout::dropout_backward, m)?)?;
 
     m.add_function(wrap_pyfunction!(optim::sgd_step, m)?)?;
     m.add_function(wrap_pyfunction!(optim::momentum_step, m)?)?;

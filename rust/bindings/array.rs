@@ -5,6 +5,7 @@
 //! * non-contiguous inputs are copied; arrays written in place must be
 //!   C-contiguous and writeable -> `ValueError`
 //! * labels: any integer dtype, values in range -> `ValueError`
+//! * non-float arrays (int32 indices, bool masks): exactly their dtype, else `TypeError`
 
 use numpy::{
     Element, IxDyn, PyArray, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyReadwriteArrayDyn,
@@ -17,9 +18,16 @@ use crate::kernels::float::Float;
 use crate::kernels::matmul::MatRef;
 
 /// Element types the bindings accept.
-pub trait Elem: Float + Element {}
+pub trait Elem: Float + Plain {}
 impl Elem for f32 {}
 impl Elem for f64 {}
+
+/// Element types whose every bit pattern is a value, so a new array of them
+/// may start uninitialised ([`Output::new`]); `bool` is not one.
+pub trait Plain: Element {}
+impl Plain for f32 {}
+impl Plain for f64 {}
+impl Plain for i32 {}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Dtype {
@@ -106,11 +114,11 @@ fn borrow_error(name: &str) -> PyErr {
 }
 
 /// A read-only input borrowed from NumPy.
-pub struct Input<'py, T: Elem> {
+pub struct Input<'py, T: Element> {
     array: PyReadonlyArrayDyn<'py, T>,
 }
 
-impl<'py, T: Elem> Input<'py, T> {
+impl<'py, T: Element> Input<'py, T> {
     /// Borrow `obj` (whose dtype the caller checked is `T`), copying it to
     /// C order first when it is not C-contiguous.
     pub fn new(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<Self> {
@@ -196,17 +204,61 @@ pub fn in_place<'py, T: Elem>(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<P
 }
 
 /// A new C-contiguous array of `shape`, to be filled completely by a kernel.
-pub struct Output<'py, T: Elem> {
+pub struct Output<'py, T: Element> {
     array: Bound<'py, PyArrayDyn<T>>,
 }
 
-impl<'py, T: Elem> Output<'py, T> {
+/// Arrays above this size are made by NumPy's Python functions, which raise
+/// `MemoryError` when the allocation fails (rust-numpy's constructors panic).
+const LARGE_BYTES: usize = 1 << 30;
+
+impl<'py, T: Plain> Output<'py, T> {
     pub fn new(py: Python<'py>, shape: &[usize]) -> Self {
         // SAFETY: the contents are uninitialised until a kernel writes every
         // element through `data`, which happens before Python can see them.
         Self {
             array: unsafe { PyArray::<T, IxDyn>::new(py, shape, false) },
         }
+    }
+
+    /// [`Output::new`] for a shape computed from arguments (it may be huge):
+    /// `ValueError` or `MemoryError` instead of a panic.
+    pub fn try_new(py: Python<'py>, shape: &[usize]) -> PyResult<Self> {
+        if Self::bytes(shape)? <= LARGE_BYTES {
+            Ok(Self::new(py, shape))
+        } else {
+            Self::from_numpy(py, "empty", shape)
+        }
+    }
+}
+
+impl<'py, T: Element> Output<'py, T> {
+    /// A new array of zeros (`ValueError` or `MemoryError` when too large).
+    pub fn zeros(py: Python<'py>, shape: &[usize]) -> PyResult<Self> {
+        if Self::bytes(shape)? <= LARGE_BYTES {
+            Ok(Self {
+                array: PyArray::<T, IxDyn>::zeros(py, shape, false),
+            })
+        } else {
+            Self::from_numpy(py, "zeros", shape)
+        }
+    }
+
+    fn bytes(shape: &[usize]) -> PyResult<usize> {
+        shape
+            .iter()
+            .try_fold(std::mem::size_of::<T>(), |n, &d| n.checked_mul(d))
+            .filter(|&n| n <= isize::MAX as usize)
+            .ok_or_else(|| value_error(format!("an array of shape {} would be too big", fmt_shape(shape))))
+    }
+
+    fn from_numpy(py: Python<'py>, function: &str, shape: &[usize]) -> PyResult<Self> {
+        let array = py
+            .import("numpy")?
+            .call_method1(function, (shape.to_vec(), numpy::dtype::<T>(py)))?;
+        Ok(Self {
+            array: array.cast_into::<PyArrayDyn<T>>()?,
+        })
     }
 
     /// The elements, for the kernel to write.
@@ -218,6 +270,32 @@ impl<'py, T: Elem> Output<'py, T> {
     pub fn into_any(self) -> Bound<'py, PyAny> {
         self.array.into_any()
     }
+}
+
+/// A `TypeError` unless `obj` is an array of exactly `T` (`dtype` names it).
+pub fn require_dtype<T: Element>(name: &str, dtype: &str, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    let arr = obj.cast::<PyUntypedArray>().map_err(|_| {
+        let ty = obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into());
+        type_error(format!("{name} must be a numpy.ndarray of {dtype}, got {ty}"))
+    })?;
+    if !arr.dtype().is_equiv_to(&numpy::dtype::<T>(obj.py())) {
+        return Err(type_error(format!(
+            "{name} must be a numpy.ndarray of {dtype}, got dtype {}",
+            dtype_name(arr)
+        )));
+    }
+    Ok(())
+}
+
+/// `obj` as a read-only array of exactly `T` (`dtype` names it in errors),
+/// copied to C order if needed; a non-array or another dtype is a `TypeError`.
+pub fn exact_input<'py, T: Element>(name: &str, dtype: &str, obj: &Bound<'py, PyAny>) -> PyResult<Input<'py, T>> {
+    require_dtype::<T>(name, dtype, obj)?;
+    Input::new(name, obj)
 }
 
 pub fn same_shape(name_a: &str, a: &[usize], name_b: &str, b: &[usize]) -> PyResult<()> {

@@ -8,12 +8,14 @@ pub mod activation;
 pub mod affine;
 pub mod batchnorm;
 pub mod conv;
+pub mod dropout;
 pub mod float;
 pub mod geometry;
 pub mod im2col;
 pub mod matmul;
 pub mod optim;
 pub mod parallel;
+pub mod pooling;
 pub mod reduce;
 pub mod softmax;
 

@@ -1,0 +1,119 @@
+//! Bindings for dropout with a counter-based mask (see `kernels::dropout`),
+//! with the NumPy reference's argument checks.
+
+use pyo3::exceptions::PyOverflowError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat, PyInt};
+
+use super::array::{float_dtype, require_dtype, same_shape, type_error, value_error, Dtype, Elem, Input, Output};
+use crate::kernels::dropout as kernel;
+
+/// A dropout ratio: an int or float (Python's or NumPy's, not bool) in [0, 1).
+fn dropout_ratio(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
+    let number = if obj.is_instance_of::<PyBool>() {
+        false
+    } else if obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<PyInt>() {
+        true
+    } else {
+        let numpy = obj.py().import("numpy")?;
+        !obj.is_instance(&numpy.getattr("bool_")?)?
+            && (obj.is_instance(&numpy.getattr("integer")?)? || obj.is_instance(&numpy.getattr("floating")?)?)
+    };
+    if !number {
+        let ty = obj.get_type().name()?;
+        return Err(type_error(format!("dropout_ratio must be a float, got {ty}")));
+    }
+    let ratio: f64 = obj.extract()?;
+    if !(0.0..1.0).contains(&ratio) {
+        return Err(value_error(format!("dropout_ratio must lie in [0, 1), got {ratio:?}")));
+    }
+    Ok(ratio)
+}
+
+/// A seed: an int (or NumPy integer, not bool) in [0, 2**64).
+fn seed(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+    let not_int = || -> PyResult<PyErr> {
+        let ty = obj.get_type().name()?;
+        Ok(type_error(format!("seed must be an int, got {ty}")))
+    };
+    if obj.is_instance_of::<PyBool>() {
+        return Err(not_int()?);
+    }
+    match obj.extract::<u64>() {
+        Ok(v) => Ok(v),
+        Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
+            Err(value_error(format!("seed must lie in [0, 2**64), got {}", obj.str()?)))
+        }
+        Err(_) => Err(not_int()?),
+    }
+}
+
+/// `(out, mask)`: mask bool like x; out = x * mask, or where(mask, x * scale, 0) when inverted.
+#[pyfunction]
+#[pyo3(signature = (x, dropout_ratio, seed, inverted=false))]
+pub fn dropout_forward<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    dropout_ratio: &Bound<'py, PyAny>,
+    seed: &Bound<'py, PyAny>,
+    inverted: bool,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let dtype = float_dtype("x", x)?;
+    let (ratio, seed) = (self::dropout_ratio(dropout_ratio)?, self::seed(seed)?);
+    match dtype {
+        Dtype::F32 => forward::<f32>(py, x, ratio, seed, inverted),
+        Dtype::F64 => forward::<f64>(py, x, ratio, seed, inverted),
+    }
+}
+
+fn forward<'py, T: Elem>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    ratio: f64,
+    seed: u64,
+    inverted: bool,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let x = Input::<T>::new("x", x)?;
+    let mut out = Output::<T>::new(py, x.shape());
+    let mut mask = Output::<bool>::zeros(py, x.shape())?;
+    let (xs, o, m) = (x.slice(), out.data(), mask.data());
+    py.detach(|| kernel::dropout_forward(xs, ratio, seed, inverted, o, m));
+    Ok((out.into_any(), mask.into_any()))
+}
+
+/// `dout * mask`, or `where(mask, dout * scale, 0)` when inverted.
+#[pyfunction]
+#[pyo3(signature = (dout, mask, dropout_ratio, inverted=false))]
+pub fn dropout_backward<'py>(
+    py: Python<'py>,
+    dout: &Bound<'py, PyAny>,
+    mask: &Bound<'py, PyAny>,
+    dropout_ratio: &Bound<'py, PyAny>,
+    inverted: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    match float_dtype("dout", dout)? {
+        Dtype::F32 => backward::<f32>(py, dout, mask, dropout_ratio, inverted),
+        Dtype::F64 => backward::<f64>(py, dout, mask, dropout_ratio, inverted),
+    }
+}
+
+fn backward<'py, T: Elem>(
+    py: Python<'py>,
+    dout: &Bound<'py, PyAny>,
+    mask: &Bound<'py, PyAny>,
+    dropout_ratio: &Bound<'py, PyAny>,
+    inverted: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let dout = Input::<T>::new("dout", dout)?;
+    require_dtype::<bool>("mask", "bool", mask)?;
+    // Read the mask's bytes as uint8: a bool array's bytes need not be 0 or 1
+    // (views of other data), and Rust may only see 0/1 as bool.
+    let bytes = mask.call_method1("view", (numpy::dtype::<u8>(py),))?;
+    let mask = Input::<u8>::new("mask", &bytes)?;
+    same_shape("dout", dout.shape(), "mask", mask.shape())?;
+    let ratio = self::dropout_ratio(dropout_ratio)?;
+    let mut dx = Output::<T>::new(py, dout.shape());
+    let (gs, ms, d) = (dout.slice(), mask.slice(), dx.data());
+    py.detach(|| kernel::dropout_backward(gs, ms, ratio, inverted, d));
+    Ok(dx.into_any())
+}
