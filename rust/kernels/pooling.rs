@@ -179,26 +179,50 @@ fn offer<T: Float>(best: T, at: i32, v: T, k: i32) -> (T, i32) {
 }
 
 multiversion! {
-    /// One plane, 2x2 windows, stride 2, no padding. `offer` is associative
-    /// (it picks the first maximum), so the pairs can be combined as a tree.
+    /// One plane, 2x2 windows, stride 2, no padding.
     fn max_2x2_plane<T>(x: &[T], w: usize, out: &mut [T], argmax: &mut [i32]) {
         let ow = w / 2;
         for (i, (out, argmax)) in out.chunks_exact_mut(ow).zip(argmax.chunks_exact_mut(ow)).enumerate() {
-            // Exact lengths let the compiler drop the bounds checks and vectorise.
             let top = &x[2 * i * w..][..2 * ow];
             let bottom = &x[(2 * i + 1) * w..][..2 * ow];
-            let (out, argmax) = (&mut out[..ow], &mut argmax[..ow]);
-            let base = (2 * i * w) as i32;
-            let below = w as i32;
-            for j in 0..ow {
-                let left = base + 2 * j as i32;
-                let (v0, k0) = offer(top[2 * j], left, top[2 * j + 1], left + 1);
-                let (v1, k1) = offer(bottom[2 * j], left + below, bottom[2 * j + 1], left + below + 1);
-                let (v, k) = offer(v0, k0, v1, k1);
-                out[j] = v;
-                argmax[j] = k;
+            let row = Row2x2 { top, bottom, base: (2 * i * w) as i32, below: w as i32 };
+            // Rows are short (12 outputs in the common 24x24 case), shorter than
+            // the vector loop the compiler would choose: fixed-size blocks instead.
+            let done = row.max_blocks::<8>(out, argmax, 0);
+            let done = row.max_blocks::<4>(out, argmax, done);
+            row.max_blocks::<1>(out, argmax, done);
+        }
+    }
+}
+
+/// The two plane rows under one output row of 2x2 stride-2 windows, and the
+/// flat index of the row's first element.
+struct Row2x2<'a, T> {
+    top: &'a [T],
+    bottom: &'a [T],
+    base: i32,
+    below: i32,
+}
+
+impl<T: Float> Row2x2<'_, T> {
+    /// Outputs `from..` in blocks of `L` (as many as fit); returns where it stopped.
+    /// `offer` picks the first maximum and is associative, so the window's
+    /// two pairs are combined as a tree.
+    #[inline(always)]
+    fn max_blocks<const L: usize>(&self, out: &mut [T], argmax: &mut [i32], from: usize) -> usize {
+        let end = from + (out.len() - from) / L * L;
+        for start in (from..end).step_by(L) {
+            let (top, bottom) = (&self.top[2 * start..][..2 * L], &self.bottom[2 * start..][..2 * L]);
+            let (out, argmax) = (&mut out[start..][..L], &mut argmax[start..][..L]);
+            for l in 0..L {
+                let left = self.base + 2 * (start + l) as i32;
+                let (v0, k0) = offer(top[2 * l], left, top[2 * l + 1], left + 1);
+                let down = left + self.below;
+                let (v1, k1) = offer(bottom[2 * l], down, bottom[2 * l + 1], down + 1);
+                (out[l], argmax[l]) = offer(v0, k0, v1, k1);
             }
         }
+        end
     }
 }
 
@@ -502,7 +526,7 @@ mod tests {
         rng.vec(n).iter().map(|v| (v * 4.0).round()).collect()
     }
 
-    const GEOMETRIES: [(usize, usize, usize, usize, usize, usize); 11] = [
+    const GEOMETRIES: [(usize, usize, usize, usize, usize, usize); 13] = [
         (4, 6, 2, 2, 2, 0), // the fast path
         (5, 7, 2, 2, 2, 0), // odd sizes: the last row and column are in no window
         (5, 7, 2, 2, 2, 1), // padding
@@ -514,6 +538,8 @@ mod tests {
         (2, 2, 3, 3, 5, 1), // one window, bigger than the plane
         (1, 9, 1, 3, 2, 0), // a single row
         (24, 24, 2, 2, 2, 0),
+        (4, 30, 2, 2, 2, 0), // 15 outputs a row: the fast path's blocks of 8, 4 and 1
+        (3, 27, 2, 2, 2, 0), // 13 outputs a row, odd width and height
     ];
 
     fn check_max<T: Float>(g: &Pool2d, planes: usize, seed: u64) {
