@@ -244,12 +244,16 @@ impl<'py, T: Element> Output<'py, T> {
         }
     }
 
+    /// The array's size in bytes. Like NumPy, refuse a shape whose non-zero
+    /// dimensions overflow even when another dimension is 0.
     fn bytes(shape: &[usize]) -> PyResult<usize> {
-        shape
+        let nonzero = shape
             .iter()
+            .filter(|&&d| d != 0)
             .try_fold(std::mem::size_of::<T>(), |n, &d| n.checked_mul(d))
             .filter(|&n| n <= isize::MAX as usize)
-            .ok_or_else(|| value_error(format!("an array of shape {} would be too big", fmt_shape(shape))))
+            .ok_or_else(|| value_error(format!("an array of shape {} would be too big", fmt_shape(shape))))?;
+        Ok(if shape.contains(&0) { 0 } else { nonzero })
     }
 
     fn from_numpy(py: Python<'py>, function: &str, shape: &[usize]) -> PyResult<Self> {
