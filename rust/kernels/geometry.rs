@@ -31,7 +31,10 @@ impl Window {
         if fh == 0 || fw == 0 {
             return Err(format!("window size must be at least 1x1, got ({fh}, {fw})"));
         }
-        let (ph, pw) = (h + 2 * pad, w + 2 * pad);
+        let padded = |size: usize| pad.checked_mul(2).and_then(|p| p.checked_add(size));
+        let (Some(ph), Some(pw)) = (padded(h), padded(w)) else {
+            return Err(format!("pad {pad} is too large for x with shape ({n}, {c}, {h}, {w})"));
+        };
         if fh > ph || fw > pw {
             return Err(format!(
                 "window ({fh}, {fw}) is larger than the padded input ({ph}, {pw}) of x with shape ({n}, {c}, {h}, {w}) \
@@ -99,6 +102,7 @@ mod tests {
         assert!(Window::new([1, 1, 3, 3], 5, 5, 1, 0).unwrap_err().contains("(5, 5)"));
         assert!(Window::new([1, 1, 3, 3], 2, 2, 0, 0).is_err());
         assert!(Window::new([1, 1, 3, 3], 0, 2, 1, 0).is_err());
+        assert!(Window::new([1, 1, 3, 3], 2, 2, 1, usize::MAX / 2).unwrap_err().contains("too large"));
     }
 
     #[test]
