@@ -27,7 +27,7 @@ pub fn im2col<'py>(
 fn im2col_typed<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, geo: [i64; 4]) -> PyResult<Bound<'py, PyAny>> {
     let x = Input::<T>::new("x", x)?;
     let g = window("x", x.shape(), geo[0], geo[1], geo[2], geo[3])?;
-    let mut result = Output::<T>::new(py, &[g.n * g.out_plane(), g.patch()]);
+    let mut result = Output::<T>::try_new(py, &[g.n * g.out_plane(), g.patch()])?;
     let (col, xs) = (result.data(), x.slice());
     py.detach(|| unroll::im2col(xs, &g, col));
     Ok(result.into_any())
@@ -71,7 +71,7 @@ fn col2im_typed<'py, T: Elem>(
             fmt_shape(col.shape())
         )));
     }
-    let mut result = Output::<T>::new(py, &shape);
+    let mut result = Output::<T>::try_new(py, &shape)?;
     let (x, cs) = (result.data(), col.slice());
     py.detach(|| unroll::col2im(cs, &g, x));
     Ok(result.into_any())
@@ -138,7 +138,7 @@ fn conv_forward_typed<'py, T: Elem>(
     );
     let g = conv_window(x.shape(), w.shape(), stride, pad)?;
     check_bias(b.shape(), w.shape())?;
-    let mut result = Output::<T>::new(py, &[g.n, w.shape()[0], g.oh, g.ow]);
+    let mut result = Output::<T>::try_new(py, &[g.n, w.shape()[0], g.oh, g.ow])?;
     let out = result.data();
     let (xs, ws, bs) = (x.slice(), w.slice(), b.slice());
     py.detach(|| conv::conv_forward(xs, ws, bs, &g, out));

@@ -41,6 +41,16 @@ impl Window {
                  and pad {pad}"
             ));
         }
+        let (oh, ow) = ((ph - fh) / stride + 1, (pw - fw) / stride + 1);
+        // every size the kernels compute must fit: the input, and the
+        // im2col matrix (n*oh*ow, c*fh*fw), the largest of them
+        let product = |dims: &[usize]| dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        let fits = product(&[n, c, h, w]).is_some() && product(&[n, oh, ow, c, fh, fw]).is_some();
+        if !fits {
+            return Err(format!(
+                "the arrays for x with shape ({n}, {c}, {h}, {w}), window ({fh}, {fw}) and pad {pad} would be too large"
+            ));
+        }
         Ok(Self {
             n,
             c,
@@ -50,8 +60,8 @@ impl Window {
             fw,
             stride,
             pad,
-            oh: (ph - fh) / stride + 1,
-            ow: (pw - fw) / stride + 1,
+            oh,
+            ow,
         })
     }
 
@@ -102,7 +112,9 @@ mod tests {
         assert!(Window::new([1, 1, 3, 3], 5, 5, 1, 0).unwrap_err().contains("(5, 5)"));
         assert!(Window::new([1, 1, 3, 3], 2, 2, 0, 0).is_err());
         assert!(Window::new([1, 1, 3, 3], 0, 2, 1, 0).is_err());
-        assert!(Window::new([1, 1, 3, 3], 2, 2, 1, usize::MAX / 2).unwrap_err().contains("too large"));
+        assert!(Window::new([1, 1, 3, 3], 2, 2, 1, usize::MAX / 2)
+            .unwrap_err()
+            .contains("too large"));
     }
 
     #[test]
