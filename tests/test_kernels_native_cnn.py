@@ -91,7 +91,7 @@ def test_convolution_matches_reference(geo, filters, dtype, need_dx, seed):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape,filters,size,pad", [((100, 1, 28, 28), 30, 5, 0), ((20, 16, 14, 14), 16, 3, 1),
-                                                    ((8, 3, 32, 32), 8, 3, 2)])
+                                                    ((8, 3, 32, 32), 8, 3, 2), ((4, 16, 28, 28), 16, 3, 1)])
 def test_convolution_at_network_sizes_and_threads(shape, filters, size, pad, dtype):
     """Sizes large enough to run on several threads."""
     rng = np.random.default_rng(0)

@@ -20,6 +20,10 @@ use super::reduce::lane_sum;
 /// weight-gradient reductions).
 const BLOCKS_PER_THREAD: usize = 2;
 
+/// Largest unrolled image (bytes) for which the weight gradient uses the
+/// book's im2col layout (measured on the networks' shapes; see conv_backward).
+const BOOK_LAYOUT_MAX_BYTES: usize = 384 * 1024;
+
 /// Split `n` images into blocks for `threads` threads: `(block size, blocks)`.
 fn blocks(n: usize, threads: usize) -> (usize, usize) {
     let per = n.div_ceil((threads * BLOCKS_PER_THREAD).max(1)).max(1);
@@ -82,6 +86,10 @@ pub fn conv_backward<T: Float>(
     let mut partials = vec![T::ZERO; count * stride];
     let shared_partials = SharedMut::new(&mut partials);
     let w_t = MatRef::row_major(w, filters, patch).t(); // (patch, fn)
+    // The GEMM crate multiplies by a row-major (P, patch) matrix faster than
+    // by a transposed (patch, P) view, but building the book's layout costs
+    // more than unfolding once the image's matrix outgrows the caches.
+    let book_layout = plane * patch * std::mem::size_of::<T>() <= BOOK_LAYOUT_MAX_BYTES;
     let dx = dx.map(|dx| {
         assert_eq!(dx.len(), g.n * g.image());
         SharedMut::new(dx)
@@ -101,10 +109,15 @@ pub fn conv_backward<T: Float>(
             let image = &x[n * g.image()..(n + 1) * g.image()];
             let g_out = &dout[n * filters * plane..(n + 1) * filters * plane]; // (fn, oh*ow)
             let g_mat = MatRef::row_major(g_out, filters, plane);
-            // dw += dout_n (fn, P) @ rows (P, patch): the GEMM crate is faster
-            // with this (book) layout than with a transposed `cols` view
-            image_im2col(image, g, &mut rows);
-            matmul(g_mat, MatRef::row_major(&rows, plane, patch), dw_part, true);
+            // dw += dout_n (fn, P) @ unrolled image (P, patch)
+            let unrolled = if book_layout {
+                image_im2col(image, g, &mut rows);
+                MatRef::row_major(&rows, plane, patch)
+            } else {
+                unfold_image(image, g, &mut rows);
+                MatRef::row_major(&rows, patch, plane).t()
+            };
+            matmul(g_mat, unrolled, dw_part, true);
             row_sums(g_out, plane, &mut sums);
             for (d, &s) in db_part.iter_mut().zip(&sums) {
                 *d += s;
@@ -152,6 +165,7 @@ mod tests {
             ([3, 2, 9, 8], 3, 3, 2, 2, 1),
             ([2, 3, 6, 7], 2, 2, 3, 3, 2),
             ([5, 16, 14, 14], 16, 3, 3, 1, 1),
+            ([2, 16, 28, 28], 4, 3, 3, 1, 1), // large: the transposed weight-gradient path
         ]
         .into_iter()
         .map(|(shape, filters, fh, fw, stride, pad)| Case {
