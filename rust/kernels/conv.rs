@@ -86,10 +86,15 @@ pub fn conv_backward<T: Float>(
     let mut partials = vec![T::ZERO; count * stride];
     let shared_partials = SharedMut::new(&mut partials);
     let w_t = MatRef::row_major(w, filters, patch).t(); // (patch, fn)
-    // The GEMM crate multiplies by a row-major (P, patch) matrix faster than
-    // by a transposed (patch, P) view, but building the book's layout costs
-    // more than unfolding once the image's matrix outgrows the caches.
+                                                        // The GEMM crate multiplies by a row-major (P, patch) matrix faster than
+                                                        // by a transposed (patch, P) view, but building the book's layout costs
+                                                        // more than unfolding once the image's matrix outgrows the caches.
     let book_layout = plane * patch * std::mem::size_of::<T>() <= BOOK_LAYOUT_MAX_BYTES;
+    let transposed = if dx.is_some() {
+        transposed_input_grad(w, g, filters)
+    } else {
+        None
+    };
     let dx = dx.map(|dx| {
         assert_eq!(dx.len(), g.n * g.image());
         SharedMut::new(dx)
@@ -99,10 +104,10 @@ pub fn conv_backward<T: Float>(
         let partial = unsafe { shared_partials.range(block * stride..(block + 1) * stride) };
         let (dw_part, db_part) = partial.split_at_mut(filters * patch);
         let mut rows = vec![T::ZERO; plane * patch];
-        let mut dcols = if dx.is_some() {
-            vec![T::ZERO; patch * plane]
-        } else {
-            Vec::new()
+        let mut dcols = match (&dx, &transposed) {
+            (None, _) => Vec::new(),
+            (Some(_), Some((_, g2))) => vec![T::ZERO; g2.patch() * g2.out_plane()],
+            (Some(_), None) => vec![T::ZERO; patch * plane],
         };
         let mut sums = vec![T::ZERO; filters];
         for n in block * per..((block + 1) * per).min(g.n) {
@@ -123,12 +128,24 @@ pub fn conv_backward<T: Float>(
                 *d += s;
             }
             if let Some(dx) = &dx {
-                // dcols (patch, P) = W^T (patch, fn) @ dout_n (fn, P), folded into dx_n
-                matmul(w_t, g_mat, &mut dcols, false);
                 // SAFETY: image n writes only its own block of dx.
                 let dx_n = unsafe { dx.range(n * g.image()..(n + 1) * g.image()) };
-                dx_n.fill(T::ZERO);
-                fold_image(&dcols, g, dx_n);
+                if let Some((w_flip, g2)) = &transposed {
+                    // dx_n (c, h*w) = flipped W (c, fn*fh*fw) @ unfolded dout_n (fn*fh*fw, h*w)
+                    unfold_image(g_out, g2, &mut dcols);
+                    let w_flip = MatRef::row_major(w_flip, g.c, g2.patch());
+                    matmul(
+                        w_flip,
+                        MatRef::row_major(&dcols, g2.patch(), g2.out_plane()),
+                        dx_n,
+                        false,
+                    );
+                } else {
+                    // dcols (patch, P) = W^T (patch, fn) @ dout_n (fn, P), folded into dx_n
+                    matmul(w_t, g_mat, &mut dcols, false);
+                    dx_n.fill(T::ZERO);
+                    fold_image(&dcols, g, dx_n);
+                }
             }
         }
     });
@@ -137,6 +154,36 @@ pub fn conv_backward<T: Float>(
     column_sums(&partials, stride, &mut total);
     dw.copy_from_slice(&total[..filters * patch]);
     db.copy_from_slice(&total[filters * patch..]);
+}
+
+/// For stride 1, a square filter and `pad < filter`, the input gradient is
+/// itself a convolution: of `dout` padded by `filter - 1 - pad` with the
+/// filters flipped in space and with in/out channels swapped. Returns that
+/// flipped weight matrix `(c, fn*fh*fw)` and the geometry over one image of
+/// `dout`, whose output is exactly `(h, w)`; None when it does not apply.
+///
+/// One GEMM with inner dimension `fn*fh*fw` then gives `dx` directly, where
+/// the general path multiplies with inner dimension `fn` and scatters back.
+fn transposed_input_grad<T: Float>(w: &[T], g: &Window, filters: usize) -> Option<(Vec<T>, Window)> {
+    if g.stride != 1 || g.fh != g.fw || g.pad >= g.fh {
+        return None;
+    }
+    let g2 = Window::new([1, filters, g.oh, g.ow], g.fh, g.fw, 1, g.fh - 1 - g.pad).ok()?;
+    if (g2.oh, g2.ow) != (g.h, g.w) {
+        return None;
+    }
+    let taps = g.fh * g.fw;
+    let mut w_flip = vec![T::ZERO; g.c * filters * taps];
+    for f in 0..filters {
+        for c in 0..g.c {
+            let src = &w[(f * g.c + c) * taps..][..taps]; // W[f, c] (fh, fw)
+            let dst = &mut w_flip[(c * filters + f) * taps..][..taps];
+            for (d, &v) in dst.iter_mut().zip(src.iter().rev()) {
+                *d = v; // reversing the flattened (fh, fw) window flips both axes
+            }
+        }
+    }
+    Some((w_flip, g2))
 }
 
 multiversion! {
