@@ -42,7 +42,7 @@ class Sizes:
     convnet_samples: int = 60000  #: SimpleConvNet: one epoch over this many images
     deep_steps: int = 50  #: DeepConvNet: training iterations timed
     #: NumPy backend: steps actually timed (SimpleConvNet, DeepConvNet), the time then scaled to the full count
-    numpy_steps: tuple[int, int] = (30, 5)
+    numpy_steps: tuple[int, int] = (60, 10)
 
 
 FULL = Sizes(matmul=(64, 128, 256, 512, 1024, 2048), softmax=((100, 10), (1000, 1000)),
