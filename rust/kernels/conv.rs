@@ -160,12 +160,16 @@ pub fn conv_backward<T: Float>(
 /// itself a convolution: of `dout` padded by `filter - 1 - pad` with the
 /// filters flipped in space and with in/out channels swapped. Returns that
 /// flipped weight matrix `(c, fn*fh*fw)` and the geometry over one image of
-/// `dout`, whose output is exactly `(h, w)`; None when it does not apply.
+/// `dout`, whose output is exactly `(h, w)`; None when it does not apply or
+/// would move more data than the general path.
 ///
 /// One GEMM with inner dimension `fn*fh*fw` then gives `dx` directly, where
 /// the general path multiplies with inner dimension `fn` and scatters back.
 fn transposed_input_grad<T: Float>(w: &[T], g: &Window, filters: usize) -> Option<(Vec<T>, Window)> {
-    if g.stride != 1 || g.fh != g.fw || g.pad >= g.fh {
+    // It unfolds `dout` (fn*fh*fw, h*w) where the general path builds
+    // (c*fh*fw, oh*ow): take it only when that is no more data (with few
+    // input channels, e.g. a first layer, it would be far more).
+    if g.stride != 1 || g.fh != g.fw || g.pad >= g.fh || filters * g.in_plane() > g.c * g.out_plane() {
         return None;
     }
     let g2 = Window::new([1, filters, g.oh, g.ow], g.fh, g.fw, 1, g.fh - 1 - g.pad).ok()?;
