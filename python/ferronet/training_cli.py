@@ -54,10 +54,18 @@ def _mlp_extend(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Na
                                dtype=dtype, seed=seed)
 
 
+def _init_std(text: str) -> float | str:
+    """``--weight-init``: a number is the std, otherwise an init name ('he', 'xavier', ...)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _simple_convnet(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Namespace) -> Any:
     from ferronet.networks import SimpleConvNet
 
-    return SimpleConvNet(input_dim=shape, dtype=dtype, seed=seed)
+    return SimpleConvNet(input_dim=shape, weight_init_std=_init_std(args.weight_init), dtype=dtype, seed=seed)
 
 
 def _deep_convnet(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Namespace) -> Any:
@@ -115,6 +123,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-samples", type=_count, default=10000,
                    help="per-epoch accuracies on the first N training and test images (default 10000); "
                         "the final line always uses the whole test set")
+    p.add_argument("--weight-init", default="he",
+                   help="simple-convnet: initial weight std, or 'he'/'xavier' (default he; the book's 0.01 reaches "
+                        "about 88%% on Fashion-MNIST after 3 epochs where He reaches about 90%%)")
     p.add_argument("--dropout", type=_ratio, default=0.0, help="mlp-extend: dropout ratio (default 0: no dropout)")
     p.add_argument("--no-batchnorm", action="store_true", help="mlp-extend: without batch normalisation")
     p.add_argument("--save", metavar="PATH", help="save the trained parameters (network.save_params, .npz)")
