@@ -3,20 +3,20 @@
 use pyo3::prelude::*;
 
 use super::array::{common_dtype, float_dtype, fmt_shape, require_ndim, value_error, Dtype, Elem, Input, Output};
-use super::window::{expect_output, input_shape, window};
+use super::window::{expect_output, input_shape, window, Int};
 use crate::kernels::geometry::Window;
 use crate::kernels::{conv, im2col as unroll};
 
 /// The book's im2col: x (N, C, H, W) -> col (N*oh*ow, C*fh*fw), same dtype.
 #[pyfunction]
-#[pyo3(signature = (x, filter_h, filter_w, stride=1, pad=0))]
+#[pyo3(signature = (x, filter_h, filter_w, stride=Int(1), pad=Int(0)), text_signature = "(x, filter_h, filter_w, stride=1, pad=0)")]
 pub fn im2col<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
-    filter_h: i64,
-    filter_w: i64,
-    stride: i64,
-    pad: i64,
+    filter_h: Int,
+    filter_w: Int,
+    stride: Int,
+    pad: Int,
 ) -> PyResult<Bound<'py, PyAny>> {
     match float_dtype("x", x)? {
         Dtype::F32 => im2col_typed::<f32>(py, x, [filter_h, filter_w, stride, pad]),
@@ -24,9 +24,9 @@ pub fn im2col<'py>(
     }
 }
 
-fn im2col_typed<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, geo: [i64; 4]) -> PyResult<Bound<'py, PyAny>> {
+fn im2col_typed<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, geo: [Int; 4]) -> PyResult<Bound<'py, PyAny>> {
     let x = Input::<T>::new("x", x)?;
-    let g = window("x", x.shape(), geo[0], geo[1], geo[2], geo[3])?;
+    let g = window("x", x.shape(), geo)?;
     let mut result = Output::<T>::try_new(py, &[g.n * g.out_plane(), g.patch()])?;
     let (col, xs) = (result.data(), x.slice());
     py.detach(|| unroll::im2col(xs, &g, col));
@@ -35,15 +35,15 @@ fn im2col_typed<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, geo: [i64;
 
 /// The book's col2im: col (N*oh*ow, C*fh*fw) -> (N, C, H, W), overlaps summed.
 #[pyfunction]
-#[pyo3(signature = (col, input_shape, filter_h, filter_w, stride=1, pad=0))]
+#[pyo3(signature = (col, input_shape, filter_h, filter_w, stride=Int(1), pad=Int(0)), text_signature = "(col, input_shape, filter_h, filter_w, stride=1, pad=0)")]
 pub fn col2im<'py>(
     py: Python<'py>,
     col: &Bound<'py, PyAny>,
     input_shape: &Bound<'py, PyAny>,
-    filter_h: i64,
-    filter_w: i64,
-    stride: i64,
-    pad: i64,
+    filter_h: Int,
+    filter_w: Int,
+    stride: Int,
+    pad: Int,
 ) -> PyResult<Bound<'py, PyAny>> {
     match float_dtype("col", col)? {
         Dtype::F32 => col2im_typed::<f32>(py, col, input_shape, [filter_h, filter_w, stride, pad]),
@@ -55,11 +55,11 @@ fn col2im_typed<'py, T: Elem>(
     py: Python<'py>,
     col: &Bound<'py, PyAny>,
     shape: &Bound<'py, PyAny>,
-    geo: [i64; 4],
+    geo: [Int; 4],
 ) -> PyResult<Bound<'py, PyAny>> {
     let col = Input::<T>::new("col", col)?;
     let shape = input_shape(shape)?;
-    let g = window("input_shape", &shape, geo[0], geo[1], geo[2], geo[3])?;
+    let g = window("input_shape", &shape, geo)?;
     let want = [g.n * g.out_plane(), g.patch()];
     if col.shape() != want {
         return Err(value_error(format!(
@@ -78,7 +78,7 @@ fn col2im_typed<'py, T: Elem>(
 }
 
 /// The geometry of `x` convolved with `w` (FN, C, FH, FW), channels checked.
-fn conv_window(x: &[usize], w: &[usize], stride: i64, pad: i64) -> PyResult<Window> {
+fn conv_window(x: &[usize], w: &[usize], stride: Int, pad: Int) -> PyResult<Window> {
     require_ndim("x", x, 4)?;
     require_ndim("W", w, 4)?;
     if x[1] != w[1] {
@@ -90,7 +90,8 @@ fn conv_window(x: &[usize], w: &[usize], stride: i64, pad: i64) -> PyResult<Wind
             w[1]
         )));
     }
-    window("x", x, w[2] as i64, w[3] as i64, stride, pad)
+    let filter = |size: usize| Int(size as i64);
+    window("x", x, [filter(w[2]), filter(w[3]), stride, pad])
 }
 
 fn check_bias(b: &[usize], w: &[usize]) -> PyResult<()> {
@@ -107,15 +108,15 @@ fn check_bias(b: &[usize], w: &[usize]) -> PyResult<()> {
 
 /// Convolution: x (N, C, H, W), W (FN, C, FH, FW), b (FN,) -> (N, FN, oh, ow).
 #[pyfunction]
-#[pyo3(signature = (x, W, b, stride=1, pad=0))]
+#[pyo3(signature = (x, W, b, stride=Int(1), pad=Int(0)), text_signature = "(x, W, b, stride=1, pad=0)")]
 #[allow(non_snake_case)]
 pub fn conv_forward<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     W: &Bound<'py, PyAny>,
     b: &Bound<'py, PyAny>,
-    stride: i64,
-    pad: i64,
+    stride: Int,
+    pad: Int,
 ) -> PyResult<Bound<'py, PyAny>> {
     match common_dtype(&[("x", x), ("W", W), ("b", b)])? {
         Dtype::F32 => conv_forward_typed::<f32>(py, x, W, b, stride, pad),
@@ -128,8 +129,8 @@ fn conv_forward_typed<'py, T: Elem>(
     x: &Bound<'py, PyAny>,
     w: &Bound<'py, PyAny>,
     b: &Bound<'py, PyAny>,
-    stride: i64,
-    pad: i64,
+    stride: Int,
+    pad: Int,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (x, w, b) = (
         Input::<T>::new("x", x)?,
@@ -149,15 +150,15 @@ type Grads<'py> = (Option<Bound<'py, PyAny>>, Bound<'py, PyAny>, Bound<'py, PyAn
 
 /// Gradients of the convolution: `(dx, dW, db)`, `dx` None unless `need_dx`.
 #[pyfunction]
-#[pyo3(signature = (dout, x, W, stride=1, pad=0, need_dx=true))]
+#[pyo3(signature = (dout, x, W, stride=Int(1), pad=Int(0), need_dx=true), text_signature = "(dout, x, W, stride=1, pad=0, need_dx=True)")]
 #[allow(non_snake_case)]
 pub fn conv_backward<'py>(
     py: Python<'py>,
     dout: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
     W: &Bound<'py, PyAny>,
-    stride: i64,
-    pad: i64,
+    stride: Int,
+    pad: Int,
     need_dx: bool,
 ) -> PyResult<Grads<'py>> {
     match common_dtype(&[("dout", dout), ("x", x), ("W", W)])? {
@@ -171,8 +172,8 @@ fn conv_backward_typed<'py, T: Elem>(
     dout: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
     w: &Bound<'py, PyAny>,
-    stride: i64,
-    pad: i64,
+    stride: Int,
+    pad: Int,
     need_dx: bool,
 ) -> PyResult<Grads<'py>> {
     let (dout, x, w) = (

@@ -2,65 +2,13 @@
 //! argument checks: sizes, strides and pads are ints (`TypeError` for floats
 //! and bools); geometry that does not fit is a `ValueError` naming the shape.
 
-use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyList, PyTuple};
 
 use super::array::{
-    exact_input, float_dtype, fmt_shape, require_ndim, same_shape, type_error, value_error, Dtype, Elem, Input, Output,
+    exact_input, float_dtype, fmt_shape, require_ndim, same_shape, value_error, Dtype, Elem, Input, Output,
 };
+use super::window::{input_shape, Int};
 use crate::kernels::pooling::{self as kernel, Pool2d};
-
-/// An int argument (anything with `__index__` but bool), saturated to the
-/// i64 range: a value beyond it fails the geometry checks, or (a huge
-/// stride) gives the same single window as the true value.
-#[derive(Clone, Copy, Debug)]
-pub struct Int(i64);
-
-impl<'a, 'py> FromPyObject<'a, 'py> for Int {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if obj.is_instance_of::<PyBool>() {
-            return Err(type_error("expected an int, got bool"));
-        }
-        match obj.extract::<i64>() {
-            Ok(v) => Ok(Int(v)),
-            Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
-                Ok(Int(if obj.gt(0)? { i64::MAX } else { i64::MIN }))
-            }
-            Err(_) => {
-                let ty = obj.get_type().name()?;
-                Err(type_error(format!("expected an int, got {ty}")))
-            }
-        }
-    }
-}
-
-/// `input_shape`: a tuple or list of 4 non-negative ints.
-fn input_shape(obj: &Bound<'_, PyAny>) -> PyResult<[usize; 4]> {
-    if !obj.is_instance_of::<PyTuple>() && !obj.is_instance_of::<PyList>() {
-        let ty = obj.get_type().name()?;
-        return Err(type_error(format!(
-            "input_shape must be a tuple of 4 ints (N, C, H, W), got {ty}"
-        )));
-    }
-    let dims = obj
-        .try_iter()?
-        .enumerate()
-        .map(|(i, d)| {
-            d?.extract::<Int>()
-                .map(|v| v.0)
-                .map_err(|e| type_error(format!("input_shape[{i}]: {}", e.value(obj.py()))))
-        })
-        .collect::<PyResult<Vec<i64>>>()?;
-    match <[i64; 4]>::try_from(dims.as_slice()) {
-        Ok(d) if d.iter().all(|&v| v >= 0) => Ok(d.map(|v| v as usize)),
-        _ => Err(value_error(format!(
-            "input_shape must be 4 non-negative ints (N, C, H, W), got {dims:?}"
-        ))),
-    }
-}
 
 /// The checked geometry of a `pool_h x pool_w` window over the NCHW `shape`
 /// (`what` names the array or tuple it came from).
