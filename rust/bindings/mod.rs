@@ -7,6 +7,7 @@ pub mod batchnorm;
 pub mod conv;
 pub mod dense;
 pub mod dropout;
+pub mod errors;
 pub mod info;
 pub mod optim;
 pub mod pooling;

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyList, PyTuple};
 
 use super::array::{fmt_shape, require_ndim, type_error, value_error};
+use super::errors::geometry_error;
 use crate::kernels::geometry::Window;
 
 /// `value` as a size, or a `ValueError` when it is negative.
@@ -24,7 +25,7 @@ pub fn window(x_name: &str, shape: &[usize], [fh, fw, stride, pad]: [Int; 4]) ->
     );
     let (stride, pad) = (non_negative("stride", stride.0)?, non_negative("pad", pad.0)?);
     let input = [shape[0], shape[1], shape[2], shape[3]];
-    Window::new(input, fh, fw, stride, pad).map_err(|msg| value_error(msg.replace("of x", &format!("of {x_name}"))))
+    Window::new(input, fh, fw, stride, pad).map_err(|e| geometry_error(e, x_name, shape))
 }
 
 /// An int argument (anything with `__index__` but bool), saturated to the

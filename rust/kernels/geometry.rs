@@ -17,39 +17,123 @@ pub struct Window {
     pub ow: usize,
 }
 
+/// Geometry that does not fit, with the numbers involved; the bindings
+/// format it with the array's name and shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GeometryError {
+    /// `stride` is 0.
+    ZeroStride,
+    /// A window with no rows or no columns.
+    EmptyWindow { fh: usize, fw: usize },
+    /// `pad` so large that the padded size overflows.
+    PadOverflow { pad: usize },
+    /// The window does not fit the padded input `(ph, pw)`.
+    WindowTooLarge { fh: usize, fw: usize, ph: usize, pw: usize },
+    /// The input, or the im2col matrix its windows unroll to, overflows `usize`.
+    TooLarge,
+    /// Pooling: a window could hold only padding (`pad >= pool size`).
+    PadNotBelowPool { pad: usize, fh: usize, fw: usize },
+    /// Pooling: a plane with no elements.
+    EmptyPlane,
+    /// Pooling: `h * w` does not fit the int32 argmax.
+    PlaneTooLargeForArgmax { h: usize, w: usize },
+}
+
+impl std::fmt::Display for GeometryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Self::ZeroStride => write!(f, "stride must be >= 1, got 0"),
+            Self::EmptyWindow { fh, fw } => write!(f, "window size must be at least (1, 1), got ({fh}, {fw})"),
+            Self::PadOverflow { pad } => write!(f, "pad {pad} is too large"),
+            Self::WindowTooLarge { fh, fw, ph, pw } => {
+                write!(f, "window ({fh}, {fw}) is larger than the padded input ({ph}, {pw})")
+            }
+            Self::TooLarge => write!(f, "the arrays for this geometry would be too large"),
+            Self::PadNotBelowPool { pad, fh, fw } => write!(
+                f,
+                "pad {pad} must be smaller than the pool ({fh}, {fw}): a window would hold only padding"
+            ),
+            Self::EmptyPlane => write!(f, "the input has an empty plane: every window would hold only padding"),
+            Self::PlaneTooLargeForArgmax { h, w } => write!(f, "H*W = {h}*{w} does not fit the int32 argmax"),
+        }
+    }
+}
+
 impl Window {
     /// Check the geometry and compute the output size
     /// `oh = (h + 2 pad - fh) / stride + 1` (likewise `ow`).
     ///
-    /// Errors (as messages for the caller to raise): stride 0, an empty
-    /// window, or a window larger than the padded input.
-    pub fn new(input: [usize; 4], fh: usize, fw: usize, stride: usize, pad: usize) -> Result<Self, String> {
+    /// Errors, in the NumPy reference's order: stride 0, an empty window, a
+    /// pad that overflows, a window larger than the padded input, arrays too
+    /// large to index.
+    pub fn new(input: [usize; 4], fh: usize, fw: usize, stride: usize, pad: usize) -> Result<Self, GeometryError> {
         let [n, c, h, w] = input;
         if stride == 0 {
-            return Err("stride must be at least 1, got 0".into());
+            return Err(GeometryError::ZeroStride);
         }
         if fh == 0 || fw == 0 {
-            return Err(format!("window size must be at least 1x1, got ({fh}, {fw})"));
+            return Err(GeometryError::EmptyWindow { fh, fw });
         }
         let padded = |size: usize| pad.checked_mul(2).and_then(|p| p.checked_add(size));
         let (Some(ph), Some(pw)) = (padded(h), padded(w)) else {
-            return Err(format!("pad {pad} is too large for x with shape ({n}, {c}, {h}, {w})"));
+            return Err(GeometryError::PadOverflow { pad });
         };
         if fh > ph || fw > pw {
-            return Err(format!(
-                "window ({fh}, {fw}) is larger than the padded input ({ph}, {pw}) of x with shape ({n}, {c}, {h}, {w}) \
-                 and pad {pad}"
-            ));
+            return Err(GeometryError::WindowTooLarge { fh, fw, ph, pw });
         }
         let (oh, ow) = ((ph - fh) / stride + 1, (pw - fw) / stride + 1);
         // every size the kernels compute must fit: the input, and the
         // im2col matrix (n*oh*ow, c*fh*fw), the largest of them
         let product = |dims: &[usize]| dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-        let fits = product(&[n, c, h, w]).is_some() && product(&[n, oh, ow, c, fh, fw]).is_some();
-        if !fits {
-            return Err(format!(
-                "the arrays for x with shape ({n}, {c}, {h}, {w}), window ({fh}, {fw}) and pad {pad} would be too large"
-            ));
+        if product(&[n, c, h, w]).is_none() || product(&[n, oh, ow, c, fh, fw]).is_none() {
+            return Err(GeometryError::TooLarge);
+        }
+        Ok(Self {
+            n,
+            c,
+            h,
+            w,
+            fh,
+            fw,
+            stride,
+            pad,
+            oh,
+            ow,
+        })
+    }
+
+    /// [`Window::new`] for a pooling window, which also needs every window
+    /// to hold an element of the plane (`pad < fh`, `pad < fw`, a non-empty
+    /// plane) and plane indices that fit the int32 argmax.
+    pub fn pooling(input: [usize; 4], fh: usize, fw: usize, stride: usize, pad: usize) -> Result<Self, GeometryError> {
+        let [n, c, h, w] = input;
+        if stride == 0 {
+            return Err(GeometryError::ZeroStride);
+        }
+        if fh == 0 || fw == 0 {
+            return Err(GeometryError::EmptyWindow { fh, fw });
+        }
+        let padded = |size: usize| pad.checked_mul(2).and_then(|p| p.checked_add(size));
+        let (Some(ph), Some(pw)) = (padded(h), padded(w)) else {
+            return Err(GeometryError::PadOverflow { pad });
+        };
+        if fh > ph || fw > pw {
+            return Err(GeometryError::WindowTooLarge { fh, fw, ph, pw });
+        }
+        if pad >= fh || pad >= fw {
+            return Err(GeometryError::PadNotBelowPool { pad, fh, fw });
+        }
+        if h == 0 || w == 0 {
+            return Err(GeometryError::EmptyPlane);
+        }
+        if h as u128 * w as u128 > i32::MAX as u128 {
+            return Err(GeometryError::PlaneTooLargeForArgmax { h, w });
+        }
+        let (oh, ow) = ((ph - fh) / stride + 1, (pw - fw) / stride + 1);
+        // pooling touches the input and the output, never an im2col matrix
+        let product = |dims: &[usize]| dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        if product(&[n, c, h, w]).is_none() || product(&[n, c, oh, ow]).is_none() {
+            return Err(GeometryError::TooLarge);
         }
         Ok(Self {
             n,
@@ -109,12 +193,49 @@ mod tests {
         assert_eq!((g.oh, g.ow, g.patch()), (24, 24, 75));
         let g = Window::new([1, 1, 7, 6], 3, 2, 2, 1).unwrap();
         assert_eq!((g.oh, g.ow), (4, 4));
-        assert!(Window::new([1, 1, 3, 3], 5, 5, 1, 0).unwrap_err().contains("(5, 5)"));
-        assert!(Window::new([1, 1, 3, 3], 2, 2, 0, 0).is_err());
-        assert!(Window::new([1, 1, 3, 3], 0, 2, 1, 0).is_err());
-        assert!(Window::new([1, 1, 3, 3], 2, 2, 1, usize::MAX / 2)
-            .unwrap_err()
-            .contains("too large"));
+        assert_eq!(
+            Window::new([1, 1, 3, 3], 5, 5, 1, 0),
+            Err(GeometryError::WindowTooLarge {
+                fh: 5,
+                fw: 5,
+                ph: 3,
+                pw: 3
+            })
+        );
+        assert_eq!(Window::new([1, 1, 3, 3], 2, 2, 0, 0), Err(GeometryError::ZeroStride));
+        assert_eq!(
+            Window::new([1, 1, 3, 3], 0, 2, 1, 0),
+            Err(GeometryError::EmptyWindow { fh: 0, fw: 2 })
+        );
+        assert_eq!(
+            Window::new([1, 1, 3, 3], 2, 2, 1, usize::MAX / 2),
+            Err(GeometryError::PadOverflow { pad: usize::MAX / 2 })
+        );
+        assert_eq!(
+            Window::new([1 << 40, 1 << 30, 1, 1], 1, 1, 1, 0),
+            Err(GeometryError::TooLarge)
+        );
+        assert_eq!(
+            Window::pooling([1, 1, 4, 4], 2, 2, 2, 2),
+            Err(GeometryError::PadNotBelowPool { pad: 2, fh: 2, fw: 2 })
+        );
+        assert_eq!(
+            Window::pooling([1, 1, 0, 4], 1, 1, 1, 0),
+            Err(GeometryError::WindowTooLarge {
+                fh: 1,
+                fw: 1,
+                ph: 0,
+                pw: 4
+            })
+        );
+        assert_eq!(
+            Window::pooling([1, 1, 0, 4], 2, 2, 1, 1),
+            Err(GeometryError::EmptyPlane)
+        );
+        assert!(matches!(
+            Window::pooling([1, 1, 1 << 16, 1 << 16], 2, 2, 2, 0),
+            Err(GeometryError::PlaneTooLargeForArgmax { .. })
+        ));
     }
 
     #[test]
