@@ -15,6 +15,7 @@ fn _native(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(info::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(info::get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(info::max_threads, m)?)?;
     m.add_function(wrap_pyfunction!(info::simd_features, m)?)?;
     m.add_function(wrap_pyfunction!(info::simd_tier, m)?)?;
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import os
+import warnings
 from typing import Any
 
 from ferronet import backend
@@ -17,17 +19,38 @@ def _native() -> Any:
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` threads (>= 1) in the native kernels.
+    """Use ``n`` threads in the native kernels.
 
-    Small problems stay on one thread whatever ``n`` is.  The NumPy backend
-    is not affected (its BLAS reads ``OMP_NUM_THREADS`` /
-    ``OPENBLAS_NUM_THREADS`` at start-up).
+    ``n`` must be an int >= 1 (TypeError for floats, bools and other types,
+    ValueError below 1).  More threads than :func:`max_threads` (a few per
+    CPU) only add contention: the count is capped there, with a
+    ``RuntimeWarning``.  Small problems stay on one thread whatever ``n``
+    is.  The NumPy backend is not affected (its BLAS reads
+    ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` at start-up).
     """
-    if int(n) < 1:
-        raise ValueError(f"the thread count must be at least 1, got {n}")
+    if isinstance(n, bool):
+        raise TypeError("the thread count must be an int, got bool")
+    try:
+        count = operator.index(n)
+    except TypeError:
+        raise TypeError(f"the thread count must be an int, got {type(n).__name__}") from None
+    if count < 1:
+        raise ValueError(f"the thread count must be at least 1, got {count}")
     native = _native()
-    if native is not None:
-        native.set_num_threads(int(n))
+    if native is None:
+        return
+    effective = int(native.set_num_threads(count))
+    if effective < count:
+        warnings.warn(f"ferronet uses at most {effective} threads on this machine "
+                      f"({os.cpu_count()} CPUs); {count} were asked for", RuntimeWarning, stacklevel=2)
+
+
+def max_threads() -> int:
+    """The most threads :func:`set_num_threads` accepts here (a few per CPU)."""
+    native = _native()
+    if native is None:
+        return 4 * (os.cpu_count() or 1)
+    return int(native.max_threads())
 
 
 def get_num_threads() -> int:

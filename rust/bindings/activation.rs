@@ -2,7 +2,8 @@
 
 use pyo3::prelude::*;
 
-use super::array::{common_dtype, float_dtype, same_shape, Dtype, Elem, Input, Output};
+use super::array::{common_dtype, float_dtype, same_shape, Elem, Input, Output};
+use super::call::{detached, dispatch};
 use crate::kernels::activation;
 
 type Unary<T> = fn(&[T], &mut [T]);
@@ -10,10 +11,10 @@ type Binary<T> = fn(&[T], &[T], &mut [T]);
 
 fn unary<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, kernel: Unary<T>) -> PyResult<Bound<'py, PyAny>> {
     let x = Input::<T>::new("x", x)?;
-    let mut result = Output::<T>::new(py, x.shape());
+    let mut result = Output::<T>::try_new(py, x.shape())?;
     let out = result.data();
     let xs = x.slice();
-    py.detach(|| kernel(xs, out));
+    detached(py, || kernel(xs, out))?;
     Ok(result.into_any())
 }
 
@@ -25,20 +26,17 @@ fn backward<'py, T: Elem>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let (dout, y) = (Input::<T>::new("dout", dout)?, Input::<T>::new("y", y)?);
     same_shape("dout", dout.shape(), "y", y.shape())?;
-    let mut result = Output::<T>::new(py, dout.shape());
+    let mut result = Output::<T>::try_new(py, dout.shape())?;
     let out = result.data();
     let (gs, ys) = (dout.slice(), y.slice());
-    py.detach(|| kernel(gs, ys, out));
+    detached(py, || kernel(gs, ys, out))?;
     Ok(result.into_any())
 }
 
 /// `max(x, 0)`.
 #[pyfunction]
 pub fn relu_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    match float_dtype("x", x)? {
-        Dtype::F32 => unary::<f32>(py, x, activation::relu_forward),
-        Dtype::F64 => unary::<f64>(py, x, activation::relu_forward),
-    }
+    dispatch!(float_dtype("x", x)?, unary(py, x, activation::relu_forward))
 }
 
 /// `dout * (y > 0)`; `dout` is not modified.
@@ -48,19 +46,16 @@ pub fn relu_backward<'py>(
     dout: &Bound<'py, PyAny>,
     y: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    match common_dtype(&[("dout", dout), ("y", y)])? {
-        Dtype::F32 => backward::<f32>(py, dout, y, activation::relu_backward),
-        Dtype::F64 => backward::<f64>(py, dout, y, activation::relu_backward),
-    }
+    dispatch!(
+        common_dtype(&[("dout", dout), ("y", y)])?,
+        backward(py, dout, y, activation::relu_backward)
+    )
 }
 
 /// `1 / (1 + exp(-x))`, overflow-free.
 #[pyfunction]
 pub fn sigmoid_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    match float_dtype("x", x)? {
-        Dtype::F32 => unary::<f32>(py, x, activation::sigmoid_forward),
-        Dtype::F64 => unary::<f64>(py, x, activation::sigmoid_forward),
-    }
+    dispatch!(float_dtype("x", x)?, unary(py, x, activation::sigmoid_forward))
 }
 
 /// `dout * y * (1 - y)`.
@@ -70,8 +65,8 @@ pub fn sigmoid_backward<'py>(
     dout: &Bound<'py, PyAny>,
     y: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    match common_dtype(&[("dout", dout), ("y", y)])? {
-        Dtype::F32 => backward::<f32>(py, dout, y, activation::sigmoid_backward),
-        Dtype::F64 => backward::<f64>(py, dout, y, activation::sigmoid_backward),
-    }
+    dispatch!(
+        common_dtype(&[("dout", dout), ("y", y)])?,
+        backward(py, dout, y, activation::sigmoid_backward)
+    )
 }

@@ -4,7 +4,8 @@
 use numpy::PyUntypedArrayMethods;
 use pyo3::prelude::*;
 
-use super::array::{common_dtype, fmt_shape, in_place, same_shape, value_error, Dtype, Elem, Input, Output};
+use super::array::{common_dtype, fmt_shape, in_place, same_shape, value_error, Elem, Input, Output};
+use super::call::{detached, detached_in_place, dispatch};
 use crate::kernels::batchnorm::{self as kernel, Layout, Running};
 
 /// The `(n, c, s)` layout of a 2-d or 4-d `x`.
@@ -68,10 +69,7 @@ pub fn batchnorm_forward<'py>(
         ("running_var", running_var),
     ];
     let args = (x, gamma, beta, running_mean, running_var);
-    match common_dtype(&arrays)? {
-        Dtype::F32 => forward_typed::<f32>(py, args, train, momentum, eps),
-        Dtype::F64 => forward_typed::<f64>(py, args, train, momentum, eps),
-    }
+    dispatch!(common_dtype(&arrays)?, forward_typed(py, args, train, momentum, eps))
 }
 
 type Args<'a, 'py> = (
@@ -97,8 +95,8 @@ fn forward_typed<'py, T: Elem>(
     let l = layout(x.shape())?;
     per_channel("gamma", gamma.shape(), l.c, x.shape())?;
     per_channel("beta", beta.shape(), l.c, x.shape())?;
-    let mut out = Output::<T>::new(py, x.shape());
-    let (mut mean, mut inv_std) = (Output::<T>::new(py, &[l.c]), Output::<T>::new(py, &[l.c]));
+    let mut out = Output::<T>::try_new(py, x.shape())?;
+    let (mut mean, mut inv_std) = (Output::<T>::try_new(py, &[l.c])?, Output::<T>::try_new(py, &[l.c])?);
     let (xs, gs, bs) = (x.slice(), gamma.slice(), beta.slice());
     let (os, ms, ss) = (out.data(), mean.data(), inv_std.data());
     if train {
@@ -112,14 +110,14 @@ fn forward_typed<'py, T: Elem>(
             var: rv.as_slice_mut().expect("checked C-contiguous"),
             momentum,
         };
-        py.detach(|| kernel::forward_train(xs, gs, bs, l, eps, running, os, ms, ss));
+        detached_in_place(py, || kernel::forward_train(xs, gs, bs, l, eps, running, os, ms, ss));
     } else {
         let rm = Input::<T>::new("running_mean", running_mean)?;
         let rv = Input::<T>::new("running_var", running_var)?;
         per_channel("running_mean", rm.shape(), l.c, x.shape())?;
         per_channel("running_var", rv.shape(), l.c, x.shape())?;
         let (rms, rvs) = (rm.slice(), rv.slice());
-        py.detach(|| kernel::forward_eval(xs, gs, bs, l, eps, rms, rvs, os, ms, ss));
+        detached(py, || kernel::forward_eval(xs, gs, bs, l, eps, rms, rvs, os, ms, ss))?;
     }
     Ok((out.into_any(), mean.into_any(), inv_std.into_any()))
 }
@@ -141,10 +139,10 @@ pub fn batchnorm_backward<'py>(
         ("mean", mean),
         ("inv_std", inv_std),
     ];
-    match common_dtype(&arrays)? {
-        Dtype::F32 => backward_typed::<f32>(py, (dout, x, gamma, mean, inv_std)),
-        Dtype::F64 => backward_typed::<f64>(py, (dout, x, gamma, mean, inv_std)),
-    }
+    dispatch!(
+        common_dtype(&arrays)?,
+        backward_typed(py, (dout, x, gamma, mean, inv_std))
+    )
 }
 
 fn backward_typed<'py, T: Elem>(
@@ -163,10 +161,10 @@ fn backward_typed<'py, T: Elem>(
     per_channel("gamma", gamma.shape(), l.c, x.shape())?;
     per_channel("mean", mean.shape(), l.c, x.shape())?;
     per_channel("inv_std", inv_std.shape(), l.c, x.shape())?;
-    let mut dx = Output::<T>::new(py, x.shape());
-    let (mut dgamma, mut dbeta) = (Output::<T>::new(py, &[l.c]), Output::<T>::new(py, &[l.c]));
+    let mut dx = Output::<T>::try_new(py, x.shape())?;
+    let (mut dgamma, mut dbeta) = (Output::<T>::try_new(py, &[l.c])?, Output::<T>::try_new(py, &[l.c])?);
     let (gs, xs, gms, ms, ss) = (dout.slice(), x.slice(), gamma.slice(), mean.slice(), inv_std.slice());
     let (dxs, dgs, dbs) = (dx.data(), dgamma.data(), dbeta.data());
-    py.detach(|| kernel::backward(gs, xs, gms, ms, ss, l, dxs, dgs, dbs));
+    detached(py, || kernel::backward(gs, xs, gms, ms, ss, l, dxs, dgs, dbs))?;
     Ok((dx.into_any(), dgamma.into_any(), dbeta.into_any()))
 }

@@ -3,7 +3,8 @@
 use numpy::PyUntypedArrayMethods;
 use pyo3::prelude::*;
 
-use super::array::{common_dtype, fmt_shape, in_place, require_ndim, value_error, Dtype, Elem, Input, Output};
+use super::array::{common_dtype, fmt_shape, in_place, require_ndim, value_error, Elem, Input, Output};
+use super::call::{detached, dispatch};
 use crate::kernels::{affine, matmul as mm};
 
 /// op(a) @ op(b), op transposing when asked; into `out` when given.
@@ -21,10 +22,7 @@ pub fn matmul<'py>(
     if let Some(out) = out {
         arrays.push(("out", out));
     }
-    match common_dtype(&arrays)? {
-        Dtype::F32 => matmul_typed::<f32>(py, a, b, trans_a, trans_b, out),
-        Dtype::F64 => matmul_typed::<f64>(py, a, b, trans_a, trans_b, out),
-    }
+    dispatch!(common_dtype(&arrays)?, matmul_typed(py, a, b, trans_a, trans_b, out))
 }
 
 fn matmul_typed<'py, T: Elem>(
@@ -60,13 +58,13 @@ fn matmul_typed<'py, T: Elem>(
                 )));
             }
             let dst = out.as_slice_mut().expect("checked C-contiguous");
-            py.detach(|| mm::matmul(lhs, rhs, dst, false));
+            detached(py, || mm::matmul(lhs, rhs, dst, false))?;
             Ok(out_obj.clone())
         }
         None => {
-            let mut result = Output::<T>::new(py, &shape);
+            let mut result = Output::<T>::try_new(py, &shape)?;
             let dst = result.data();
-            py.detach(|| mm::matmul(lhs, rhs, dst, false));
+            detached(py, || mm::matmul(lhs, rhs, dst, false))?;
             Ok(result.into_any())
         }
     }
@@ -82,10 +80,10 @@ pub fn affine_forward_py<'py>(
     W: &Bound<'py, PyAny>,
     b: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    match common_dtype(&[("x", x), ("W", W), ("b", b)])? {
-        Dtype::F32 => affine_forward_typed::<f32>(py, x, W, b),
-        Dtype::F64 => affine_forward_typed::<f64>(py, x, W, b),
-    }
+    dispatch!(
+        common_dtype(&[("x", x), ("W", W), ("b", b)])?,
+        affine_forward_typed(py, x, W, b)
+    )
 }
 
 fn check_affine(x: &[usize], w: &[usize]) -> PyResult<()> {
@@ -121,10 +119,10 @@ fn affine_forward_typed<'py, T: Elem>(
             fmt_shape(b.shape())
         )));
     }
-    let mut result = Output::<T>::new(py, &[n, m]);
+    let mut result = Output::<T>::try_new(py, &[n, m])?;
     let out = result.data();
     let (xs, ws, bs) = (x.slice(), w.slice(), b.slice());
-    py.detach(|| affine::affine_forward(xs, ws, bs, out, n, d, m));
+    detached(py, || affine::affine_forward(xs, ws, bs, out, n, d, m))?;
     Ok(result.into_any())
 }
 
@@ -139,10 +137,10 @@ pub fn affine_backward_py<'py>(
     W: &Bound<'py, PyAny>,
     need_dx: bool,
 ) -> PyResult<Grads<'py>> {
-    match common_dtype(&[("dout", dout), ("x", x), ("W", W)])? {
-        Dtype::F32 => affine_backward_typed::<f32>(py, dout, x, W, need_dx),
-        Dtype::F64 => affine_backward_typed::<f64>(py, dout, x, W, need_dx),
-    }
+    dispatch!(
+        common_dtype(&[("dout", dout), ("x", x), ("W", W)])?,
+        affine_backward_typed(py, dout, x, W, need_dx)
+    )
 }
 
 type Grads<'py> = (Option<Bound<'py, PyAny>>, Bound<'py, PyAny>, Bound<'py, PyAny>);
@@ -171,10 +169,14 @@ fn affine_backward_typed<'py, T: Elem>(
             fmt_shape(dout.shape())
         )));
     }
-    let mut dx = need_dx.then(|| Output::<T>::new(py, &[n, d]));
-    let (mut dw, mut db) = (Output::<T>::new(py, &[d, m]), Output::<T>::new(py, &[m]));
+    let mut dx = if need_dx {
+        Some(Output::<T>::try_new(py, &[n, d])?)
+    } else {
+        None
+    };
+    let (mut dw, mut db) = (Output::<T>::try_new(py, &[d, m])?, Output::<T>::try_new(py, &[m])?);
     let (dxs, dws, dbs) = (dx.as_mut().map(Output::data), dw.data(), db.data());
     let (gs, xs, ws) = (dout.slice(), x.slice(), w.slice());
-    py.detach(|| affine::affine_backward(gs, xs, ws, dxs, dws, dbs, n, d, m));
+    detached(py, || affine::affine_backward(gs, xs, ws, dxs, dws, dbs, n, d, m))?;
     Ok((dx.map(Output::into_any), dw.into_any(), db.into_any()))
 }

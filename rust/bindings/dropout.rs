@@ -5,7 +5,8 @@ use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt};
 
-use super::array::{float_dtype, require_dtype, same_shape, type_error, value_error, Dtype, Elem, Input, Output};
+use super::array::{float_dtype, require_dtype, same_shape, type_error, value_error, Elem, Input, Output};
+use super::call::{detached, dispatch};
 use crate::kernels::dropout as kernel;
 
 /// A dropout ratio: an int or float (Python's or NumPy's, not bool) in [0, 1).
@@ -60,10 +61,7 @@ pub fn dropout_forward<'py>(
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let dtype = float_dtype("x", x)?;
     let (ratio, seed) = (self::dropout_ratio(dropout_ratio)?, self::seed(seed)?);
-    match dtype {
-        Dtype::F32 => forward::<f32>(py, x, ratio, seed, inverted),
-        Dtype::F64 => forward::<f64>(py, x, ratio, seed, inverted),
-    }
+    dispatch!(dtype, forward(py, x, ratio, seed, inverted))
 }
 
 fn forward<'py, T: Elem>(
@@ -74,10 +72,10 @@ fn forward<'py, T: Elem>(
     inverted: bool,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let x = Input::<T>::new("x", x)?;
-    let mut out = Output::<T>::new(py, x.shape());
+    let mut out = Output::<T>::try_new(py, x.shape())?;
     let mut mask = Output::<bool>::zeros(py, x.shape())?;
     let (xs, o, m) = (x.slice(), out.data(), mask.data());
-    py.detach(|| kernel::dropout_forward(xs, ratio, seed, inverted, o, m));
+    detached(py, || kernel::dropout_forward(xs, ratio, seed, inverted, o, m))?;
     Ok((out.into_any(), mask.into_any()))
 }
 
@@ -91,10 +89,10 @@ pub fn dropout_backward<'py>(
     dropout_ratio: &Bound<'py, PyAny>,
     inverted: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    match float_dtype("dout", dout)? {
-        Dtype::F32 => backward::<f32>(py, dout, mask, dropout_ratio, inverted),
-        Dtype::F64 => backward::<f64>(py, dout, mask, dropout_ratio, inverted),
-    }
+    dispatch!(
+        float_dtype("dout", dout)?,
+        backward(py, dout, mask, dropout_ratio, inverted)
+    )
 }
 
 fn backward<'py, T: Elem>(
@@ -112,8 +110,8 @@ fn backward<'py, T: Elem>(
     let mask = Input::<u8>::new("mask", &bytes)?;
     same_shape("dout", dout.shape(), "mask", mask.shape())?;
     let ratio = self::dropout_ratio(dropout_ratio)?;
-    let mut dx = Output::<T>::new(py, dout.shape());
+    let mut dx = Output::<T>::try_new(py, dout.shape())?;
     let (gs, ms, d) = (dout.slice(), mask.slice(), dx.data());
-    py.detach(|| kernel::dropout_backward(gs, ms, ratio, inverted, d));
+    detached(py, || kernel::dropout_backward(gs, ms, ratio, inverted, d))?;
     Ok(dx.into_any())
 }

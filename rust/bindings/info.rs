@@ -2,17 +2,31 @@
 
 use pyo3::prelude::*;
 
-use super::array::value_error;
+use super::array::{type_error, value_error};
 use crate::kernels::{parallel, simd};
 
-/// Use `n` (>= 1) threads in the native kernels.
+/// Use `n` threads in the native kernels: an int >= 1 (`TypeError` for
+/// other types, bool included; `ValueError` below 1), capped at
+/// [`max_threads`]. Returns the count in effect.
 #[pyfunction]
-pub fn set_num_threads(n: usize) -> PyResult<()> {
-    if n == 0 {
-        return Err(value_error("the thread count must be at least 1, got 0"));
+pub fn set_num_threads(n: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if n.is_instance_of::<pyo3::types::PyBool>() || !n.hasattr("__index__")? {
+        let ty = n.get_type().name()?;
+        return Err(type_error(format!("the thread count must be an int, got {ty}")));
     }
-    parallel::set_num_threads(n);
-    Ok(())
+    let n = n.call_method0("__index__")?;
+    if n.lt(1)? {
+        return Err(value_error(format!("the thread count must be at least 1, got {n}")));
+    }
+    // an int beyond usize is simply more than the cap
+    let wanted = n.extract::<usize>().unwrap_or(usize::MAX);
+    Ok(parallel::set_num_threads(wanted))
+}
+
+/// The most threads `set_num_threads` accepts on this machine (a few per CPU).
+#[pyfunction]
+pub fn max_threads() -> usize {
+    parallel::max_threads()
 }
 
 /// Threads the native kernels may use.

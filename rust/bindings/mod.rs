@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod array;
 pub mod batchnorm;
+pub mod call;
 pub mod conv;
 pub mod dense;
 pub mod dropout;

@@ -6,7 +6,8 @@
 use numpy::{PyReadwriteArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
-use super::array::{common_dtype, in_place, same_shape, value_error, Dtype, Elem, Input};
+use super::array::{common_dtype, in_place, same_shape, value_error, Elem, Input};
+use super::call::{detached_in_place, dispatch};
 use crate::kernels::float::Float;
 use crate::kernels::optim;
 
@@ -91,17 +92,14 @@ macro_rules! step_binding {
                 #[allow(unused_mut, unused_variables)]
                 let mut s = states.into_iter();
                 $(let $state = s.next().expect("state array");)*
-                py.detach(|| $kernel(p, g, $($state,)* $($scalar),*));
+                detached_in_place(py, || $kernel(p, g, $($state,)* $($scalar),*));
                 Ok(())
             }
 
             let states = [$((stringify!($state), $state)),*];
             let mut all = vec![("param", param), ("grad", grad)];
             all.extend_from_slice(&states);
-            match common_dtype(&all)? {
-                Dtype::F32 => run::<f32>(py, param, grad, &states, $($scalar),*),
-                Dtype::F64 => run::<f64>(py, param, grad, &states, $($scalar),*),
-            }
+            dispatch!(common_dtype(&all)?, run(py, param, grad, &states, $($scalar),*))
         }
     };
 }

@@ -4,9 +4,8 @@
 
 use pyo3::prelude::*;
 
-use super::array::{
-    exact_input, float_dtype, fmt_shape, require_ndim, same_shape, value_error, Dtype, Elem, Input, Output,
-};
+use super::array::{exact_input, float_dtype, fmt_shape, require_ndim, same_shape, value_error, Elem, Input, Output};
+use super::call::{detached, dispatch};
 use super::window::{input_shape, Int};
 use crate::kernels::pooling::{self as kernel, Pool2d};
 
@@ -59,10 +58,7 @@ pub fn max_pool_forward<'py>(
     pad: Int,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let window = [pool_h, pool_w, stride, pad];
-    match float_dtype("x", x)? {
-        Dtype::F32 => max_forward::<f32>(py, x, window),
-        Dtype::F64 => max_forward::<f64>(py, x, window),
-    }
+    dispatch!(float_dtype("x", x)?, max_forward(py, x, window))
 }
 
 fn max_forward<'py, T: Elem>(
@@ -76,7 +72,7 @@ fn max_forward<'py, T: Elem>(
     let mut out = Output::<T>::try_new(py, &shape)?;
     let mut argmax = Output::<i32>::try_new(py, &shape)?;
     let (xs, o, a) = (x.slice(), out.data(), argmax.data());
-    py.detach(|| kernel::max_pool_forward(xs, &g, o, a));
+    detached(py, || kernel::max_pool_forward(xs, &g, o, a))?;
     Ok((out.into_any(), argmax.into_any()))
 }
 
@@ -88,10 +84,7 @@ pub fn max_pool_backward<'py>(
     argmax: &Bound<'py, PyAny>,
     input_shape: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    match float_dtype("dout", dout)? {
-        Dtype::F32 => max_backward::<f32>(py, dout, argmax, input_shape),
-        Dtype::F64 => max_backward::<f64>(py, dout, argmax, input_shape),
-    }
+    dispatch!(float_dtype("dout", dout)?, max_backward(py, dout, argmax, input_shape))
 }
 
 fn max_backward<'py, T: Elem>(
@@ -117,7 +110,7 @@ fn max_backward<'py, T: Elem>(
     let planes = shape[0]
         .checked_mul(shape[1])
         .ok_or_else(|| value_error(format!("input_shape {} is too large", fmt_shape(&shape))))?;
-    if !py.detach(|| kernel::max_pool_backward(gs, ks, planes, d)) {
+    if !detached(py, || kernel::max_pool_backward(gs, ks, planes, d))? {
         let (lo, hi) = (ks.iter().min().copied(), ks.iter().max().copied());
         return Err(value_error(format!(
             "argmax values out of range: expected [0, {}), got min {} max {}",
@@ -144,10 +137,7 @@ pub fn avg_pool_forward<'py>(
     pad: Int,
 ) -> PyResult<Bound<'py, PyAny>> {
     let window = [pool_h, pool_w, stride, pad];
-    match float_dtype("x", x)? {
-        Dtype::F32 => avg_forward::<f32>(py, x, window),
-        Dtype::F64 => avg_forward::<f64>(py, x, window),
-    }
+    dispatch!(float_dtype("x", x)?, avg_forward(py, x, window))
 }
 
 fn avg_forward<'py, T: Elem>(
@@ -159,7 +149,7 @@ fn avg_forward<'py, T: Elem>(
     let g = geometry("x", x.shape(), pool_h, pool_w, stride, pad)?;
     let mut out = Output::<T>::try_new(py, &out_shape(x.shape(), &g))?;
     let (xs, o) = (x.slice(), out.data());
-    py.detach(|| kernel::avg_pool_forward(xs, &g, o));
+    detached(py, || kernel::avg_pool_forward(xs, &g, o))?;
     Ok(out.into_any())
 }
 
@@ -179,10 +169,7 @@ pub fn avg_pool_backward<'py>(
     pad: Int,
 ) -> PyResult<Bound<'py, PyAny>> {
     let window = [pool_h, pool_w, stride, pad];
-    match float_dtype("dout", dout)? {
-        Dtype::F32 => avg_backward::<f32>(py, dout, input_shape, window),
-        Dtype::F64 => avg_backward::<f64>(py, dout, input_shape, window),
-    }
+    dispatch!(float_dtype("dout", dout)?, avg_backward(py, dout, input_shape, window))
 }
 
 fn avg_backward<'py, T: Elem>(
@@ -205,6 +192,6 @@ fn avg_backward<'py, T: Elem>(
     }
     let mut dx = Output::<T>::try_new(py, &shape)?;
     let (gs, d) = (dout.slice(), dx.data());
-    py.detach(|| kernel::avg_pool_backward(gs, &g, d));
+    detached(py, || kernel::avg_pool_backward(gs, &g, d))?;
     Ok(dx.into_any())
 }

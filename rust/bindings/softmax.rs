@@ -4,18 +4,16 @@ use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use super::array::{
-    common_dtype, float_dtype, fmt_shape, labels, require_ndim, same_shape, type_error, value_error, Dtype, Elem,
-    Input, Output,
+    common_dtype, float_dtype, fmt_shape, labels, require_ndim, same_shape, type_error, value_error, Elem, Input,
+    Output,
 };
+use super::call::{detached, dispatch};
 use crate::kernels::softmax::{self as kernel, Targets};
 
 /// Row-wise softmax of a 1-d or 2-d array.
 #[pyfunction]
 pub fn softmax<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    match float_dtype("x", x)? {
-        Dtype::F32 => softmax_typed::<f32>(py, x),
-        Dtype::F64 => softmax_typed::<f64>(py, x),
-    }
+    dispatch!(float_dtype("x", x)?, softmax_typed(py, x))
 }
 
 fn softmax_typed<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
@@ -27,10 +25,10 @@ fn softmax_typed<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResu
         )));
     }
     let cols = *x.shape().last().expect("1-d or 2-d");
-    let mut result = Output::<T>::new(py, x.shape());
+    let mut result = Output::<T>::try_new(py, x.shape())?;
     let out = result.data();
     let xs = x.slice();
-    py.detach(|| kernel::softmax(xs, out, cols));
+    detached(py, || kernel::softmax(xs, out, cols))?;
     Ok(result.into_any())
 }
 
@@ -76,10 +74,7 @@ pub fn softmax_cross_entropy_forward<'py>(
     x: &Bound<'py, PyAny>,
     t: &Bound<'py, PyAny>,
 ) -> PyResult<(f64, Bound<'py, PyAny>)> {
-    match float_dtype("x", x)? {
-        Dtype::F32 => sce_forward::<f32>(py, x, t),
-        Dtype::F64 => sce_forward::<f64>(py, x, t),
-    }
+    dispatch!(float_dtype("x", x)?, sce_forward(py, x, t))
 }
 
 fn sce_forward<'py, T: Elem>(
@@ -97,10 +92,10 @@ fn sce_forward<'py, T: Elem>(
             fmt_shape(x.shape())
         )));
     }
-    let mut result = Output::<T>::new(py, &[n, c]);
+    let mut result = Output::<T>::try_new(py, &[n, c])?;
     let y = result.data();
     let (xs, tv) = (x.slice(), targets.view());
-    let loss = py.detach(|| kernel::softmax_cross_entropy_forward(xs, tv, y, c));
+    let loss = detached(py, || kernel::softmax_cross_entropy_forward(xs, tv, y, c))?;
     Ok((loss, result.into_any()))
 }
 
@@ -113,10 +108,7 @@ pub fn softmax_cross_entropy_backward<'py>(
     t: &Bound<'py, PyAny>,
     dout: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
-    match float_dtype("y", y)? {
-        Dtype::F32 => sce_backward::<f32>(py, y, t, dout),
-        Dtype::F64 => sce_backward::<f64>(py, y, t, dout),
-    }
+    dispatch!(float_dtype("y", y)?, sce_backward(py, y, t, dout))
 }
 
 fn sce_backward<'py, T: Elem>(
@@ -129,9 +121,9 @@ fn sce_backward<'py, T: Elem>(
     require_ndim("y", y.shape(), 2)?;
     let targets = PyTargets::<T>::read("y", y_obj, y.shape(), t)?;
     let c = y.shape()[1];
-    let mut result = Output::<T>::new(py, y.shape());
+    let mut result = Output::<T>::try_new(py, y.shape())?;
     let dx = result.data();
     let (ys, tv) = (y.slice(), targets.view());
-    py.detach(|| kernel::softmax_cross_entropy_backward(ys, tv, dout, dx, c));
+    detached(py, || kernel::softmax_cross_entropy_backward(ys, tv, dout, dx, c))?;
     Ok(result.into_any())
 }

@@ -1,4 +1,4 @@
-//! Matrix products on the `gemm` crate (run-time SIMD dispatch, rayon).
+//! Matrix products on the `gemm` crate (run-time SIMD dispatch; our threads split the output).
 
 use gemm::Parallelism;
 
@@ -70,13 +70,20 @@ impl<'a, T> MatRef<'a, T> {
 pub(crate) const PARALLEL_GRAIN_FLOPS: usize = 512 * 1024;
 /// Minimum output rows (or columns) per thread when a product is split.
 const MIN_SPLIT: usize = 16;
+/// Multiply-adds per block beyond which a product is cut into more blocks
+/// than threads (a few ms each), so a long call can stop between blocks.
+const BLOCK_FLOPS: usize = 1 << 29;
+/// Rows (or columns) per block at least, when blocks are cut for that reason.
+const MIN_BLOCK: usize = 128;
 
 /// `out = a @ b` (or `out += a @ b` when `accumulate`), `out` row-major `m x n`.
 ///
-/// Threading: the output is cut into one block of rows per thread (or of
-/// columns, when there are few rows), each computed by a single-threaded
-/// GEMM; this scales better than one shared GEMM on the small and medium
-/// shapes of these networks.
+/// Threading: the output is cut into blocks of rows (or of columns, when
+/// there are few rows), each computed by a single-threaded GEMM; this scales
+/// better than one shared GEMM on the small and medium shapes of these
+/// networks. Large products get more blocks than threads, each still large
+/// ([`MIN_BLOCK`]), so that [`parallel::stop_requested`] is asked every few
+/// milliseconds.
 ///
 /// Panics when the shapes disagree; callers (the bindings) check them first.
 pub fn matmul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accumulate: bool) {
@@ -96,18 +103,22 @@ pub fn matmul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accum
         }
         return;
     }
-    let threads = parallel::threads_for(m * n * k, PARALLEL_GRAIN_FLOPS);
+    let flops = m.saturating_mul(n).saturating_mul(k);
+    let threads = parallel::threads_for(flops, PARALLEL_GRAIN_FLOPS);
+    let wanted_blocks = (flops / BLOCK_FLOPS).max(threads);
     let dst = DstPtr(out.as_mut_ptr());
-    // SAFETY (all three calls): `out` is m x n row-major; every block below
-    // writes a disjoint set of its elements.
-    if threads > 1 && m >= threads * MIN_SPLIT {
-        let rows = m.div_ceil(threads);
+    // SAFETY (both splits): `out` is m x n row-major; every block writes a
+    // disjoint set of its elements.
+    let split_rows = m >= threads * MIN_SPLIT && (threads > 1 || m >= 2 * MIN_BLOCK);
+    let split_cols = n >= threads * MIN_SPLIT && (threads > 1 || n >= 2 * MIN_BLOCK);
+    if wanted_blocks > 1 && split_rows {
+        let rows = block_len(m, threads, wanted_blocks);
         parallel::run_chunks(m.div_ceil(rows), threads, |i| {
             let (first, count) = (i * rows, rows.min(m - i * rows));
             unsafe { gemm_raw(a.rows_from(first, count), b, dst.at(first * n), n, accumulate) }
         });
-    } else if threads > 1 && n >= threads * MIN_SPLIT {
-        let cols = n.div_ceil(threads);
+    } else if wanted_blocks > 1 && split_cols {
+        let cols = block_len(n, threads, wanted_blocks);
         parallel::run_chunks(n.div_ceil(cols), threads, |i| {
             let (first, count) = (i * cols, cols.min(n - i * cols));
             unsafe { gemm_raw(a, b.cols_from(first, count), dst.at(first), n, accumulate) }
@@ -115,6 +126,16 @@ pub fn matmul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accum
     } else {
         unsafe { gemm_raw(a, b, dst.0, n, accumulate) }
     }
+}
+
+/// Rows (or columns) per block when `len` of them are cut into about
+/// `wanted` blocks: one block per thread, or more but none below [`MIN_BLOCK`].
+fn block_len(len: usize, threads: usize, wanted: usize) -> usize {
+    let per_thread = len.div_ceil(threads);
+    if wanted <= threads {
+        return per_thread;
+    }
+    len.div_ceil(wanted).max(MIN_BLOCK).min(per_thread)
 }
 
 /// The output's base pointer, shared by the threads writing disjoint blocks.
@@ -253,6 +274,15 @@ mod tests {
             false,
         );
         assert_eq!(d, [0.0; 4]);
+    }
+
+    #[test]
+    fn large_products_are_cut_into_blocks_of_useful_size() {
+        assert_eq!(block_len(1000, 2, 2), 500); // one block per thread
+        assert_eq!(block_len(4096, 2, 64), 128); // more blocks, never below MIN_BLOCK
+        assert_eq!(block_len(4096, 1, 8), 512);
+        assert_eq!(block_len(300, 2, 64), 128);
+        assert_eq!(block_len(200, 2, 64), 100); // never more than a thread's share
     }
 
     #[test]

@@ -1,0 +1,338 @@
+//! The native thread pool and how work is split over it.
+//!
+//! With `n` threads, a parallel region runs on the calling thread plus up to
+//! `n - 1` helper threads (OpenBLAS's model: the caller works too, so no
+//! core idles while it waits, and small problems stay on the calling
+//! thread). Work is cut into chunks that the participants claim one at a
+//! time (`region.rs`):
+//!
+//! * the caller never waits for a helper that has not started (one that is
+//!   descheduled, say because NumPy's BLAS threads are spinning): it claims
+//!   the remaining chunks itself and waits only for chunks in progress,
+//!   spinning briefly and then yielding the core;
+//! * a helper that arrives late finds the region closed and leaves without
+//!   touching the caller's data;
+//! * idle helpers spin in short bursts and yield between them for a short
+//!   while after work, then park (`helpers.rs`);
+//! * after `fork` the child forgets the parent's helpers and starts its own;
+//! * a long call can be interrupted between chunks (`interrupt.rs`).
+//!
+//! (rayon's scoped API, used before, joins every spawned job, so a caller
+//! whose helper was descheduled waited a whole time slice for it, and its
+//! pool cannot be rebuilt in a forked child.)
+
+mod helpers;
+mod interrupt;
+mod region;
+
+use std::cell::Cell;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use interrupt::{interruptible, stop_requested, POLL_EVERY};
+use region::{MAX_CHUNKS, MAX_HELPERS, REGION};
+
+/// The thread count set by [`set_num_threads`] (0: the CPU count).
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Threads per CPU allowed at most (more only adds contention).
+const MAX_THREADS_PER_CPU: usize = 4;
+
+/// Serial work is cut into pieces of this many elements so that a long
+/// single-threaded call still checks for interrupts.
+const SERIAL_PIECE: usize = 1 << 22;
+
+thread_local! {
+    /// Set while this thread works inside a region: nested regions run serially.
+    static IN_REGION: Cell<bool> = const { Cell::new(false) };
+}
+
+fn in_region() -> bool {
+    IN_REGION.with(Cell::get)
+}
+
+/// Marks this thread as inside a region until dropped.
+struct InRegion(bool);
+
+impl InRegion {
+    fn enter() -> Self {
+        Self(IN_REGION.with(|r| r.replace(true)))
+    }
+}
+
+impl Drop for InRegion {
+    fn drop(&mut self) {
+        IN_REGION.with(|r| r.set(self.0));
+    }
+}
+
+/// The CPU count, looked up once (the lookup reads cgroup files: ~30 us).
+pub fn cpu_count() -> usize {
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+/// The most threads [`set_num_threads`] accepts: a few per CPU.
+pub fn max_threads() -> usize {
+    (cpu_count() * MAX_THREADS_PER_CPU).clamp(2, MAX_HELPERS + 1)
+}
+
+/// Use `n` threads from now on, at least 1 and at most [`max_threads`];
+/// returns the count in effect.
+pub fn set_num_threads(n: usize) -> usize {
+    let n = n.clamp(1, max_threads());
+    THREADS.store(n, Ordering::Relaxed);
+    n
+}
+
+/// Threads the kernels may use.
+pub fn num_threads() -> usize {
+    match THREADS.load(Ordering::Relaxed) {
+        0 => cpu_count().min(max_threads()),
+        n => n,
+    }
+}
+
+/// Helper threads started so far in this process.
+pub fn helpers_started() -> usize {
+    helpers::started()
+}
+
+/// How many threads `work` units deserve when each thread should get at
+/// least `grain` of them (1 inside another parallel region).
+pub fn threads_for(work: usize, grain: usize) -> usize {
+    if in_region() {
+        return 1;
+    }
+    (work / grain.max(1)).clamp(1, num_threads())
+}
+
+/// Run `f(i)` for every `i` in `0..chunks` on up to `threads` threads (the
+/// caller included), each chunk exactly once; chunks not yet started are
+/// skipped once [`stop_requested`] says so.
+pub fn run_chunks(chunks: usize, threads: usize, f: impl Fn(usize) + Sync) {
+    let threads = threads.min(chunks).min(num_threads());
+    if threads <= 1 || in_region() {
+        for i in 0..chunks {
+            if stop_requested() {
+                return;
+            }
+            f(i);
+        }
+        return;
+    }
+    if stop_requested() {
+        return;
+    }
+    let Some(owner) = REGION.try_own() else {
+        // another thread's region is open: run alone rather than wait for it
+        let _inside = InRegion::enter();
+        for i in 0..chunks {
+            if stop_requested() {
+                return;
+            }
+            f(i);
+        }
+        return;
+    };
+    // a region holds at most MAX_CHUNKS claims: group chunks beyond that
+    let per_claim = chunks.div_ceil(MAX_CHUNKS);
+    let claims = chunks.div_ceil(per_claim);
+    let job = |claim: usize| {
+        for i in claim * per_claim..((claim + 1) * per_claim).min(chunks) {
+            f(i);
+        }
+    };
+    let _inside = InRegion::enter();
+    REGION.run(owner, &job, claims, threads - 1, &stop_requested);
+}
+
+/// Run two independent tasks side by side when `threads > 1` (each on one
+/// thread), else one after the other.
+pub fn join(threads: usize, a: impl FnOnce() + Send, b: impl FnOnce() + Send) {
+    if threads.min(num_threads()) <= 1 || in_region() {
+        a();
+        b();
+        return;
+    }
+    // run_chunks needs `Fn`; each task is taken out exactly once.
+    let (a, b) = (std::sync::Mutex::new(Some(a)), std::sync::Mutex::new(Some(b)));
+    run_chunks(2, threads, |i| {
+        if i == 0 {
+            if let Some(a) = a.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                a();
+            }
+        } else if let Some(b) = b.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            b();
+        }
+    });
+}
+
+/// Call `f` on disjoint ranges covering `0..len`, in parallel when `len`
+/// exceeds `grain`. Range starts are multiples of 64 so SIMD loops stay aligned.
+pub fn for_each_range(len: usize, grain: usize, f: impl Fn(Range<usize>) + Sync) {
+    let threads = threads_for(len, grain);
+    if threads == 1 {
+        // pieces, so that a long serial pass still checks for interrupts
+        let mut start = 0;
+        while start < len {
+            if stop_requested() {
+                return;
+            }
+            let end = (start + SERIAL_PIECE).min(len);
+            f(start..end);
+            start = end;
+        }
+        return;
+    }
+    let pieces = threads * 4;
+    let step = len.div_ceil(pieces).next_multiple_of(64);
+    run_chunks(len.div_ceil(step), threads, |i| f(i * step..((i + 1) * step).min(len)));
+}
+
+/// A mutable slice shared by the workers of [`for_each_range`], each taking
+/// its own disjoint range.
+pub struct SharedMut<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _slice: std::marker::PhantomData<&'a mut [T]>,
+}
+
+unsafe impl<T: Send> Send for SharedMut<'_, T> {}
+unsafe impl<T: Send> Sync for SharedMut<'_, T> {}
+
+impl<'a, T> SharedMut<'a, T> {
+    pub fn new(slice: &'a mut [T]) -> Self {
+        Self {
+            ptr: slice.as_mut_ptr(),
+            len: slice.len(),
+            _slice: std::marker::PhantomData,
+        }
+    }
+
+    /// # Safety
+    /// Ranges handed out concurrently must not overlap.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn range(&self, r: Range<usize>) -> &mut [T] {
+        assert!(
+            r.start <= r.end && r.end <= self.len,
+            "range {r:?} out of 0..{}",
+            self.len
+        );
+        std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.end - r.start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn ranges_cover_everything_once() {
+        for len in [0usize, 1, 63, 64, 1000, 1 << 20] {
+            let seen = AtomicUsize::new(0);
+            let mut marks = vec![0u8; len];
+            let shared = SharedMut::new(&mut marks);
+            for_each_range(len, 1000, |r| {
+                seen.fetch_add(r.len(), Ordering::Relaxed);
+                for m in unsafe { shared.range(r) } {
+                    *m += 1;
+                }
+            });
+            assert_eq!(seen.load(Ordering::Relaxed), len);
+            assert!(marks.iter().all(|&m| m == 1));
+        }
+    }
+
+    #[test]
+    fn chunks_run_once_each_and_nested_regions_are_serial() {
+        set_num_threads(2);
+        let counts: Vec<AtomicUsize> = (0..100).map(|_| AtomicUsize::new(0)).collect();
+        run_chunks(100, 2, |i| {
+            counts[i].fetch_add(1, Ordering::Relaxed);
+            assert_eq!(threads_for(1 << 30, 1), 1, "nested regions must be serial");
+        });
+        assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1));
+    }
+
+    #[test]
+    fn concurrent_callers_each_run_every_chunk_once() {
+        set_num_threads(2);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for round in 0..200 {
+                        let chunks = 1 + round % 37;
+                        let counts: Vec<AtomicUsize> = (0..chunks).map(|_| AtomicUsize::new(0)).collect();
+                        run_chunks(chunks, 2, |i| {
+                            counts[i].fetch_add(1, Ordering::Relaxed);
+                        });
+                        assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1));
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn an_interrupted_call_stops_between_chunks() {
+        set_num_threads(2);
+        let ran = AtomicUsize::new(0);
+        let polls = AtomicUsize::new(0);
+        let stop_now = || polls.fetch_add(1, Ordering::Relaxed) >= 1;
+        let started = std::time::Instant::now();
+        let result = interruptible(&stop_now, || {
+            run_chunks(10_000, 2, |_| {
+                ran.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            });
+            run_chunks(100, 2, |_| panic!("a later region of a stopped call must not run"));
+        });
+        assert!(result.is_none(), "the call must report that it stopped");
+        let ran = ran.load(Ordering::Relaxed);
+        assert!(ran < 10_000, "chunks after the stop were skipped (ran {ran})");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // the next call runs normally
+        let count = AtomicUsize::new(0);
+        assert!(interruptible(&|| false, || run_chunks(50, 2, |_| {
+            count.fetch_add(1, Ordering::Relaxed);
+        }))
+        .is_some());
+        assert_eq!(count.load(Ordering::Relaxed), 50);
+    }
+
+    #[test]
+    fn a_panicking_chunk_reaches_the_caller_and_the_pool_survives() {
+        set_num_threads(2);
+        for _ in 0..20 {
+            let result = std::panic::catch_unwind(|| {
+                run_chunks(64, 2, |i| {
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                    assert!(i != 37, "chunk 37 fails");
+                })
+            });
+            assert!(result.is_err());
+        }
+        let count = AtomicUsize::new(0);
+        run_chunks(64, 2, |_| {
+            count.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(count.load(Ordering::Relaxed), 64);
+    }
+
+    #[test]
+    fn the_thread_count_is_capped() {
+        let effective = set_num_threads(usize::MAX);
+        assert_eq!(effective, max_threads());
+        assert_eq!(num_threads(), max_threads());
+        assert_eq!(set_num_threads(0), 1);
+        set_num_threads(2);
+    }
+
+    #[test]
+    fn small_work_stays_on_one_thread() {
+        assert_eq!(threads_for(10, 1000), 1);
+        assert!(threads_for(1 << 30, 1) >= 1);
+    }
+}
