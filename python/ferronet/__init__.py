@@ -10,13 +10,14 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from ferronet.backend import get_backend, native_available, set_backend, use_backend
-from ferronet.config import build_info, get_num_threads, set_num_threads, show_config
+from ferronet.config import build_info, get_num_threads, max_threads, set_num_threads, show_config
 
 __all__ = [
     "__version__",
     "build_info",
     "get_backend",
     "get_num_threads",
+    "max_threads",
     "native_available",
     "set_backend",
     "set_num_threads",

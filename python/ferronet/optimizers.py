@@ -4,7 +4,9 @@
 (so layers sharing those arrays see the change).  Per-parameter state
 (velocities, squared-gradient averages, ...) lives in dicts on the
 optimizer, keyed like ``params``, created on the first update as zeros of
-the parameter's shape and dtype.  A gradient whose dtype differs from its
+the parameter's shape and dtype.  One ``update`` is one kernel call for all
+the parameters (a multi-tensor step), so a small network's update costs
+about what the book's plain NumPy loop costs.  A gradient whose dtype differs from its
 parameter's (e.g. a float64 numerical gradient for a float32 network) is
 converted to the parameter's dtype first; the parameter itself must be a
 C-contiguous, writeable float32/float64 array.
@@ -12,7 +14,7 @@ C-contiguous, writeable float32/float64 array.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -21,25 +23,40 @@ from ferronet import ops
 
 
 class Optimizer:
-    """Base class: walks ``params`` and hands each (param, grad) pair to ``_step``."""
+    """Base class: one kernel call updates every parameter of a step.
+
+    ``update`` gathers the parameters, their gradients (converted to each
+    parameter's dtype) and the optimizer's state arrays into lists and hands
+    them to ``_step``, which makes one multi-tensor call of its kernel (one
+    per dtype when a dict mixes float32 and float64).
+    """
+
+    #: names of the per-parameter state dicts (e.g. ("m", "v")), created as zeros
+    state_names: tuple[str, ...] = ()
 
     def update(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
         """Update every ``params[key]`` in place from ``grads[key]``."""
         self._begin_update()
-        for key, param, grad in self._pairs(params, grads):
-            self._step(key, param, grad)
+        for keys in self._groups(params):
+            ps = [params[k] for k in keys]
+            gs = [np.asarray(grads[k], dtype=p.dtype) for k, p in zip(keys, ps)]
+            states = [[self._state(getattr(self, name), k, p) for k, p in zip(keys, ps)]
+                      for name in self.state_names]
+            self._step(ps, gs, *states)
 
     def _begin_update(self) -> None:
         """Hook run once per ``update`` call (Adam counts its steps here)."""
 
-    def _step(self, key: str, param: np.ndarray, grad: np.ndarray) -> None:
+    def _step(self, params: list[np.ndarray], grads: list[np.ndarray], *states: list[np.ndarray]) -> None:
         raise NotImplementedError
 
     @staticmethod
-    def _pairs(params: Mapping[str, np.ndarray],
-               grads: Mapping[str, np.ndarray]) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-        for key, param in params.items():
-            yield key, param, np.asarray(grads[key], dtype=param.dtype)
+    def _groups(params: Mapping[str, np.ndarray]) -> list[list[str]]:
+        """The keys of ``params`` grouped by dtype (one group for a network)."""
+        groups: dict[Any, list[str]] = {}
+        for key, p in params.items():
+            groups.setdefault(getattr(p, "dtype", None), []).append(key)
+        return list(groups.values())
 
     @staticmethod
     def _state(store: dict[str, np.ndarray], key: str, param: np.ndarray) -> np.ndarray:
@@ -60,20 +77,22 @@ class SGD(Optimizer):
     def __init__(self, lr: float = 0.01) -> None:
         self.lr = lr
 
-    def _step(self, key: str, param: np.ndarray, grad: np.ndarray) -> None:
-        ops.sgd_step(param, grad, self.lr)
+    def _step(self, params, grads, *states) -> None:
+        ops.sgd_step(params, grads, self.lr)
 
 
 class Momentum(Optimizer):
     """``v = momentum * v - lr * grad; param += v`` (state ``v``)."""
+
+    state_names = ("v",)
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
         self.lr = lr
         self.momentum = momentum
         self.v: dict[str, np.ndarray] = {}
 
-    def _step(self, key: str, param: np.ndarray, grad: np.ndarray) -> None:
-        ops.momentum_step(param, grad, self._state(self.v, key, param), self.lr, self.momentum)
+    def _step(self, params, grads, *states) -> None:
+        ops.momentum_step(params, grads, *states, self.lr, self.momentum)
 
 
 class Nesterov(Optimizer):
@@ -83,36 +102,42 @@ class Nesterov(Optimizer):
     velocity *before* this step, then ``v = momentum * v - lr * grad``.
     """
 
+    state_names = ("v",)
+
     def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
         self.lr = lr
         self.momentum = momentum
         self.v: dict[str, np.ndarray] = {}
 
-    def _step(self, key: str, param: np.ndarray, grad: np.ndarray) -> None:
-        ops.nesterov_step(param, grad, self._state(self.v, key, param), self.lr, self.momentum)
+    def _step(self, params, grads, *states) -> None:
+        ops.nesterov_step(params, grads, *states, self.lr, self.momentum)
 
 
 class AdaGrad(Optimizer):
     """``h += grad**2; param -= lr * grad / (sqrt(h) + 1e-7)`` (state ``h``)."""
 
+    state_names = ("h",)
+
     def __init__(self, lr: float = 0.01) -> None:
         self.lr = lr
         self.h: dict[str, np.ndarray] = {}
 
-    def _step(self, key: str, param: np.ndarray, grad: np.ndarray) -> None:
-        ops.adagrad_step(param, grad, self._state(self.h, key, param), self.lr)
+    def _step(self, params, grads, *states) -> None:
+        ops.adagrad_step(params, grads, *states, self.lr)
 
 
 class RMSprop(Optimizer):
     """``h = decay_rate * h + (1 - decay_rate) * grad**2; param -= lr * grad / (sqrt(h) + 1e-7)``."""
+
+    state_names = ("h",)
 
     def __init__(self, lr: float = 0.01, decay_rate: float = 0.99) -> None:
         self.lr = lr
         self.decay_rate = decay_rate
         self.h: dict[str, np.ndarray] = {}
 
-    def _step(self, key: str, param: np.ndarray, grad: np.ndarray) -> None:
-        ops.rmsprop_step(param, grad, self._state(self.h, key, param), self.lr, self.decay_rate)
+    def _step(self, params, grads, *states) -> None:
+        ops.rmsprop_step(params, grads, *states, self.lr, self.decay_rate)
 
 
 class AdaDelta(Optimizer):
@@ -123,6 +148,8 @@ class AdaDelta(Optimizer):
     ``param -= lr * delta``.
     """
 
+    state_names = ("h", "d")
+
     def __init__(self, lr: float = 1.0, rho: float = 0.95, eps: float = 1e-6) -> None:
         self.lr = lr
         self.rho = rho
@@ -130,9 +157,8 @@ class AdaDelta(Optimizer):
         self.h: dict[str, np.ndarray] = {}
         self.d: dict[str, np.ndarray] = {}
 
-    def _step(self, key: str, param: np.ndarray, grad: np.ndarray) -> None:
-        ops.adadelta_step(param, grad, self._state(self.h, key, param), self._state(self.d, key, param),
-                          self.lr, self.rho, self.eps)
+    def _step(self, params, grads, *states) -> None:
+        ops.adadelta_step(params, grads, *states, self.lr, self.rho, self.eps)
 
 
 class Adam(Optimizer):
@@ -141,6 +167,8 @@ class Adam(Optimizer):
     State ``m``, ``v`` and the step counter ``iter`` (the ``t`` of the paper),
     which is 1 during the first ``update`` call and grows by one per call.
     """
+
+    state_names = ("m", "v")
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999) -> None:
         self.lr = lr
@@ -153,9 +181,8 @@ class Adam(Optimizer):
     def _begin_update(self) -> None:
         self.iter += 1
 
-    def _step(self, key: str, param: np.ndarray, grad: np.ndarray) -> None:
-        ops.adam_step(param, grad, self._state(self.m, key, param), self._state(self.v, key, param),
-                      self.lr, self.beta1, self.beta2, self.iter)
+    def _step(self, params, grads, *states) -> None:
+        ops.adam_step(params, grads, *states, self.lr, self.beta1, self.beta2, self.iter)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

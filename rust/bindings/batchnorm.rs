@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 
 use super::array::{common_dtype, fmt_shape, in_place, same_shape, value_error, Elem, Input, Output};
 use super::call::{detached, detached_in_place, dispatch};
+use super::scalars::{finite, Flag, Real};
 use crate::kernels::batchnorm::{self as kernel, Layout, Running};
 
 /// The `(n, c, s)` layout of a 2-d or 4-d `x`.
@@ -48,7 +49,10 @@ type Forward<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>);
 /// Batch normalization forward: `(out, mean, inv_std)`; in training the
 /// running statistics are updated in place.
 #[pyfunction]
-#[pyo3(signature = (x, gamma, beta, running_mean, running_var, train=true, momentum=0.9, eps=1e-6))]
+#[pyo3(
+    signature = (x, gamma, beta, running_mean, running_var, train=Flag(true), momentum=Real(0.9), eps=Real(1e-6)),
+    text_signature = "(x, gamma, beta, running_mean, running_var, train=True, momentum=0.9, eps=1e-6)"
+)]
 #[allow(clippy::too_many_arguments)]
 pub fn batchnorm_forward<'py>(
     py: Python<'py>,
@@ -57,10 +61,11 @@ pub fn batchnorm_forward<'py>(
     beta: &Bound<'py, PyAny>,
     running_mean: &Bound<'py, PyAny>,
     running_var: &Bound<'py, PyAny>,
-    train: bool,
-    momentum: f64,
-    eps: f64,
+    train: Flag,
+    momentum: Real,
+    eps: Real,
 ) -> PyResult<Forward<'py>> {
+    let (train, momentum, eps) = (train.0, finite("momentum", momentum)?, finite("eps", eps)?);
     let arrays = [
         ("x", x),
         ("gamma", gamma),

@@ -5,19 +5,21 @@ use pyo3::prelude::*;
 
 use super::array::{common_dtype, fmt_shape, in_place, require_ndim, value_error, Elem, Input, Output};
 use super::call::{detached, dispatch};
+use super::scalars::Flag;
 use crate::kernels::{affine, matmul as mm};
 
 /// op(a) @ op(b), op transposing when asked; into `out` when given.
 #[pyfunction]
-#[pyo3(signature = (a, b, trans_a=false, trans_b=false, out=None))]
+#[pyo3(signature = (a, b, trans_a=Flag(false), trans_b=Flag(false), out=None), text_signature = "(a, b, trans_a=False, trans_b=False, out=None)")]
 pub fn matmul<'py>(
     py: Python<'py>,
     a: &Bound<'py, PyAny>,
     b: &Bound<'py, PyAny>,
-    trans_a: bool,
-    trans_b: bool,
+    trans_a: Flag,
+    trans_b: Flag,
     out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let (trans_a, trans_b) = (trans_a.0, trans_b.0);
     let mut arrays = vec![("a", a), ("b", b)];
     if let Some(out) = out {
         arrays.push(("out", out));
@@ -128,15 +130,16 @@ fn affine_forward_typed<'py, T: Elem>(
 
 /// Gradients of the Affine layer: `(dx, dW, db)`, `dx` None unless `need_dx`.
 #[pyfunction]
-#[pyo3(name = "affine_backward", signature = (dout, x, W, need_dx=true))]
+#[pyo3(name = "affine_backward", signature = (dout, x, W, need_dx=Flag(true)), text_signature = "(dout, x, W, need_dx=True)")]
 #[allow(non_snake_case)]
 pub fn affine_backward_py<'py>(
     py: Python<'py>,
     dout: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
     W: &Bound<'py, PyAny>,
-    need_dx: bool,
+    need_dx: Flag,
 ) -> PyResult<Grads<'py>> {
+    let need_dx = need_dx.0;
     dispatch!(
         common_dtype(&[("dout", dout), ("x", x), ("W", W)])?,
         affine_backward_typed(py, dout, x, W, need_dx)

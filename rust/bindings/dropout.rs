@@ -7,6 +7,7 @@ use pyo3::types::{PyBool, PyFloat, PyInt};
 
 use super::array::{float_dtype, require_dtype, same_shape, type_error, value_error, Elem, Input, Output};
 use super::call::{detached, dispatch};
+use super::scalars::Flag;
 use crate::kernels::dropout as kernel;
 
 /// A dropout ratio: an int or float (Python's or NumPy's, not bool) in [0, 1).
@@ -51,14 +52,15 @@ fn seed(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
 
 /// `(out, mask)`: mask bool like x; out = x * mask, or where(mask, x * scale, 0) when inverted.
 #[pyfunction]
-#[pyo3(signature = (x, dropout_ratio, seed, inverted=false))]
+#[pyo3(signature = (x, dropout_ratio, seed, inverted=Flag(false)), text_signature = "(x, dropout_ratio, seed, inverted=False)")]
 pub fn dropout_forward<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     dropout_ratio: &Bound<'py, PyAny>,
     seed: &Bound<'py, PyAny>,
-    inverted: bool,
+    inverted: Flag,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let inverted = inverted.0;
     let dtype = float_dtype("x", x)?;
     let (ratio, seed) = (self::dropout_ratio(dropout_ratio)?, self::seed(seed)?);
     dispatch!(dtype, forward(py, x, ratio, seed, inverted))
@@ -81,14 +83,15 @@ fn forward<'py, T: Elem>(
 
 /// `dout * mask`, or `where(mask, dout * scale, 0)` when inverted.
 #[pyfunction]
-#[pyo3(signature = (dout, mask, dropout_ratio, inverted=false))]
+#[pyo3(signature = (dout, mask, dropout_ratio, inverted=Flag(false)), text_signature = "(dout, mask, dropout_ratio, inverted=False)")]
 pub fn dropout_backward<'py>(
     py: Python<'py>,
     dout: &Bound<'py, PyAny>,
     mask: &Bound<'py, PyAny>,
     dropout_ratio: &Bound<'py, PyAny>,
-    inverted: bool,
+    inverted: Flag,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let inverted = inverted.0;
     dispatch!(
         float_dtype("dout", dout)?,
         backward(py, dout, mask, dropout_ratio, inverted)

@@ -12,5 +12,6 @@ pub mod errors;
 pub mod info;
 pub mod optim;
 pub mod pooling;
+pub mod scalars;
 pub mod softmax;
 pub mod window;

@@ -8,6 +8,7 @@ use super::array::{
     Output,
 };
 use super::call::{detached, dispatch};
+use super::scalars::Real;
 use crate::kernels::softmax::{self as kernel, Targets};
 
 /// Row-wise softmax of a 1-d or 2-d array.
@@ -25,6 +26,12 @@ fn softmax_typed<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResu
         )));
     }
     let cols = *x.shape().last().expect("1-d or 2-d");
+    if cols == 0 {
+        return Err(value_error(format!(
+            "softmax needs at least one class (a non-empty last axis), got shape {}",
+            fmt_shape(x.shape())
+        )));
+    }
     let mut result = Output::<T>::try_new(py, x.shape())?;
     let out = result.data();
     let xs = x.slice();
@@ -101,13 +108,14 @@ fn sce_forward<'py, T: Elem>(
 
 /// `dout * (y - t) / N`.
 #[pyfunction]
-#[pyo3(signature = (y, t, dout=1.0))]
+#[pyo3(signature = (y, t, dout=Real(1.0)), text_signature = "(y, t, dout=1.0)")]
 pub fn softmax_cross_entropy_backward<'py>(
     py: Python<'py>,
     y: &Bound<'py, PyAny>,
     t: &Bound<'py, PyAny>,
-    dout: f64,
+    dout: Real,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let dout = dout.0;
     dispatch!(float_dtype("y", y)?, sce_backward(py, y, t, dout))
 }
 
@@ -120,7 +128,13 @@ fn sce_backward<'py, T: Elem>(
     let y = Input::<T>::new("y", y_obj)?;
     require_ndim("y", y.shape(), 2)?;
     let targets = PyTargets::<T>::read("y", y_obj, y.shape(), t)?;
-    let c = y.shape()[1];
+    let (n, c) = (y.shape()[0], y.shape()[1]);
+    if n == 0 || c == 0 {
+        return Err(value_error(format!(
+            "softmax_cross_entropy_backward needs at least one row and one class, got shape {}",
+            fmt_shape(y.shape())
+        )));
+    }
     let mut result = Output::<T>::try_new(py, y.shape())?;
     let dx = result.data();
     let (ys, tv) = (y.slice(), targets.view());

@@ -68,7 +68,10 @@ pub fn forward_train<T: Float>(
     } = running;
     for ch in 0..l.c {
         let centered_mean = sums[ch] / m; // mean - shift
-        let var = (squares[ch] / m - centered_mean * centered_mean).max(0.0);
+                                          // rounding can make the difference slightly negative; NaN (an inf or
+                                          // NaN in the batch) must stay NaN, as in the NumPy reference
+        let var = squares[ch] / m - centered_mean * centered_mean;
+        let var = if var < 0.0 { 0.0 } else { var };
         let mu = shifts[ch] + centered_mean;
         mean[ch] = T::from_f64(mu);
         inv_std[ch] = T::from_f64(1.0 / (var + eps).sqrt());

@@ -10,15 +10,42 @@ raise the same exception types, so both backends reject bad input alike:
 * convolution / pooling geometry that does not fit (stride < 1, pad < 0, a
   window larger than the padded input, pooling pad >= pool size) -> ``ValueError``
 * non-integer sizes, strides, pads and seeds -> ``TypeError``
+* hyper-parameters that are not real numbers (strings, bools) -> ``TypeError``;
+  NaN or infinite ones -> ``ValueError``
+* flags (``trans_a``, ``need_dx``, ``train``, ``inverted``) that are not bools -> ``TypeError``
+* softmax over an empty class axis, or a loss over zero rows -> ``ValueError``
 """
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def real(name: str, v: object) -> float:
+    """A real-number argument (int or float, Python or NumPy; not bool, not str) as a float."""
+    if isinstance(v, (bool, np.bool_, str, bytes)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"argument '{name}': expected a real number, got {type(v).__name__}")
+    return float(v)
+
+
+def finite(name: str, v: object) -> float:
+    """:func:`real`, and neither NaN nor infinite (ValueError)."""
+    value = real(name, v)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def flag(name: str, v: object) -> bool:
+    """A bool argument (Python's or NumPy's bool; an int is a TypeError)."""
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"argument '{name}': expected a bool, got {type(v).__name__}")
+    return bool(v)
 
 
 def float_array(name: str, a: object) -> np.ndarray:

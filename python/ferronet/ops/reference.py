@@ -28,7 +28,9 @@ def matmul(a: np.ndarray, b: np.ndarray, trans_a: bool = False, trans_b: bool = 
     a: (M, K), or (K, M) with ``trans_a``; b: (K, N), or (N, K) with ``trans_b``.
     Returns (M, N) of the common dtype, written into ``out`` when given
     (``out`` must be C-contiguous, writeable, (M, N) and of that dtype).
+    ``trans_a`` / ``trans_b`` are bools (an int is a TypeError).
     """
+    trans_a, trans_b = _checks.flag("trans_a", trans_a), _checks.flag("trans_b", trans_b)
     dtype = _checks.same_dtype(a=a, b=b)
     _checks.ndim("a", a, 2)
     _checks.ndim("b", b, 2)
@@ -67,6 +69,7 @@ def affine_backward(dout: np.ndarray, x: np.ndarray, W: np.ndarray,
     With ``need_dx=False`` (a network's first layer: its input is data) the
     ``dout @ W.T`` product is skipped and ``dx`` is None.
     """
+    need_dx = _checks.flag("need_dx", need_dx)
     _checks.same_dtype(dout=dout, x=x, W=W)
     _check_affine(x, W)
     _checks.ndim("dout", dout, 2)
@@ -125,10 +128,15 @@ def sigmoid_backward(dout: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of x (N, C) (or a single row (C,)), max-subtracted."""
+    """Row-wise softmax of x (N, C) (or a single row (C,)), max-subtracted.
+
+    Zero rows give an empty result; zero classes (C == 0) are a ValueError.
+    """
     _checks.float_array("x", x)
     if x.ndim not in (1, 2):
         raise ValueError(f"softmax expects a 1-d or 2-d array, got shape {x.shape}")
+    if x.shape[-1] == 0:
+        raise ValueError(f"softmax needs at least one class (a non-empty last axis), got shape {x.shape}")
     z = x - x.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
@@ -163,11 +171,17 @@ def softmax_cross_entropy_forward(x: np.ndarray, t: np.ndarray) -> tuple[float, 
 
 
 def softmax_cross_entropy_backward(y: np.ndarray, t: np.ndarray, dout: float = 1.0) -> np.ndarray:
-    """``dout * (y - t) / N`` for probabilities y (N, C); t labels (N,) or one-hot (N, C)."""
+    """``dout * (y - t) / N`` for probabilities y (N, C); t labels (N,) or one-hot (N, C).
+
+    ``dout`` is a real number; like the forward pass, it needs N >= 1 and C >= 1 (ValueError).
+    """
+    dout = _checks.real("dout", dout)
     _checks.float_array("y", y)
     _checks.ndim("y", y, 2)
     one_hot = _checks.targets(y, t)
     n = y.shape[0]
+    if n == 0 or y.shape[1] == 0:
+        raise ValueError(f"softmax_cross_entropy_backward needs at least one row and one class, got shape {y.shape}")
     scale = y.dtype.type(dout / n)
     if one_hot:
         return (y - t) * scale
@@ -178,98 +192,160 @@ def softmax_cross_entropy_backward(y: np.ndarray, t: np.ndarray, dout: float = 1
 
 
 # --------------------------------------------------------------------------
-# Optimizer steps: in place, one call per parameter array
+# Optimizer steps: in place, one call for every parameter of a step
 # --------------------------------------------------------------------------
+#
+# ``param`` is one array or a sequence of arrays (a multi-tensor step);
+# ``grad`` and each state argument are alike.  Hyper-parameters are checked
+# first (real numbers, finite), then the arrays.
 
 
-def _check_step(param: np.ndarray, grad: np.ndarray, **state: np.ndarray) -> None:
-    _checks.same_dtype(param=param, grad=grad, **state)
-    _checks.writable("param", param)
-    _checks.same_shape("param", param, "grad", grad)
-    for name, s in state.items():
-        _checks.writable(name, s)
-        _checks.same_shape("param", param, name, s)
+def _as_items(name: str, arg: object) -> tuple[bool, list[tuple[str, object]]]:
+    """(is a sequence, [(name for errors, array)]) for one step argument."""
+    if isinstance(arg, np.ndarray):
+        return False, [(name, arg)]
+    if isinstance(arg, (list, tuple)):
+        return True, [(f"{name}[{i}]", a) for i, a in enumerate(arg)]
+    raise TypeError(f"{name} must be a numpy.ndarray or a list of them, got {type(arg).__name__}")
 
 
-def sgd_step(param: np.ndarray, grad: np.ndarray, lr: float) -> None:
+def _describe(sequence: bool, items: list) -> str:
+    return f"a sequence of {len(items)} arrays" if sequence else "one array"
+
+
+def _step_tensors(param: object, grad: object, **states: object) -> list[tuple[np.ndarray, ...]]:
+    """Check a step's arrays; returns per tensor ``(param, grad, *states)``.
+
+    All arrays share one float dtype; params and states are C-contiguous,
+    writeable and distinct (ValueError if two of them overlap), each grad
+    and state has its param's shape.
+    """
+    seq, params = _as_items("param", param)
+    args = {"grad": grad, **states}
+    items = {}
+    for name, arg in args.items():
+        arg_seq, arg_items = _as_items(name, arg)
+        if arg_seq != seq or len(arg_items) != len(params):
+            raise ValueError(f"{name} must match param: param is {_describe(seq, params)}, "
+                             f"{name} is {_describe(arg_seq, arg_items)}")
+        items[name] = arg_items
+    every = dict(params)
+    for arg_items in items.values():
+        every.update(arg_items)
+    if not every:
+        return []
+    _checks.same_dtype(**every)
+    written: list[tuple[str, np.ndarray]] = []
+    tensors = []
+    for i, (pname, p) in enumerate(params):
+        _checks.writable(pname, p)
+        gname, g = items["grad"][i]
+        _checks.same_shape(pname, p, gname, g)
+        row = [p, g]
+        written.append((pname, p))
+        for state in states:
+            sname, s = items[state][i]
+            _checks.writable(sname, s)
+            _checks.same_shape(pname, p, sname, s)
+            written.append((sname, s))
+            row.append(s)
+        tensors.append(tuple(row))
+    for i, (name, a) in enumerate(written):
+        for _, b in written[:i]:
+            if np.may_share_memory(a, b):
+                raise ValueError(f"{name} is being written by another call or overlaps an array written by this call")
+    return tensors
+
+
+def sgd_step(param, grad, lr: float) -> None:
     """``param -= lr * grad``."""
-    _check_step(param, grad)
-    param -= param.dtype.type(lr) * grad
+    lr = _checks.finite("lr", lr)
+    for p, g in _step_tensors(param, grad):
+        p -= p.dtype.type(lr) * g
 
 
-def momentum_step(param: np.ndarray, grad: np.ndarray, v: np.ndarray, lr: float, momentum: float) -> None:
+def momentum_step(param, grad, v, lr: float, momentum: float) -> None:
     """``v = momentum * v - lr * grad; param += v``."""
-    _check_step(param, grad, v=v)
-    t = param.dtype.type
-    v *= t(momentum)
-    v -= t(lr) * grad
-    param += v
+    lr, momentum = _checks.finite("lr", lr), _checks.finite("momentum", momentum)
+    for p, g, v_ in _step_tensors(param, grad, v=v):
+        t = p.dtype.type
+        v_ *= t(momentum)
+        v_ -= t(lr) * g
+        p += v_
 
 
-def nesterov_step(param: np.ndarray, grad: np.ndarray, v: np.ndarray, lr: float, momentum: float) -> None:
+def nesterov_step(param, grad, v, lr: float, momentum: float) -> None:
     """Nesterov momentum as in Bengio et al. 2012 (uses v before its update).
 
     ``param += mu*mu*v - (1+mu)*lr*grad``, then ``v = mu*v - lr*grad``.
     """
-    _check_step(param, grad, v=v)
-    t = param.dtype.type
-    mu, lr_ = t(momentum), t(lr)
-    param += mu * mu * v - (1 + mu) * lr_ * grad
-    v *= mu
-    v -= lr_ * grad
+    lr, momentum = _checks.finite("lr", lr), _checks.finite("momentum", momentum)
+    for p, g, v_ in _step_tensors(param, grad, v=v):
+        t = p.dtype.type
+        mu, lr_ = t(momentum), t(lr)
+        p += mu * mu * v_ - (1 + mu) * lr_ * g
+        v_ *= mu
+        v_ -= lr_ * g
 
 
-def adagrad_step(param: np.ndarray, grad: np.ndarray, h: np.ndarray, lr: float) -> None:
+def adagrad_step(param, grad, h, lr: float) -> None:
     """``h += grad**2; param -= lr * grad / (sqrt(h) + 1e-7)``."""
-    _check_step(param, grad, h=h)
-    t = param.dtype.type
-    h += grad * grad
-    param -= t(lr) * grad / (np.sqrt(h) + t(1e-7))
+    lr = _checks.finite("lr", lr)
+    for p, g, h_ in _step_tensors(param, grad, h=h):
+        t = p.dtype.type
+        h_ += g * g
+        p -= t(lr) * g / (np.sqrt(h_) + t(1e-7))
 
 
-def rmsprop_step(param: np.ndarray, grad: np.ndarray, h: np.ndarray, lr: float, decay_rate: float) -> None:
+def rmsprop_step(param, grad, h, lr: float, decay_rate: float) -> None:
     """``h = decay*h + (1-decay)*grad**2; param -= lr * grad / (sqrt(h) + 1e-7)``."""
-    _check_step(param, grad, h=h)
-    t = param.dtype.type
-    h *= t(decay_rate)
-    h += t(1 - decay_rate) * grad * grad
-    param -= t(lr) * grad / (np.sqrt(h) + t(1e-7))
+    lr, decay_rate = _checks.finite("lr", lr), _checks.finite("decay_rate", decay_rate)
+    for p, g, h_ in _step_tensors(param, grad, h=h):
+        t = p.dtype.type
+        h_ *= t(decay_rate)
+        h_ += t(1 - decay_rate) * g * g
+        p -= t(lr) * g / (np.sqrt(h_) + t(1e-7))
 
 
-def adadelta_step(param: np.ndarray, grad: np.ndarray, h: np.ndarray, d: np.ndarray,
-                  lr: float, rho: float, eps: float) -> None:
+def adadelta_step(param, grad, h, d, lr: float, rho: float, eps: float) -> None:
     """AdaDelta (Zeiler 2012), with an optional learning-rate multiplier.
 
     ``h = rho*h + (1-rho)*grad**2``;
     ``delta = sqrt(d + eps) / sqrt(h + eps) * grad``;
     ``d = rho*d + (1-rho)*delta**2``; ``param -= lr * delta``.
     """
-    _check_step(param, grad, h=h, d=d)
-    t = param.dtype.type
-    h *= t(rho)
-    h += t(1 - rho) * grad * grad
-    delta = np.sqrt(d + t(eps)) / np.sqrt(h + t(eps)) * grad
-    d *= t(rho)
-    d += t(1 - rho) * delta * delta
-    param -= t(lr) * delta
+    lr, rho, eps = _checks.finite("lr", lr), _checks.finite("rho", rho), _checks.finite("eps", eps)
+    for p, g, h_, d_ in _step_tensors(param, grad, h=h, d=d):
+        t = p.dtype.type
+        h_ *= t(rho)
+        h_ += t(1 - rho) * g * g
+        delta = np.sqrt(d_ + t(eps)) / np.sqrt(h_ + t(eps)) * g
+        d_ *= t(rho)
+        d_ += t(1 - rho) * delta * delta
+        p -= t(lr) * delta
 
 
-def adam_step(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray,
-              lr: float, beta1: float, beta2: float, t: int) -> None:
-    """Adam, the book's form, at step ``t`` (1 for the first update).
+def adam_step(param, grad, m, v, lr: float, beta1: float, beta2: float, t: int) -> None:
+    """Adam, the book's form, at step ``t`` (an int, 1 for the first update).
 
     ``m += (1-beta1)*(grad-m)``; ``v += (1-beta2)*(grad**2-v)``;
     ``param -= lr_t * m / (sqrt(v) + 1e-7)`` with
-    ``lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)``.
+    ``lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)``; beta1, beta2 in [0, 1).
     """
-    _check_step(param, grad, m=m, v=v)
-    if t < 1:
-        raise ValueError(f"adam step count t must be >= 1, got {t}")
-    ty = param.dtype.type
-    lr_t = ty(lr * np.sqrt(1.0 - beta2**t) / (1.0 - beta1**t))
-    m += ty(1 - beta1) * (grad - m)
-    v += ty(1 - beta2) * (grad * grad - v)
-    param -= lr_t * m / (np.sqrt(v) + ty(1e-7))
+    step = _checks.integer("t", t)
+    lr, beta1, beta2 = _checks.finite("lr", lr), _checks.finite("beta1", beta1), _checks.finite("beta2", beta2)
+    for name, beta in (("beta1", beta1), ("beta2", beta2)):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"{name} must lie in [0, 1), got {beta}")
+    if step < 1:
+        raise ValueError(f"adam step count t must be >= 1, got {step}")
+    step = min(step, 2**31 - 1)  # beta**t has long underflowed to 0 (the native kernel's bound)
+    lr_t = lr * np.sqrt(1.0 - beta2**step) / (1.0 - beta1**step)
+    for p, g, m_, v_ in _step_tensors(param, grad, m=m, v=v):
+        ty = p.dtype.type
+        m_ += ty(1 - beta1) * (g - m_)
+        v_ += ty(1 - beta2) * (g * g - v_)
+        p -= ty(lr_t) * m_ / (np.sqrt(v_) + ty(1e-7))
 
 
 # --------------------------------------------------------------------------
@@ -373,6 +449,7 @@ def conv_backward(dout: np.ndarray, x: np.ndarray, W: np.ndarray, stride: int = 
     dout: (N, FN, oh, ow), x: (N, C, H, W), W: (FN, C, FH, FW), one float dtype
     -> ``(dx (N, C, H, W) or None when need_dx=False, dW (FN, C, FH, FW), db (FN,))``.
     """
+    need_dx = _checks.flag("need_dx", need_dx)
     _checks.same_dtype(dout=dout, x=x, W=W)
     oh, ow = _check_conv(x, W, stride, pad)
     fn, _, fh, fw = W.shape
@@ -529,7 +606,10 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, runnin
     must hold at least one sample per channel).
     train=False: mean = running_mean, var = running_var, nothing is modified.
     ``inv_std = 1 / sqrt(var + eps)``, ``out = gamma * (x - mean) * inv_std + beta``.
+    ``train`` is a bool; ``momentum`` and ``eps`` finite real numbers.
     """
+    train = _checks.flag("train", train)
+    momentum, eps = _checks.finite("momentum", momentum), _checks.finite("eps", eps)
     _checks.same_dtype(x=x, gamma=gamma, beta=beta, running_mean=running_mean, running_var=running_var)
     axes, bshape = _channel_axes(x)
     _check_channel_vectors(x, gamma=gamma, beta=beta, running_mean=running_mean, running_var=running_var)
@@ -632,6 +712,7 @@ def dropout_forward(x: np.ndarray, dropout_ratio: float, seed: int,
     elements become ``x * 0``, so NaN stays NaN and negatives give -0.0), or with
     ``inverted`` ``where(mask, x * scale, 0)``, ``scale = dtype(1 / (1 - dropout_ratio))``.
     """
+    inverted = _checks.flag("inverted", inverted)
     _checks.float_array("x", x)
     ratio = _checks.dropout_ratio(dropout_ratio)
     mask = _dropout_mask(x.shape, x.size, ratio, _checks.seed64(seed))
@@ -643,6 +724,7 @@ def dropout_backward(dout: np.ndarray, mask: np.ndarray, dropout_ratio: float, i
 
     dout: any shape, float32/float64; mask: bool of dout's shape -> dx like dout.
     """
+    inverted = _checks.flag("inverted", inverted)
     _checks.float_array("dout", dout)
     _checks.bool_mask(mask, "dout", dout)
     ratio = _checks.dropout_ratio(dropout_ratio)

@@ -1,0 +1,223 @@
+"""One contract on both backends for the edge cases users hit: empty
+batches, non-finite or mistyped hyper-parameters, ints for flags, NaN and
+inf in the data.  Each case states the rule and checks both backends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ferronet
+from ferronet import ops
+from conftest import AVAILABLE_BACKENDS
+
+F32, F64 = np.float32, np.float64
+
+
+def on_every_backend(fn):
+    """fn() run on each backend: its results, or the exception types it raised."""
+    outcomes = {}
+    for name in AVAILABLE_BACKENDS:
+        # NumPy warns about invalid values where the native kernels stay silent
+        with ferronet.use_backend(name), np.errstate(all="ignore"):
+            try:
+                outcomes[name] = fn()
+            except Exception as exc:  # noqa: BLE001 - compared below
+                outcomes[name] = type(exc)
+    return outcomes
+
+
+def raises_everywhere(exc_type, fn):
+    outcomes = on_every_backend(fn)
+    assert all(o is exc_type or (isinstance(o, type) and issubclass(o, exc_type)) for o in outcomes.values()), outcomes
+
+
+# ---------------------------------------------------------------- empty batches
+
+
+@pytest.mark.parametrize("shape", [(3, 0), (0,)])
+def test_softmax_over_zero_classes_is_a_value_error(shape):
+    raises_everywhere(ValueError, lambda: ops.softmax(np.ones(shape)))
+
+
+def test_softmax_of_zero_rows_is_empty(backend):
+    assert ops.softmax(np.ones((0, 4), F32)).shape == (0, 4)
+
+
+@pytest.mark.parametrize("fn", ["softmax_cross_entropy_forward", "softmax_cross_entropy_backward"])
+def test_the_softmax_loss_needs_at_least_one_row(fn):
+    raises_everywhere(ValueError, lambda: getattr(ops, fn)(np.ones((0, 3)), np.zeros(0, np.int64)))
+
+
+# ---------------------------------------------------------------- hyper-parameters
+
+
+STEPS = {
+    "sgd_step": ([], ("lr",)),
+    "momentum_step": (["v"], ("lr", "momentum")),
+    "nesterov_step": (["v"], ("lr", "momentum")),
+    "adagrad_step": (["h"], ("lr",)),
+    "rmsprop_step": (["h"], ("lr", "decay_rate")),
+    "adadelta_step": (["h", "d"], ("lr", "rho", "eps")),
+    "adam_step": (["m", "v"], ("lr", "beta1", "beta2")),
+}
+GOOD = {"lr": 0.1, "momentum": 0.9, "decay_rate": 0.99, "rho": 0.95, "eps": 1e-6, "beta1": 0.9, "beta2": 0.999}
+
+
+def step_call(name, **override):
+    """A call of optimizer step ``name`` on fresh arrays, hyper-parameters overridden."""
+    states, hypers = STEPS[name]
+
+    def call():
+        p = np.ones((3, 4))
+        args = [p, np.full((3, 4), 0.5)] + [np.zeros((3, 4)) for _ in states]
+        args += [override.get(h, GOOD[h]) for h in hypers]
+        if name == "adam_step":
+            args.append(override.get("t", 1))
+        getattr(ops, name)(*args)
+        return p
+
+    return call
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_hyper_parameters_are_value_errors(name, value):
+    """Rule: hyper-parameters must be finite (NumPy used to fill the parameters with NaN)."""
+    for hyper in STEPS[name][1]:
+        raises_everywhere(ValueError, step_call(name, **{hyper: value}))
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+@pytest.mark.parametrize("value", ["0.1", True, None, [0.1]])
+def test_hyper_parameters_must_be_real_numbers(name, value):
+    """Rule: a string, bool or container is a TypeError (NumPy used to parse '0.1')."""
+    raises_everywhere(TypeError, step_call(name, lr=value))
+
+
+@pytest.mark.parametrize("value", [1, 0.5, np.float32(0.25), np.int64(1)])
+def test_python_and_numpy_numbers_are_accepted(value):
+    outcomes = on_every_backend(step_call("sgd_step", lr=value))
+    want = 1 - float(value) * 0.5
+    assert all(np.allclose(p, want) for p in outcomes.values()), outcomes
+
+
+@pytest.mark.parametrize("t", [1.5, 2.0, "3", True])
+def test_adam_step_count_must_be_an_int(t):
+    raises_everywhere(TypeError, step_call("adam_step", t=t))
+
+
+@pytest.mark.parametrize("t", [0, -1, -(2**70)])
+def test_adam_step_count_must_be_positive(t):
+    raises_everywhere(ValueError, step_call("adam_step", t=t))
+
+
+def test_a_huge_adam_step_count_is_a_very_late_step():
+    """Rule: t = 2**70 is valid; beta**t has underflowed, so lr_t = lr."""
+    outcomes = on_every_backend(step_call("adam_step", t=2**70))
+    results = list(outcomes.values())
+    assert all(isinstance(r, np.ndarray) for r in results), outcomes
+    for r in results[1:]:
+        np.testing.assert_allclose(r, results[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("beta", [1.0, -0.1, 1.5])
+def test_adam_betas_lie_in_zero_one(beta):
+    raises_everywhere(ValueError, step_call("adam_step", beta1=beta))
+    raises_everywhere(ValueError, step_call("adam_step", beta2=beta))
+
+
+# ---------------------------------------------------------------- flags
+
+
+@pytest.mark.parametrize("value", [1, 0, "yes", None])
+def test_flags_are_bools_not_ints(value):
+    a = np.ones((2, 3))
+    raises_everywhere(TypeError, lambda: ops.matmul(a, a, trans_a=value))
+    raises_everywhere(TypeError, lambda: ops.matmul(a, a, trans_b=value))
+    raises_everywhere(TypeError, lambda: ops.affine_backward(np.ones((2, 3)), a, np.ones((3, 3)), need_dx=value))
+    raises_everywhere(TypeError, lambda: ops.dropout_forward(a, 0.5, 1, inverted=value))
+    c = np.ones(3)
+    raises_everywhere(TypeError, lambda: ops.batchnorm_forward(a, c, c, c.copy(), c.copy(), train=value))
+
+
+def test_numpy_bools_are_flags(backend):
+    a = np.arange(6.0).reshape(2, 3)
+    assert np.allclose(ops.matmul(a, a, trans_b=np.True_), a @ a.T)
+
+
+# ---------------------------------------------------------------- NaN and inf
+
+
+def test_batchnorm_propagates_nan_from_an_inf_in_the_batch():
+    """Rule: an inf in a channel makes its variance NaN on both backends (native clamped it to 0)."""
+    def call():
+        x = np.array([[1.0, 2.0], [np.inf, 3.0], [0.5, 4.0]])
+        rm, rv = np.zeros(2), np.ones(2)
+        out, mean, inv_std = ops.batchnorm_forward(x, np.ones(2), np.zeros(2), rm, rv, train=True)
+        return out, mean, inv_std, rm, rv
+
+    outcomes = on_every_backend(call)
+    for out, mean, inv_std, rm, rv in outcomes.values():
+        assert np.isnan(inv_std[0]) and np.isfinite(inv_std[1])
+        assert np.isnan(rv[0]) and np.isfinite(rv[1])
+        assert np.all(np.isnan(out[:, 0]))
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_nan_and_inf_flow_through_the_dense_kernels_alike(dtype):
+    x = np.array([[np.nan, 1.0, -np.inf], [np.inf, 0.0, 2.0]], dtype)
+    W = np.eye(3, dtype=dtype)
+    for fn in (lambda: ops.relu_forward(x), lambda: ops.sigmoid_forward(x), lambda: ops.matmul(x, W),
+               lambda: ops.softmax(x)):
+        outcomes = list(on_every_backend(fn).values())
+        for o in outcomes[1:]:
+            np.testing.assert_array_equal(np.isnan(o), np.isnan(outcomes[0]))
+            finite = np.isfinite(outcomes[0])
+            np.testing.assert_allclose(o[finite], outcomes[0][finite], rtol=1e-6)
+
+
+# ---------------------------------------------------------------- multi-tensor steps
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_one_step_call_for_many_tensors_equals_one_call_per_tensor(name, dtype, backend):
+    rng = np.random.default_rng(3)
+    shapes = [(5, 4), (4,), (3, 2, 2), (0, 3)]
+    states, hypers = STEPS[name]
+    extra = [GOOD[h] for h in hypers] + ([3] if name == "adam_step" else [])
+
+    def fresh():
+        ps = [rng.standard_normal(s).astype(dtype) for s in shapes]
+        gs = [rng.standard_normal(s).astype(dtype) for s in shapes]
+        ss = [[np.abs(rng.standard_normal(s)).astype(dtype) for s in shapes] for _ in states]
+        return ps, gs, ss
+
+    ps, gs, ss = fresh()
+    copies = ([p.copy() for p in ps], gs, [[s.copy() for s in group] for group in ss])
+    getattr(ops, name)(ps, gs, *ss, *extra)
+    cp, cg, cs = copies
+    for i in range(len(shapes)):
+        getattr(ops, name)(cp[i], cg[i], *[group[i] for group in cs], *extra)
+    for a, b in zip(ps, cp):
+        np.testing.assert_array_equal(a, b)
+    for ga, gb in zip(ss, cs):
+        for a, b in zip(ga, gb):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_a_step_over_no_tensors_does_nothing(backend):
+    ops.sgd_step([], [], 0.1)
+    ops.adam_step((), (), (), (), 0.1, 0.9, 0.999, 1)
+
+
+def test_multi_tensor_steps_check_their_arguments_alike():
+    p, g = np.ones(3), np.ones(3)
+    raises_everywhere(ValueError, lambda: ops.sgd_step([p], [g, g], 0.1))          # lengths differ
+    raises_everywhere(ValueError, lambda: ops.sgd_step([p], g, 0.1))               # a list and an array
+    raises_everywhere(TypeError, lambda: ops.sgd_step({"W": p}, {"W": g}, 0.1))    # not a sequence
+    raises_everywhere(TypeError, lambda: ops.sgd_step([p, np.ones(3, F32)], [g, np.ones(3, F32)], 0.1))  # mixed dtypes
+    raises_everywhere(ValueError, lambda: ops.sgd_step([p, np.ones(4)], [g, np.ones(3)], 0.1))  # shapes
+    raises_everywhere(ValueError, lambda: ops.sgd_step([p, p], [g, g], 0.1))       # the same param twice
+    raises_everywhere(ValueError, lambda: ops.momentum_step([p], [g], [p], 0.1, 0.9))  # state aliases param
