@@ -70,6 +70,9 @@ impl<'py> Arg<'py> {
     }
 }
 
+/// One tensor's `(param, grad, state arrays)` as the kernels take them.
+type TensorSlices<'a, T> = (&'a mut [T], &'a [T], Vec<&'a mut [T]>);
+
 /// One step's arrays, borrowed and checked: per tensor a param, its grad
 /// and its state arrays (one per state argument).
 struct Tensors<'py, T: Elem> {
@@ -109,7 +112,7 @@ impl<'py, T: Elem> Tensors<'py, T> {
     }
 
     /// Per tensor: `(param, grad, its state arrays in argument order)`.
-    fn slices(&mut self) -> Vec<(&mut [T], &[T], Vec<&mut [T]>)> {
+    fn slices(&mut self) -> Vec<TensorSlices<'_, T>> {
         let mut states: Vec<std::slice::IterMut<'_, PyReadwriteArrayDyn<'py, T>>> =
             self.states.iter_mut().map(|s| s.iter_mut()).collect();
         self.params
