@@ -97,7 +97,7 @@ def _check_affine(x: np.ndarray, W: np.ndarray) -> None:
 def relu_forward(x: np.ndarray) -> np.ndarray:
     """``max(x, 0)``, same shape and dtype as x."""
     _checks.float_array("x", x)
-    return np.maximum(x, 0)
+    return np.asarray(np.maximum(x, 0))  # an array even for 0-d x
 
 
 def relu_backward(dout: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -119,7 +119,7 @@ def sigmoid_backward(dout: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``dout * y * (1 - y)`` where y is the forward output."""
     _checks.same_dtype(dout=dout, y=y)
     _checks.same_shape("dout", dout, "y", y)
-    return dout * y * (1 - y)
+    return np.asarray(dout * y * (1 - y))
 
 
 # --------------------------------------------------------------------------
@@ -585,6 +585,11 @@ def _channel_axes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
     raise ValueError(f"batch normalization expects x of shape (N, C) or (N, C, H, W), got shape {x.shape}")
 
 
+def _samples_per_channel(x: np.ndarray) -> int:
+    """N (2-d x) or N*H*W (4-d x): the values each channel's statistics average (C may be 0)."""
+    return x.shape[0] * (x.shape[2] * x.shape[3] if x.ndim == 4 else 1)
+
+
 def _check_channel_vectors(x: np.ndarray, **vectors: np.ndarray) -> None:
     for name, v in vectors.items():
         if v.shape != (x.shape[1],):
@@ -617,7 +622,7 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, runnin
     if train:
         _checks.writable("running_mean", running_mean)
         _checks.writable("running_var", running_var)
-        if x.size == 0:
+        if _samples_per_channel(x) == 0:
             raise ValueError(f"batch normalization in training mode needs at least one sample, got x {x.shape}")
         mean = x.mean(axis=axes)  # (C,)
         var = np.square(x - mean.reshape(bshape)).mean(axis=axes)  # (C,), biased
@@ -646,10 +651,10 @@ def batchnorm_backward(dout: np.ndarray, x: np.ndarray, gamma: np.ndarray, mean:
     _checks.same_shape("dout", dout, "x", x)
     axes, bshape = _channel_axes(x)
     _check_channel_vectors(x, gamma=gamma, mean=mean, inv_std=inv_std)
-    if x.size == 0:
+    if _samples_per_channel(x) == 0:
         raise ValueError(f"batch normalization backward needs at least one sample, got x {x.shape}")
     t = x.dtype.type
-    m = t(x.size // x.shape[1])
+    m = t(_samples_per_channel(x))
     xhat = (x - mean.reshape(bshape)) * inv_std.reshape(bshape)  # like x
     dbeta = dout.sum(axis=axes)  # (C,)
     dgamma = (dout * xhat).sum(axis=axes)  # (C,)
@@ -696,7 +701,7 @@ def _dropout_mask(shape: tuple[int, ...], size: int, ratio: float, seed: int) ->
 def _dropout_apply(a: np.ndarray, mask: np.ndarray, ratio: float, inverted: bool) -> np.ndarray:
     """``a * mask`` (book form) or ``where(mask, a * scale, 0)`` with scale = dtype(1 / (1 - ratio))."""
     if not inverted:
-        return a * mask
+        return np.asarray(a * mask)
     scale = a.dtype.type(1.0 / (1.0 - ratio))
     return np.where(mask, a * scale, np.zeros((), dtype=a.dtype))
 
