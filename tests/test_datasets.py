@@ -459,6 +459,21 @@ def test_download_with_a_wrong_checksum_fails(tmp_path: Path, monkeypatch, isola
     assert not list((isolated_env / "mnist").glob("*ubyte*"))
 
 
+def test_failed_download_leaves_no_partial_or_temporary_file(tmp_path: Path, monkeypatch, isolated_env) -> None:
+    paths = write_set(tmp_path / "mirror", make_arrays(31))
+    good = {p.name: _md5(p) for p in paths.values()}
+    bad = dict(good, **{"t10k-images-idx3-ubyte.gz": "0" * 32})
+    spec = dataclasses.replace(mnist.SPEC, md5=bad, mirrors=((tmp_path / "mirror").as_uri() + "/",))
+    monkeypatch.setattr(mnist, "SPEC", spec)
+    monkeypatch.delenv("FERRONET_OFFLINE")
+    (isolated_env / "mnist").mkdir(parents=True)  # exists already, so it stays
+    with pytest.raises(DatasetNotFoundError, match="MD5"):
+        load_mnist()
+    # the files before the bad one arrived whole; the bad one left nothing, not even a temporary file
+    assert sorted(p.name for p in (isolated_env / "mnist").iterdir()) == ["train-images-idx3-ubyte.gz",
+                                                                         "train-labels-idx1-ubyte.gz"]
+
+
 # ---------------------------------------------------------------- real Fashion-MNIST
 
 
