@@ -24,7 +24,7 @@ import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -157,10 +157,9 @@ def _decode(stream: _Stream, name: str, stored_bytes: int | None, compressed: bo
     return _read_data(stream, header, name)
 
 
-def _open_content(fh: BinaryIO, name: str) -> tuple[_Stream, bool]:
+def _open_content(fh: io.BufferedReader, name: str) -> tuple[_Stream, bool]:
     """The (decompressed) content of the open file ``fh`` and whether it is gzip."""
-    compressed = fh.read(2) == _GZIP_MAGIC
-    fh.seek(0)
+    compressed = fh.peek(2)[:2] == _GZIP_MAGIC
     return (GzipStream(fh, name), True) if compressed else (fh, False)
 
 
