@@ -133,7 +133,6 @@ def test_dimensions_whose_int64_product_wraps_to_zero_are_refused(tmp_path: Path
 def test_the_size_limit_applies_and_can_be_chosen(tmp_path: Path) -> None:
     data = idx.encode_idx(np.zeros((10, 100), dtype=np.int32))  # 4000 bytes of elements
     path = write_file(tmp_path, data, compress=True)
-    assert "4000-byte" not in refused(path, max_bytes=3999)  # the limit is named, not the size
     assert "3999-byte limit" in refused(path, max_bytes=3999)
     assert idx.read_idx(path, max_bytes=4000).shape == (10, 100)
     with pytest.raises(ValueError, match=r"^<test>: .*3999-byte limit"):

@@ -113,7 +113,9 @@ def _check_size(header: IdxHeader, name: str, stored_bytes: int | None, compress
     """
     promise = f"header promises shape {header.shape} ({header.total_bytes} bytes in all)"
     if header.data_bytes > max_bytes:
-        raise ValueError(f"{name}: {promise}: more than the {max_bytes}-byte limit (idx.MAX_DATA_BYTES)")
+        raise ValueError(
+            f"{name}: {promise}: more than the {max_bytes}-byte limit (max_bytes, by default idx.MAX_DATA_BYTES)"
+        )
     if stored_bytes is None:
         return
     if not compressed and stored_bytes != header.total_bytes:
