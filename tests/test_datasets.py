@@ -6,6 +6,7 @@ import dataclasses
 import gzip
 import hashlib
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -340,14 +341,88 @@ def test_unwritable_cache_dir_still_loads(tmp_path: Path, monkeypatch) -> None:
     np.testing.assert_array_equal(t, arrays["t_train"])
 
 
-def test_corrupt_cache_is_ignored(tmp_path: Path, isolated_env) -> None:
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(b"garbage")
+
+
+def _flip_a_pixel(path: Path) -> None:  # only the members' CRC-32 can tell
+    data = bytearray(path.read_bytes())
+    data[data.index(b"\x93NUMPY") + 1000] ^= 0x10  # inside x_train's pixels
+    path.write_bytes(bytes(data))
+
+
+def _drop_a_key(path: Path) -> None:
+    with np.load(path) as npz:
+        kept = {k: npz[k] for k in npz.files if k != "t_test"}
+    with open(path, "wb") as fh:
+        np.savez(fh, **kept)
+
+
+def _other_shapes(path: Path) -> None:  # a valid archive with every key, but not of these sources
+    with open(path, "wb") as fh:
+        np.savez(fh, **make_arrays(99, n_train=19))
+
+
+@pytest.mark.parametrize("damage", [_truncate, _garbage, _flip_a_pixel, _drop_a_key, _other_shapes])
+def test_damaged_cache_is_rebuilt_from_the_sources(tmp_path: Path, isolated_env, damage) -> None:
     arrays = make_arrays(25)
     write_set(tmp_path / "src", arrays)
     load_mnist(path=tmp_path / "src")
     [cached] = cache_files(isolated_env)
-    cached.write_bytes(b"garbage")
-    (_, t), _ = load_mnist(path=tmp_path / "src")
-    np.testing.assert_array_equal(t, arrays["t_train"])
+    damage(cached)
+    for _ in range(2):  # the first load repairs the cache, the second uses it
+        (x, t), (xt, tt) = load_mnist(normalize=False, path=tmp_path / "src")
+        np.testing.assert_array_equal(x, arrays["x_train"].reshape(20, 784))
+        np.testing.assert_array_equal(t, arrays["t_train"])
+        np.testing.assert_array_equal(xt, arrays["x_test"].reshape(10, 784))
+        np.testing.assert_array_equal(tt, arrays["t_test"])
+        assert cache_files(isolated_env) == [cached]
+        with np.load(cached, allow_pickle=False) as npz:  # repaired: a complete, current cache
+            for key in _mnist_format.KEYS:
+                np.testing.assert_array_equal(npz[key], arrays[key])
+
+
+def test_repaired_cache_is_used_without_parsing(tmp_path: Path, monkeypatch, isolated_env) -> None:
+    write_set(tmp_path / "src", make_arrays(28))
+    load_mnist(path=tmp_path / "src")
+    [cached] = cache_files(isolated_env)
+    _truncate(cached)
+    load_mnist(path=tmp_path / "src")
+    monkeypatch.setattr(_mnist_format, "parse", lambda *a, **k: pytest.fail("parsed despite a repaired cache"))
+    load_mnist(path=tmp_path / "src")
+
+
+def test_cache_is_written_atomically_with_fsync(tmp_path: Path, monkeypatch, isolated_env) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    write_set(tmp_path / "src", make_arrays(29))
+    synced.clear()  # (writing the sources above is atomic too)
+    load_mnist(path=tmp_path / "src")
+    assert synced == ["file", "dir"]
+    assert [p.name for p in (isolated_env / "npz").iterdir()] == [cache_files(isolated_env)[0].name]
+
+
+def test_a_killed_writer_s_leftovers_are_removed_on_the_next_store(tmp_path: Path, isolated_env) -> None:
+    write_set(tmp_path / "src", make_arrays(30))
+    load_mnist(path=tmp_path / "src")
+    [cached] = cache_files(isolated_env)
+    leftover = cached.parent / f".{cached.name}.tmp-0123abcd"
+    leftover.write_bytes(b"half a cache")
+    unrelated = cached.parent / ".fashion-mnist-0000000000000000-1111111111111111.npz.tmp-0123abcd"
+    unrelated.write_bytes(b"another data set's")
+    cached.unlink()
+    load_mnist(path=tmp_path / "src")
+    assert not leftover.exists() and unrelated.exists() and cached.exists()
 
 
 # ---------------------------------------------------------------- download (from a local file:// mirror)
@@ -382,6 +457,21 @@ def test_download_with_a_wrong_checksum_fails(tmp_path: Path, monkeypatch, isola
     with pytest.raises(DatasetNotFoundError, match="MD5"):
         load_mnist()
     assert not list((isolated_env / "mnist").glob("*ubyte*"))
+
+
+def test_failed_download_leaves_no_partial_or_temporary_file(tmp_path: Path, monkeypatch, isolated_env) -> None:
+    paths = write_set(tmp_path / "mirror", make_arrays(31))
+    good = {p.name: _md5(p) for p in paths.values()}
+    bad = dict(good, **{"t10k-images-idx3-ubyte.gz": "0" * 32})
+    spec = dataclasses.replace(mnist.SPEC, md5=bad, mirrors=((tmp_path / "mirror").as_uri() + "/",))
+    monkeypatch.setattr(mnist, "SPEC", spec)
+    monkeypatch.delenv("FERRONET_OFFLINE")
+    (isolated_env / "mnist").mkdir(parents=True)  # exists already, so it stays
+    with pytest.raises(DatasetNotFoundError, match="MD5"):
+        load_mnist()
+    # the files before the bad one arrived whole; the bad one left nothing, not even a temporary file
+    assert sorted(p.name for p in (isolated_env / "mnist").iterdir()) == ["train-images-idx3-ubyte.gz",
+                                                                         "train-labels-idx1-ubyte.gz"]
 
 
 # ---------------------------------------------------------------- real Fashion-MNIST

@@ -6,17 +6,28 @@ arrays to ``<data dir>/npz/<data set>-<source>-<stamp>.npz`` where ``source``
 hashes the directory the files came from and ``stamp`` their sizes and
 modification times, so editing or replacing a source file forces a re-parse.
 The cache is never written beside the source files (they may be read-only).
+
+A cache file is written atomically (``ferronet.fileio.atomic_write``) and is
+used only when it holds exactly the arrays the source files' headers
+promise, checked from its ``.npy`` headers before any data is read, with
+every member's CRC verified.  Anything else (truncated, garbage, keys
+missing, other shapes) counts as no cache: the sources are parsed again
+and the file rewritten.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from ferronet.fileio import TEMP_MARK, NpzReader, atomic_write
+
+#: What a cache file must hold: array name -> (shape, dtype).
+Layout = Mapping[str, tuple[tuple[int, ...], np.dtype]]
 
 #: Bump when the cached layout changes, to ignore older cache files.
 CACHE_FORMAT = 1
@@ -48,38 +59,45 @@ def cache_path(dataset: str, sources: Sequence[Path]) -> Path:
     return data_dir() / "npz" / f"{dataset}-{origin}-{stamp}.npz"
 
 
-def load(path: Path, keys: Sequence[str]) -> dict[str, np.ndarray] | None:
-    """The arrays cached at ``path``, or None when absent, unreadable or incomplete."""
-    if not path.is_file():
-        return None
+def load(path: Path, layout: Layout) -> dict[str, np.ndarray] | None:
+    """The arrays cached at ``path``, or None unless it holds every array of ``layout`` as described.
+
+    A missing, unreadable, truncated or corrupt file, a missing key or a
+    shape or dtype other than ``layout``'s all give None: a damaged cache
+    is no cache.  Shapes are checked from the headers before data are read.
+    """
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not set(keys) <= set(npz.files):
-                return None
-            return {k: npz[k] for k in keys}
-    except (OSError, ValueError, EOFError):
+        with NpzReader(path) as npz:
+            for key, (shape, dtype) in layout.items():
+                if key not in npz.names or npz.header(key) != (tuple(shape), np.dtype(dtype)):
+                    return None
+            return {key: npz.read(key) for key in layout}
+    except (OSError, ValueError):
         return None
+
+
+def _is_stale(candidate: Path, current: Path) -> bool:
+    """Whether ``candidate`` is an older cache of ``current``'s origin, or a temporary file a killed writer left."""
+    prefix = current.name.rsplit("-", 1)[0] + "-"  # "<data set>-<source>-"
+    if candidate == current:
+        return False
+    if candidate.name.startswith(prefix) and candidate.name.endswith(".npz"):
+        return True
+    return candidate.name.startswith("." + prefix) and TEMP_MARK in candidate.name
 
 
 def store(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:
-    """Write ``arrays`` to ``path`` atomically; drop stale caches of the same origin.
+    """Write ``arrays`` to ``path`` atomically; drop stale caches and temporary files of the same origin.
 
     Returns False (and changes nothing) when the cache directory is not
     writable: caching is an optimisation, never a reason to fail.
     """
-    prefix = path.name.rsplit("-", 1)[0] + "-"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        for old in path.parent.glob(prefix + "*.npz"):
-            if old != path:
+        with atomic_write(path) as fh:
+            np.savez(fh, **arrays)
+        for old in path.parent.iterdir():
+            if _is_stale(old, path):
                 old.unlink(missing_ok=True)
     except OSError:
         return False

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from ferronet.fileio import atomic_write
 
 TIMEOUT_SECONDS = 10.0
 
@@ -37,17 +38,14 @@ def _md5(path: Path) -> str:
 
 
 def _fetch(url: str, dest: Path, md5: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as resp:
-            for block in iter(lambda: resp.read(1 << 20), b""):
-                out.write(block)
-        got = _md5(Path(tmp))
-        if got != md5:
-            raise DownloadError(f"{url}: MD5 {got} does not match the published {md5}")
-        os.replace(tmp, dest)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    """Download ``url`` to ``dest``, all or nothing: ``dest`` appears only complete, checked and fsynced."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with atomic_write(dest) as out, urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as resp:
+        for block in iter(lambda: resp.read(1 << 20), b""):
+            digest.update(block)
+            out.write(block)
+        if digest.hexdigest() != md5:
+            raise DownloadError(f"{url}: MD5 {digest.hexdigest()} does not match the published {md5}")
 
 
 def download(files: Mapping[str, str], mirrors: Sequence[str], dest_dir: Path) -> list[Path]:

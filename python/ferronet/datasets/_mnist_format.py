@@ -24,6 +24,8 @@ PARTS = (
     ("t_test", "t10k-labels", "idx1-ubyte"),
 )
 KEYS = tuple(part for part, _, _ in PARTS)
+#: IDX kind -> number of dimensions: images (N, H, W), labels (N,).
+NDIM = {"idx3-ubyte": 3, "idx1-ubyte": 1}
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,7 @@ def parse(files: Mapping[str, Path], classes: int) -> dict[str, np.ndarray]:
     """Read and cross-check the four files: images uint8 (N, H, W), labels uint8 (N,)."""
     arrays: dict[str, np.ndarray] = {}
     for part, _, kind in PARTS:
-        arrays[part] = idx.read_idx(files[part], expect_ndim=3 if kind == "idx3-ubyte" else 1,
-                                    expect_dtype=np.uint8)
+        arrays[part] = idx.read_idx(files[part], expect_ndim=NDIM[kind], expect_dtype=np.uint8)
     for split in ("train", "test"):
         x, t = arrays[f"x_{split}"], arrays[f"t_{split}"]
         if x.shape[0] != t.shape[0]:
@@ -134,11 +135,24 @@ def parse(files: Mapping[str, Path], classes: int) -> dict[str, np.ndarray]:
     return arrays
 
 
+def layout(files: Mapping[str, Path]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """part -> (shape, dtype) that the four files' headers declare (only the headers are read)."""
+    declared = {}
+    for part, _, kind in PARTS:
+        header = idx.read_header(files[part], expect_ndim=NDIM[kind], expect_dtype=np.uint8)
+        declared[part] = (header.shape, header.dtype.newbyteorder("="))
+    return declared
+
+
 def load_raw(spec: Spec, path: str | os.PathLike[str] | None = None, download: bool = True) -> dict[str, np.ndarray]:
-    """The four uint8 arrays of the data set, from the ``.npz`` cache when it is current."""
+    """The four uint8 arrays of the data set, from the ``.npz`` cache when it is current and intact.
+
+    A cache file that does not hold exactly what the source files' headers
+    declare (damaged, truncated, other shapes) is ignored and rewritten.
+    """
     files = locate(spec, path, download)
     cache_file = _cache.cache_path(spec.key, [files[k] for k in KEYS])
-    arrays = _cache.load(cache_file, KEYS)
+    arrays = _cache.load(cache_file, layout(files))
     if arrays is None:
         arrays = parse(files, spec.classes)
         _cache.store(cache_file, arrays)

@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ferronet import gradient as _gradient
+from ferronet.fileio import NpzReader, atomic_write
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -242,9 +243,12 @@ class LayerNetwork:
         ``.npz`` is appended to a name without it (as ``np.savez`` does).
         Arrays are stored under their parameter names (``W1``, ``gamma1``) and
         ``'<layer name>.<attribute>'``, in the network's dtype, without pickle.
+        The write is atomic (see ``ferronet.fileio.atomic_write``): if the
+        process dies while saving, the previous file is still there, intact.
         """
         target = npz_path(path)
-        np.savez(target, **self.params, **self.persistent_state())
+        with atomic_write(target) as fh:
+            np.savez(fh, **self.params, **self.persistent_state())
         return target
 
     def load_params(self, path: PathLike = "params.npz") -> None:
@@ -257,21 +261,28 @@ class LayerNetwork:
         to the network's dtype, so a float64 file loads into a float32
         network and back.  The arrays are updated in place (``np.copyto``):
         the layers and an optimizer's state keep pointing at them.
+
+        Every shape and dtype is checked from the arrays' headers before any
+        data is read.  A damaged file (truncated, not a zip archive, a bad
+        checksum) raises ValueError naming it; a missing one
+        FileNotFoundError.
         """
         self._sync_layers()
         targets = {**self.params, **self.persistent_state()}
-        with np.load(npz_path(path), allow_pickle=False) as saved:
-            missing = [k for k in targets if k not in saved.files]
-            unexpected = [k for k in saved.files if k not in targets]
+        file = npz_path(path)
+        with NpzReader(file) as saved:
+            missing = [k for k in targets if k not in saved.names]
+            unexpected = [k for k in saved.names if k not in targets]
             if missing or unexpected:
-                raise ValueError(f"{os.fspath(path)!r} does not match this network: missing {missing}, "
+                raise ValueError(f"{file}: does not match this network: missing {missing}, "
                                  f"unexpected {unexpected}")
-            arrays = {name: saved[name] for name in targets}
-        for name, value in arrays.items():
-            if value.shape != targets[name].shape:
-                raise ValueError(f"parameter {name!r}: the file has shape {value.shape}, "
-                                 f"the network has shape {targets[name].shape}")
-            if value.dtype.kind not in "fiu":
-                raise ValueError(f"parameter {name!r}: the file holds {value.dtype}, not real numbers")
+            for name, target in targets.items():
+                shape, dtype = saved.header(name)
+                if shape != target.shape:
+                    raise ValueError(f"{file}: parameter {name!r}: the file has shape {shape}, "
+                                     f"the network has shape {target.shape}")
+                if dtype.kind not in "fiu":
+                    raise ValueError(f"{file}: parameter {name!r}: the file holds {dtype}, not real numbers")
+            arrays = {name: saved.read(name) for name in targets}
         for name, value in arrays.items():
             np.copyto(targets[name], value, casting="same_kind")
