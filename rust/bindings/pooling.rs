@@ -6,12 +6,15 @@ use pyo3::prelude::*;
 
 use super::array::{exact_input, float_dtype, fmt_shape, require_ndim, same_shape, value_error, Elem, Input, Output};
 use super::call::{detached, dispatch};
+use super::errors::geometry_error;
 use super::window::{input_shape, Int};
-use crate::kernels::pooling::{self as kernel, Pool2d};
+use crate::kernels::geometry::Window;
+use crate::kernels::pooling as kernel;
 
 /// The checked geometry of a `pool_h x pool_w` window over the NCHW `shape`
-/// (`what` names the array or tuple it came from).
-fn geometry(what: &str, shape: &[usize], pool_h: Int, pool_w: Int, stride: Int, pad: Int) -> PyResult<Pool2d> {
+/// (`what` names the array or tuple it came from), with the NumPy
+/// reference's checks and messages.
+fn geometry(what: &str, shape: &[usize], pool_h: Int, pool_w: Int, stride: Int, pad: Int) -> PyResult<Window> {
     require_ndim(what, shape, 4)?;
     let (ph, pw, stride, pad) = (pool_h.0, pool_w.0, stride.0, pad.0);
     if stride < 1 {
@@ -25,22 +28,14 @@ fn geometry(what: &str, shape: &[usize], pool_h: Int, pool_w: Int, stride: Int, 
             "pool size must be at least (1, 1), got ({ph}, {pw})"
         )));
     }
-    let g = Pool2d {
-        h: shape[2],
-        w: shape[3],
-        pool_h: ph as usize,
-        pool_w: pw as usize,
-        stride: stride as usize,
-        pad: pad as usize,
-    };
-    g.check()
-        .map_err(|msg| value_error(format!("{msg} ({what} has shape {})", fmt_shape(shape))))?;
-    Ok(g)
+    let input = [shape[0], shape[1], shape[2], shape[3]];
+    Window::pooling(input, ph as usize, pw as usize, stride as usize, pad as usize)
+        .map_err(|e| geometry_error(e, what, shape))
 }
 
-/// `(N, C, oh, ow)` for an input of `shape`.
-fn out_shape(shape: &[usize], g: &Pool2d) -> [usize; 4] {
-    [shape[0], shape[1], g.out_h(), g.out_w()]
+/// `(N, C, oh, ow)`.
+fn out_shape(g: &Window) -> [usize; 4] {
+    [g.n, g.c, g.oh, g.ow]
 }
 
 /// Max pooling: `(out, argmax)`, argmax an int32 flat index into each H*W plane.
@@ -68,7 +63,7 @@ fn max_forward<'py, T: Elem>(
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let x = Input::<T>::new("x", x)?;
     let g = geometry("x", x.shape(), pool_h, pool_w, stride, pad)?;
-    let shape = out_shape(x.shape(), &g);
+    let shape = out_shape(&g);
     let mut out = Output::<T>::try_new(py, &shape)?;
     let mut argmax = Output::<i32>::try_new(py, &shape)?;
     let (xs, o, a) = (x.slice(), out.data(), argmax.data());
@@ -147,7 +142,7 @@ fn avg_forward<'py, T: Elem>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let x = Input::<T>::new("x", x)?;
     let g = geometry("x", x.shape(), pool_h, pool_w, stride, pad)?;
-    let mut out = Output::<T>::try_new(py, &out_shape(x.shape(), &g))?;
+    let mut out = Output::<T>::try_new(py, &out_shape(&g))?;
     let (xs, o) = (x.slice(), out.data());
     detached(py, || kernel::avg_pool_forward(xs, &g, o))?;
     Ok(out.into_any())
@@ -181,7 +176,7 @@ fn avg_backward<'py, T: Elem>(
     let shape = input_shape(input_shape_obj)?;
     let g = geometry("input_shape", &shape, pool_h, pool_w, stride, pad)?;
     let dout = Input::<T>::new("dout", dout)?;
-    let want = out_shape(&shape, &g);
+    let want = out_shape(&g);
     if dout.shape() != want {
         return Err(value_error(format!(
             "dout must have shape {} (pooling output of input_shape {}), got shape {}",

@@ -57,6 +57,9 @@ pub fn forward_train<T: Float>(
 ) {
     assert_eq!(x.len(), l.len());
     assert!(l.count() > 0, "batch statistics need at least one element per channel");
+    if l.c == 0 {
+        return; // no channels (however many samples): nothing to normalize
+    }
     // shift each channel by its first element so the squares stay small
     let shifts: Vec<f64> = (0..l.c).map(|ch| x[ch * l.s].to_f64()).collect();
     let (sums, squares) = channel_pair_sums(x, x, &shifts, &shifts, l);
@@ -101,7 +104,9 @@ pub fn forward_eval<T: Float>(
     for (s, &v) in inv_std.iter_mut().zip(running_var) {
         *s = T::from_f64(1.0 / (v.to_f64() + eps).sqrt());
     }
-    normalize(x, gamma, beta, l, mean, inv_std, out);
+    if l.len() > 0 {
+        normalize(x, gamma, beta, l, mean, inv_std, out);
+    }
 }
 
 /// Gradients of the training forward for `dout` (like `x`): `dx`,
@@ -122,6 +127,12 @@ pub fn backward<T: Float>(
 ) {
     assert_eq!(dout.len(), l.len());
     assert_eq!(x.len(), l.len());
+    if l.len() == 0 {
+        // no channels, or no samples (a count of 0 is refused by the bindings)
+        dgamma.fill(T::ZERO);
+        dbeta.fill(T::ZERO);
+        return;
+    }
     let means: Vec<f64> = mean.iter().map(|v| v.to_f64()).collect();
     let zeros = vec![0.0; l.c];
     let (sums, dots) = channel_pair_sums(dout, x, &zeros, &means, l);

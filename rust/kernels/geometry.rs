@@ -59,6 +59,26 @@ impl std::fmt::Display for GeometryError {
     }
 }
 
+/// The largest size (elements) any computed dimension may have: NumPy's int64.
+const MAX_SIZE: u128 = i64::MAX as u128;
+
+/// `size + 2 * pad` when it fits an int64.
+fn padded(size: usize, pad: usize) -> Option<usize> {
+    let p = size as u128 + 2 * pad as u128;
+    (p <= MAX_SIZE).then_some(p as usize)
+}
+
+/// Whether the product of `dims` fits an int64 (exact: u128 arithmetic, so
+/// a zero anywhere makes it fit).
+fn fits(dims: &[usize]) -> bool {
+    if dims.contains(&0) {
+        return true;
+    }
+    dims.iter()
+        .try_fold(1u128, |acc, &d| acc.checked_mul(d as u128).filter(|&p| p <= MAX_SIZE))
+        .is_some()
+}
+
 impl Window {
     /// Check the geometry and compute the output size
     /// `oh = (h + 2 pad - fh) / stride + 1` (likewise `ow`).
@@ -74,18 +94,16 @@ impl Window {
         if fh == 0 || fw == 0 {
             return Err(GeometryError::EmptyWindow { fh, fw });
         }
-        let padded = |size: usize| pad.checked_mul(2).and_then(|p| p.checked_add(size));
-        let (Some(ph), Some(pw)) = (padded(h), padded(w)) else {
+        let (Some(ph), Some(pw)) = (padded(h, pad), padded(w, pad)) else {
             return Err(GeometryError::PadOverflow { pad });
         };
         if fh > ph || fw > pw {
             return Err(GeometryError::WindowTooLarge { fh, fw, ph, pw });
         }
         let (oh, ow) = ((ph - fh) / stride + 1, (pw - fw) / stride + 1);
-        // every size the kernels compute must fit: the input, and the
-        // im2col matrix (n*oh*ow, c*fh*fw), the largest of them
-        let product = |dims: &[usize]| dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-        if product(&[n, c, h, w]).is_none() || product(&[n, oh, ow, c, fh, fw]).is_none() {
+        // the sizes the kernels compute must fit an int64: an output plane,
+        // and the rows and columns of the im2col matrix (n*oh*ow, c*fh*fw)
+        if !fits(&[oh, ow]) || !fits(&[n, oh, ow]) || !fits(&[c, fh, fw]) {
             return Err(GeometryError::TooLarge);
         }
         Ok(Self {
@@ -113,8 +131,7 @@ impl Window {
         if fh == 0 || fw == 0 {
             return Err(GeometryError::EmptyWindow { fh, fw });
         }
-        let padded = |size: usize| pad.checked_mul(2).and_then(|p| p.checked_add(size));
-        let (Some(ph), Some(pw)) = (padded(h), padded(w)) else {
+        let (Some(ph), Some(pw)) = (padded(h, pad), padded(w, pad)) else {
             return Err(GeometryError::PadOverflow { pad });
         };
         if fh > ph || fw > pw {
@@ -130,9 +147,9 @@ impl Window {
             return Err(GeometryError::PlaneTooLargeForArgmax { h, w });
         }
         let (oh, ow) = ((ph - fh) / stride + 1, (pw - fw) / stride + 1);
-        // pooling touches the input and the output, never an im2col matrix
-        let product = |dims: &[usize]| dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-        if product(&[n, c, h, w]).is_none() || product(&[n, c, oh, ow]).is_none() {
+        // an output plane must fit an int64 (the output array's size is
+        // checked where it is allocated)
+        if !fits(&[oh, ow]) {
             return Err(GeometryError::TooLarge);
         }
         Ok(Self {
@@ -211,9 +228,24 @@ mod tests {
             Window::new([1, 1, 3, 3], 2, 2, 1, usize::MAX / 2),
             Err(GeometryError::PadOverflow { pad: usize::MAX / 2 })
         );
+        // an output plane, or the im2col matrix's rows or columns, beyond an int64
         assert_eq!(
-            Window::new([1 << 40, 1 << 30, 1, 1], 1, 1, 1, 0),
+            Window::new([1, 1, 1 << 40, 1 << 40], 1, 1, 1, 0),
             Err(GeometryError::TooLarge)
+        );
+        assert_eq!(
+            Window::new([1 << 40, 1, 1 << 20, 1 << 10], 1, 1, 1, 0),
+            Err(GeometryError::TooLarge)
+        );
+        assert_eq!(
+            Window::new([1, 1 << 40, 1, 1], 1, 1 << 30, 1, 1 << 29),
+            Err(GeometryError::TooLarge)
+        );
+        // with nothing to compute, only the sizes that exist must fit
+        assert!(Window::new([0, 1, 1 << 20, 1 << 20], 1, 1, 1, 0).is_ok());
+        assert_eq!(
+            Window::new([1, 1, 1, 1], 1, 1, 1, 1 << 62),
+            Err(GeometryError::PadOverflow { pad: 1 << 62 })
         );
         assert_eq!(
             Window::pooling([1, 1, 4, 4], 2, 2, 2, 2),

@@ -5,106 +5,43 @@
 //! the plane are padding. Max pooling ignores padding (it acts as -inf);
 //! average pooling counts it as zeros (it always divides by `pool_h * pool_w`).
 //! Planes are independent, so blocks of them run on separate threads.
+//!
+//! The geometry is a [`Window`] made by [`Window::pooling`] (the `n * c`
+//! planes of `h x w`, the `fh x fw` window, stride and padding), checked
+//! once where it is made.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::float::Float;
+use super::geometry::Window;
 use super::parallel::{run_chunks, threads_for, SharedMut};
 
 /// Work (elements touched) per thread below which a call stays single-threaded.
 const GRAIN: usize = 1 << 15;
 
-/// The geometry of one pooling call: the input plane, the window, the stride
-/// and the padding on every side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pool2d {
-    pub h: usize,
-    pub w: usize,
-    pub pool_h: usize,
-    pub pool_w: usize,
-    pub stride: usize,
-    pub pad: usize,
+/// Elements a plane's pass touches, to size the threading (saturating:
+/// a huge padded window over a tiny input is valid).
+fn work_per_plane(g: &Window) -> usize {
+    let window = g.fh.saturating_mul(g.fw);
+    g.oh.saturating_mul(g.ow)
+        .saturating_mul(window)
+        .saturating_add(g.in_plane())
 }
 
-impl Pool2d {
-    /// `Ok` when every window holds at least one element of the plane and
-    /// indices fit `i32`; else what is wrong, in words. (The checks and their
-    /// order are the NumPy reference's.)
-    pub fn check(&self) -> Result<(), String> {
-        let (h, w, ph, pw, pad) = (self.h, self.w, self.pool_h, self.pool_w, self.pad);
-        if self.stride == 0 {
-            return Err("stride must be >= 1, got 0".into());
-        }
-        if ph == 0 || pw == 0 {
-            return Err(format!("pool size must be at least (1, 1), got ({ph}, {pw})"));
-        }
-        // u128: pad comes from Python and may be anything.
-        let (padded_h, padded_w) = (h as u128 + 2 * pad as u128, w as u128 + 2 * pad as u128);
-        if padded_h < ph as u128 || padded_w < pw as u128 {
-            return Err(format!(
-                "pool ({ph}, {pw}) is larger than the padded input ({padded_h}, {padded_w})"
-            ));
-        }
-        if pad >= ph || pad >= pw {
-            return Err(format!(
-                "pad {pad} must be smaller than the pool ({ph}, {pw}): a window would hold only padding"
-            ));
-        }
-        if h == 0 || w == 0 {
-            return Err("the input has an empty plane: every window would hold only padding".into());
-        }
-        if h as u128 * w as u128 > i32::MAX as u128 {
-            return Err(format!("H*W = {h}*{w} does not fit the int32 argmax"));
-        }
-        if padded_h > (usize::MAX / 4) as u128 || padded_w > (usize::MAX / 4) as u128 {
-            return Err(format!("the padded input ({padded_h}, {padded_w}) is too large"));
-        }
-        Ok(())
-    }
+/// The plane's rows under output row `i` (padding clipped off).
+fn rows(g: &Window, i: usize) -> Range<usize> {
+    clip(i * g.stride, g.fh, g.pad, g.h)
+}
 
-    /// Output rows: `(H + 2*pad - pool_h) / stride + 1` (needs [`Pool2d::check`]).
-    pub fn out_h(&self) -> usize {
-        (self.h + 2 * self.pad - self.pool_h) / self.stride + 1
-    }
+/// The plane's columns under output column `j`.
+fn cols(g: &Window, j: usize) -> Range<usize> {
+    clip(j * g.stride, g.fw, g.pad, g.w)
+}
 
-    /// Output columns: `(W + 2*pad - pool_w) / stride + 1`.
-    pub fn out_w(&self) -> usize {
-        (self.w + 2 * self.pad - self.pool_w) / self.stride + 1
-    }
-
-    fn plane(&self) -> usize {
-        self.h * self.w
-    }
-
-    fn out_plane(&self) -> usize {
-        self.out_h() * self.out_w()
-    }
-
-    /// Elements a plane's pass touches, to size the threading (saturating:
-    /// a huge padded window over a tiny input is valid).
-    fn work_per_plane(&self) -> usize {
-        let window = self.pool_h.saturating_mul(self.pool_w);
-        self.out_h()
-            .saturating_mul(self.out_w())
-            .saturating_mul(window)
-            .saturating_add(self.plane())
-    }
-
-    /// The plane's rows under output row `i` (padding clipped off).
-    fn rows(&self, i: usize) -> Range<usize> {
-        clip(i * self.stride, self.pool_h, self.pad, self.h)
-    }
-
-    /// The plane's columns under output column `j`.
-    fn cols(&self, j: usize) -> Range<usize> {
-        clip(j * self.stride, self.pool_w, self.pad, self.w)
-    }
-
-    /// The common case with its own code: 2x2 windows, stride 2, no padding.
-    fn is_2x2_stride_2(&self) -> bool {
-        self.pool_h == 2 && self.pool_w == 2 && self.stride == 2 && self.pad == 0
-    }
+/// The common case with its own code: 2x2 windows, stride 2, no padding.
+fn is_2x2_stride_2(g: &Window) -> bool {
+    g.fh == 2 && g.fw == 2 && g.stride == 2 && g.pad == 0
 }
 
 /// `start..start+len` in padded coordinates, as unpadded indices within `0..size`.
@@ -127,31 +64,33 @@ fn for_each_plane_block(planes: usize, per_plane: usize, f: impl Fn(Range<usize>
     });
 }
 
-/// Number of planes in `len` elements of `plane` each (asserting it divides).
-fn plane_count(len: usize, plane: usize, what: &str) -> usize {
-    assert!(
-        plane > 0 && len.is_multiple_of(plane),
-        "{what} length {len} is not a whole number of planes of {plane}"
+/// The `n * c` planes of `g`, asserting that `what` holds `len` elements of them.
+fn planes_of(g: &Window, len: usize, what: &str) -> usize {
+    let planes = g.n * g.c;
+    assert_eq!(
+        len,
+        planes * g.in_plane(),
+        "{what} does not hold {planes} planes of {}",
+        g.in_plane()
     );
-    len / plane
+    planes
 }
 
 /// Max pooling of `x` (planes of `H x W`) into `out` (planes of `oh x ow`),
 /// with `argmax` the flat index `h*W + w` of each window's maximum in its
 /// plane. Ties go to the first element in row-major window order; a NaN wins
 /// over numbers and the first NaN wins (NumPy's `argmax`).
-pub fn max_pool_forward<T: Float>(x: &[T], g: &Pool2d, out: &mut [T], argmax: &mut [i32]) {
-    g.check().expect("pooling geometry");
-    let planes = plane_count(x.len(), g.plane(), "x");
+pub fn max_pool_forward<T: Float>(x: &[T], g: &Window, out: &mut [T], argmax: &mut [i32]) {
+    let planes = planes_of(g, x.len(), "x");
     if planes == 0 {
         assert!(out.is_empty() && argmax.is_empty(), "no planes but output");
         return;
     }
-    let (plane, out_plane) = (g.plane(), g.out_plane());
+    let (plane, out_plane) = (g.in_plane(), g.out_plane());
     assert_eq!(out.len(), planes * out_plane, "out length");
     assert_eq!(argmax.len(), planes * out_plane, "argmax length");
     let (out, argmax) = (SharedMut::new(out), SharedMut::new(argmax));
-    for_each_plane_block(planes, g.work_per_plane(), |r| {
+    for_each_plane_block(planes, work_per_plane(g), |r| {
         let span = r.start * out_plane..r.end * out_plane;
         // SAFETY: blocks of planes are disjoint.
         let (out, argmax) = unsafe { (out.range(span.clone()), argmax.range(span)) };
@@ -160,7 +99,7 @@ pub fn max_pool_forward<T: Float>(x: &[T], g: &Pool2d, out: &mut [T], argmax: &m
             .zip(out.chunks_exact_mut(out_plane))
             .zip(argmax.chunks_exact_mut(out_plane));
         for ((x, out), argmax) in planes {
-            if g.is_2x2_stride_2() {
+            if is_2x2_stride_2(g) {
                 max_2x2_plane(x, g.w, out, argmax);
             } else {
                 max_plane(x, g, out, argmax);
@@ -224,12 +163,12 @@ multiversion! {
 }
 
 /// One plane, any geometry: a scan of each window's unpadded part.
-fn max_plane<T: Float>(x: &[T], g: &Pool2d, out: &mut [T], argmax: &mut [i32]) {
-    let ow = g.out_w();
+fn max_plane<T: Float>(x: &[T], g: &Window, out: &mut [T], argmax: &mut [i32]) {
+    let ow = g.ow;
     for (i, (out, argmax)) in out.chunks_exact_mut(ow).zip(argmax.chunks_exact_mut(ow)).enumerate() {
-        let rows = g.rows(i);
+        let rows = rows(g, i);
         for (j, (o, a)) in out.iter_mut().zip(argmax).enumerate() {
-            let cols = g.cols(j);
+            let cols = cols(g, j);
             let first = rows.start * g.w + cols.start;
             let (mut best, mut at) = (x[first], first as i32);
             for r in rows.clone() {
@@ -297,24 +236,23 @@ multiversion! {
 }
 
 /// Average pooling: `out = (sum of the window's unpadded elements) / (pool_h * pool_w)`.
-pub fn avg_pool_forward<T: Float>(x: &[T], g: &Pool2d, out: &mut [T]) {
-    g.check().expect("pooling geometry");
-    let planes = plane_count(x.len(), g.plane(), "x");
+pub fn avg_pool_forward<T: Float>(x: &[T], g: &Window, out: &mut [T]) {
+    let planes = planes_of(g, x.len(), "x");
     if planes == 0 {
         assert!(out.is_empty(), "no planes but output");
         return;
     }
-    let (plane, out_plane) = (g.plane(), g.out_plane());
+    let (plane, out_plane) = (g.in_plane(), g.out_plane());
     assert_eq!(out.len(), planes * out_plane, "out length");
     let out = SharedMut::new(out);
-    for_each_plane_block(planes, g.work_per_plane(), |r| {
+    for_each_plane_block(planes, work_per_plane(g), |r| {
         // SAFETY: blocks of planes are disjoint.
         let out = unsafe { out.range(r.start * out_plane..r.end * out_plane) };
         let planes = x[r.start * plane..r.end * plane]
             .chunks_exact(plane)
             .zip(out.chunks_exact_mut(out_plane));
         for (x, out) in planes {
-            if g.is_2x2_stride_2() {
+            if is_2x2_stride_2(g) {
                 avg_2x2_plane(x, g.w, out);
             } else {
                 avg_plane(x, g, out);
@@ -345,13 +283,13 @@ multiversion! {
 }
 
 /// One plane, any geometry.
-fn avg_plane<T: Float>(x: &[T], g: &Pool2d, out: &mut [T]) {
-    let ow = g.out_w();
-    let area = T::from_f64((g.pool_h * g.pool_w) as f64);
+fn avg_plane<T: Float>(x: &[T], g: &Window, out: &mut [T]) {
+    let ow = g.ow;
+    let area = T::from_f64((g.fh * g.fw) as f64);
     for (i, out) in out.chunks_exact_mut(ow).enumerate() {
-        let rows = g.rows(i);
+        let rows = rows(g, i);
         for (j, o) in out.iter_mut().enumerate() {
-            let cols = g.cols(j);
+            let cols = cols(g, j);
             let mut sum = T::ZERO;
             for r in rows.clone() {
                 for &v in &x[r * g.w..][cols.clone()] {
@@ -366,24 +304,23 @@ fn avg_plane<T: Float>(x: &[T], g: &Pool2d, out: &mut [T]) {
 /// The gradient of average pooling: `dx[h, w]` is the sum of
 /// `dout / (pool_h * pool_w)` over the windows holding `(h, w)`.
 /// `dout` holds planes of `oh x ow`, `dx` the same number of `H x W`.
-pub fn avg_pool_backward<T: Float>(dout: &[T], g: &Pool2d, dx: &mut [T]) {
-    g.check().expect("pooling geometry");
-    let planes = plane_count(dx.len(), g.plane(), "dx");
+pub fn avg_pool_backward<T: Float>(dout: &[T], g: &Window, dx: &mut [T]) {
+    let planes = planes_of(g, dx.len(), "dx");
     if planes == 0 {
         assert!(dout.is_empty(), "no planes but dout");
         return;
     }
-    let (plane, out_plane) = (g.plane(), g.out_plane());
+    let (plane, out_plane) = (g.in_plane(), g.out_plane());
     assert_eq!(dout.len(), planes * out_plane, "dout length");
     let dx = SharedMut::new(dx);
-    for_each_plane_block(planes, g.work_per_plane(), |r| {
+    for_each_plane_block(planes, work_per_plane(g), |r| {
         // SAFETY: blocks of planes are disjoint.
         let dx = unsafe { dx.range(r.start * plane..r.end * plane) };
         let planes = dout[r.start * out_plane..r.end * out_plane]
             .chunks_exact(out_plane)
             .zip(dx.chunks_exact_mut(plane));
         for (dout, dx) in planes {
-            if g.is_2x2_stride_2() {
+            if is_2x2_stride_2(g) {
                 avg_backward_2x2_plane(dout, g.w, dx);
             } else {
                 avg_backward_plane(dout, g, dx);
@@ -420,14 +357,14 @@ multiversion! {
 /// One plane: spread each `dout / area` over its window's unpadded part.
 /// Windows go last to first, so each cell adds its shares in the order the
 /// NumPy reference does (the same sums, bit for bit).
-fn avg_backward_plane<T: Float>(dout: &[T], g: &Pool2d, dx: &mut [T]) {
-    let ow = g.out_w();
-    let area = T::from_f64((g.pool_h * g.pool_w) as f64);
+fn avg_backward_plane<T: Float>(dout: &[T], g: &Window, dx: &mut [T]) {
+    let ow = g.ow;
+    let area = T::from_f64((g.fh * g.fw) as f64);
     dx.fill(T::ZERO);
     for (i, dout) in dout.chunks_exact(ow).enumerate().rev() {
-        let rows = g.rows(i);
+        let rows = rows(g, i);
         for (j, &d) in dout.iter().enumerate().rev() {
-            let cols = g.cols(j);
+            let cols = cols(g, j);
             let share = d / area;
             for r in rows.clone() {
                 for v in &mut dx[r * g.w..][cols.clone()] {
@@ -444,23 +381,22 @@ mod tests {
     use crate::kernels::parallel::set_num_threads;
     use crate::kernels::testing::Rng;
 
-    fn geom(h: usize, w: usize, pool_h: usize, pool_w: usize, stride: usize, pad: usize) -> Pool2d {
-        Pool2d {
-            h,
-            w,
-            pool_h,
-            pool_w,
-            stride,
-            pad,
-        }
+    /// One plane of `h x w` (see [`planes`] for more).
+    fn geom(h: usize, w: usize, pool_h: usize, pool_w: usize, stride: usize, pad: usize) -> Window {
+        Window::pooling([1, 1, h, w], pool_h, pool_w, stride, pad).expect("a valid test geometry")
+    }
+
+    /// `g` over `count` planes.
+    fn planes(g: &Window, count: usize) -> Window {
+        Window { c: count, ..*g }
     }
 
     /// The window of output `(i, j)` in padded coordinates, row-major, with
     /// padding positions as `None`.
-    fn window(g: &Pool2d, i: usize, j: usize) -> Vec<Option<usize>> {
+    fn window(g: &Window, i: usize, j: usize) -> Vec<Option<usize>> {
         let mut cells = Vec::new();
-        for ky in 0..g.pool_h {
-            for kx in 0..g.pool_w {
+        for ky in 0..g.fh {
+            for kx in 0..g.fw {
                 let (r, c) = (
                     (i * g.stride + ky) as isize - g.pad as isize,
                     (j * g.stride + kx) as isize - g.pad as isize,
@@ -473,11 +409,11 @@ mod tests {
     }
 
     /// The spec written as plainly as possible: np.argmax over the window's real elements.
-    fn naive_max<T: Float>(x: &[T], g: &Pool2d) -> (Vec<T>, Vec<i32>) {
+    fn naive_max<T: Float>(x: &[T], g: &Window) -> (Vec<T>, Vec<i32>) {
         let (mut out, mut arg) = (Vec::new(), Vec::new());
         for p in x.chunks(g.h * g.w) {
-            for i in 0..g.out_h() {
-                for j in 0..g.out_w() {
+            for i in 0..g.oh {
+                for j in 0..g.ow {
                     let mut best: Option<usize> = None;
                     for k in window(g, i, j).into_iter().flatten() {
                         best = match best {
@@ -496,11 +432,11 @@ mod tests {
         (out, arg)
     }
 
-    fn naive_avg(x: &[f64], g: &Pool2d) -> Vec<f64> {
+    fn naive_avg(x: &[f64], g: &Window) -> Vec<f64> {
         let mut out = Vec::new();
         for p in x.chunks(g.h * g.w) {
-            for i in 0..g.out_h() {
-                for j in 0..g.out_w() {
+            for i in 0..g.oh {
+                for j in 0..g.ow {
                     let cells = window(g, i, j);
                     let sum: f64 = cells.iter().map(|c| c.map_or(0.0, |k| p[k])).sum();
                     out.push(sum / cells.len() as f64);
@@ -510,15 +446,15 @@ mod tests {
         out
     }
 
-    fn naive_avg_backward(dout: &[f64], g: &Pool2d) -> Vec<f64> {
+    fn naive_avg_backward(dout: &[f64], g: &Window) -> Vec<f64> {
         let mut dx = Vec::new();
-        for d in dout.chunks(g.out_h() * g.out_w()) {
+        for d in dout.chunks(g.oh * g.ow) {
             let mut plane = vec![0.0; g.h * g.w];
-            for i in 0..g.out_h() {
-                for j in 0..g.out_w() {
+            for i in 0..g.oh {
+                for j in 0..g.ow {
                     let cells = window(g, i, j);
                     for k in cells.iter().flatten() {
-                        plane[*k] += d[i * g.out_w() + j] / cells.len() as f64;
+                        plane[*k] += d[i * g.ow + j] / cells.len() as f64;
                     }
                 }
             }
@@ -548,13 +484,14 @@ mod tests {
         (3, 27, 2, 2, 2, 0), // 13 outputs a row, odd width and height
     ];
 
-    fn check_max<T: Float>(g: &Pool2d, planes: usize, seed: u64) {
+    fn check_max<T: Float>(g: &Window, count: usize, seed: u64) {
+        let (g, planes) = (&self::planes(g, count), count);
         let mut rng = Rng::new(seed);
         let x: Vec<T> = data(&mut rng, planes * g.h * g.w)
             .into_iter()
             .map(T::from_f64)
             .collect();
-        let out_len = planes * g.out_h() * g.out_w();
+        let out_len = planes * g.oh * g.ow;
         let (mut out, mut arg) = (vec![T::ZERO; out_len], vec![-1i32; out_len]);
         max_pool_forward(&x, g, &mut out, &mut arg);
         let (want_out, want_arg) = naive_max(&x, g);
@@ -566,7 +503,7 @@ mod tests {
         assert!(max_pool_backward(&dout, &arg, planes, &mut dx));
         let mut want = vec![0.0f64; dx.len()];
         for (k, (&d, &a)) in dout.iter().zip(&arg).enumerate() {
-            let p = k / (g.out_h() * g.out_w());
+            let p = k / (g.oh * g.ow);
             want[p * g.h * g.w + a as usize] += d.to_f64();
         }
         let got: Vec<f64> = dx.iter().map(|v| v.to_f64()).collect();
@@ -590,8 +527,9 @@ mod tests {
             let g = geom(h, w, ph, pw, stride, pad);
             let mut rng = Rng::new(s as u64);
             for planes in [1, 3] {
+                let g = &self::planes(&g, planes);
                 let x = rng.vec(planes * h * w);
-                let out_len = planes * g.out_h() * g.out_w();
+                let out_len = planes * g.oh * g.ow;
                 let mut out = vec![0.0; out_len];
                 avg_pool_forward(&x, &g, &mut out);
                 crate::kernels::testing::assert_close(&out, &naive_avg(&x, &g), 1e-14);
@@ -692,7 +630,8 @@ mod tests {
         let mut rng = Rng::new(5);
         let x: Vec<f32> = data(&mut rng, 3000 * 24 * 24).into_iter().map(|v| v as f32).collect();
         for g in [geom(24, 24, 2, 2, 2, 0), geom(24, 24, 3, 3, 2, 1)] {
-            let out_len = 3000 * g.out_h() * g.out_w();
+            let g = planes(&g, 3000);
+            let out_len = 3000 * g.oh * g.ow;
             let dout: Vec<f32> = rng.vec(out_len).into_iter().map(|v| v as f32).collect();
             let mut runs = Vec::new();
             for threads in [1, 2, 3] {
@@ -718,9 +657,8 @@ mod tests {
     #[test]
     fn huge_padded_windows_over_no_planes() {
         // Valid geometry whose output plane would not fit in memory: fine with N*C = 0.
-        let g = geom(1, 1, 1 << 40, 1 << 40, 1, (1 << 40) - 1);
-        assert!(g.check().is_ok());
-        assert_eq!(g.work_per_plane(), usize::MAX);
+        let g = Window::pooling([1, 0, 1, 1], 1 << 40, 1 << 40, 1, (1 << 40) - 1).unwrap();
+        assert_eq!(work_per_plane(&g), usize::MAX);
         max_pool_forward::<f32>(&[], &g, &mut [], &mut []);
         avg_pool_forward::<f32>(&[], &g, &mut []);
         avg_pool_backward::<f32>(&[], &g, &mut []);
@@ -728,19 +666,20 @@ mod tests {
 
     #[test]
     fn geometry_checks() {
-        assert!(geom(24, 24, 2, 2, 2, 0).check().is_ok());
-        assert_eq!(geom(5, 5, 2, 2, 2, 1).out_h(), 3);
-        assert_eq!(geom(5, 7, 3, 2, 2, 1).out_w(), 4);
-        for bad in [
-            geom(4, 4, 2, 2, 0, 0), // stride 0
-            geom(4, 4, 0, 2, 1, 0), // empty window
-            geom(4, 4, 2, 2, 1, 2), // pad == window
-            geom(4, 4, 3, 2, 1, 2), // pad >= pool_w
-            geom(0, 4, 2, 2, 1, 1), // empty plane
-            geom(3, 3, 6, 2, 1, 1), // window taller than the padded input
-            geom(2, 2, usize::MAX, usize::MAX, 1, usize::MAX - 1),
+        assert_eq!((geom(5, 5, 2, 2, 2, 1).oh, geom(5, 7, 3, 2, 2, 1).ow), (3, 4));
+        for (h, w, ph, pw, stride, pad) in [
+            (4, 4, 2, 2, 0, 0), // stride 0
+            (4, 4, 0, 2, 1, 0), // empty window
+            (4, 4, 2, 2, 1, 2), // pad == window
+            (4, 4, 3, 2, 1, 2), // pad >= pool_w
+            (0, 4, 2, 2, 1, 1), // empty plane
+            (3, 3, 6, 2, 1, 1), // window taller than the padded input
+            (2, 2, usize::MAX, usize::MAX, 1, usize::MAX - 1),
         ] {
-            assert!(bad.check().is_err(), "{bad:?}");
+            assert!(
+                Window::pooling([1, 1, h, w], ph, pw, stride, pad).is_err(),
+                "{h} {w} {ph} {pw} {stride} {pad}"
+            );
         }
     }
 }

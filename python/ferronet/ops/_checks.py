@@ -41,6 +41,13 @@ def finite(name: str, v: object) -> float:
     return value
 
 
+def finite_reals(**values: object) -> tuple[float, ...]:
+    """:func:`finite` of each value, types checked for all of them before any value
+    (the order in which the native bindings read their arguments)."""
+    reals = [real(name, v) for name, v in values.items()]
+    return tuple(finite(name, v) for name, v in zip(values, reals))
+
+
 def flag(name: str, v: object) -> bool:
     """A bool argument (Python's or NumPy's bool; an int is a TypeError)."""
     if not isinstance(v, (bool, np.bool_)):
@@ -125,6 +132,7 @@ def targets(x: np.ndarray, t: object) -> bool:
 # --------------------------------------------------------------------------
 
 INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
 
 
 def integer(name: str, v: object) -> int:
@@ -148,13 +156,16 @@ def shape4(name: str, shape: object) -> tuple[int, int, int, int]:
 
 
 def geometry(shape: tuple[int, ...], filter_h: object, filter_w: object, stride: object, pad: object,
-             what: str = "x", window: str = "filter") -> tuple[int, int]:
+             what: str = "x", window: str = "filter", unrolled: bool = True) -> tuple[int, int]:
     """Output size ``(oh, ow)`` of a ``filter_h x filter_w`` window sliding over
     the NCHW input ``shape`` with ``stride`` and zero ``pad``.
 
     ``oh = (H + 2*pad - filter_h) // stride + 1``.  ValueError (naming the
-    shapes) for stride < 1, pad < 0, a window smaller than 1x1, or a window
-    larger than the padded input; TypeError for non-integer parameters.
+    shapes) for stride < 1, pad < 0, a window smaller than 1x1, a padded size
+    beyond int64, a window larger than the padded input, or (``unrolled``) an
+    output plane ``oh*ow`` or im2col matrix ``(N*oh*ow, C*fh*fw)`` with a
+    dimension beyond int64; TypeError for non-integer parameters.  (The
+    native bindings check the same, in the same order.)
     """
     if len(shape) != 4:
         raise ValueError(f"{what} must be 4-d (N, C, H, W), got shape {tuple(shape)}")
@@ -167,18 +178,23 @@ def geometry(shape: tuple[int, ...], filter_h: object, filter_w: object, stride:
     if fh < 1 or fw < 1:
         raise ValueError(f"{window} size must be at least (1, 1), got ({fh}, {fw})")
     hp, wp = shape[2] + 2 * p, shape[3] + 2 * p
+    if max(hp, wp) > INT64_MAX:
+        raise ValueError(f"pad {p} is too large for {what} with shape {tuple(shape)}")
     if fh > hp or fw > wp:
         raise ValueError(
             f"{window} ({fh}, {fw}) is larger than the padded input ({hp}, {wp}) of {what} with shape {tuple(shape)}"
         )
-    return (hp - fh) // s + 1, (wp - fw) // s + 1
+    oh, ow = (hp - fh) // s + 1, (wp - fw) // s + 1
+    if unrolled and max(oh * ow, shape[0] * oh * ow, shape[1] * fh * fw) > INT64_MAX:
+        raise ValueError(f"the arrays for {what} with shape {tuple(shape)} and this window would be too large")
+    return oh, ow
 
 
 def pool_geometry(shape: tuple[int, ...], pool_h: object, pool_w: object, stride: object, pad: object,
                   what: str = "x") -> tuple[int, int]:
     """``geometry`` for pooling, which also needs every window to hold a real
     element: pad < pool_h, pad < pool_w and H, W >= 1 (else ValueError)."""
-    oh, ow = geometry(shape, pool_h, pool_w, stride, pad, what, window="pool")
+    oh, ow = geometry(shape, pool_h, pool_w, stride, pad, what, window="pool", unrolled=False)
     ph, pw, p = integer("pool_h", pool_h), integer("pool_w", pool_w), integer("pad", pad)
     if p >= ph or p >= pw:
         raise ValueError(f"pad {p} must be smaller than the pool ({ph}, {pw}): a window would hold only padding")
@@ -186,6 +202,8 @@ def pool_geometry(shape: tuple[int, ...], pool_h: object, pool_w: object, stride
         raise ValueError(f"{what} with shape {tuple(shape)} has an empty plane: every window would hold only padding")
     if shape[2] * shape[3] > INT32_MAX:
         raise ValueError(f"{what} with shape {tuple(shape)}: H*W does not fit the int32 argmax")
+    if oh * ow > INT64_MAX:
+        raise ValueError(f"the arrays for {what} with shape {tuple(shape)} and this window would be too large")
     return oh, ow
 
 

@@ -259,14 +259,14 @@ def _step_tensors(param: object, grad: object, **states: object) -> list[tuple[n
 
 def sgd_step(param, grad, lr: float) -> None:
     """``param -= lr * grad``."""
-    lr = _checks.finite("lr", lr)
+    (lr,) = _checks.finite_reals(lr=lr)
     for p, g in _step_tensors(param, grad):
         p -= p.dtype.type(lr) * g
 
 
 def momentum_step(param, grad, v, lr: float, momentum: float) -> None:
     """``v = momentum * v - lr * grad; param += v``."""
-    lr, momentum = _checks.finite("lr", lr), _checks.finite("momentum", momentum)
+    lr, momentum = _checks.finite_reals(lr=lr, momentum=momentum)
     for p, g, v_ in _step_tensors(param, grad, v=v):
         t = p.dtype.type
         v_ *= t(momentum)
@@ -279,7 +279,7 @@ def nesterov_step(param, grad, v, lr: float, momentum: float) -> None:
 
     ``param += mu*mu*v - (1+mu)*lr*grad``, then ``v = mu*v - lr*grad``.
     """
-    lr, momentum = _checks.finite("lr", lr), _checks.finite("momentum", momentum)
+    lr, momentum = _checks.finite_reals(lr=lr, momentum=momentum)
     for p, g, v_ in _step_tensors(param, grad, v=v):
         t = p.dtype.type
         mu, lr_ = t(momentum), t(lr)
@@ -290,7 +290,7 @@ def nesterov_step(param, grad, v, lr: float, momentum: float) -> None:
 
 def adagrad_step(param, grad, h, lr: float) -> None:
     """``h += grad**2; param -= lr * grad / (sqrt(h) + 1e-7)``."""
-    lr = _checks.finite("lr", lr)
+    (lr,) = _checks.finite_reals(lr=lr)
     for p, g, h_ in _step_tensors(param, grad, h=h):
         t = p.dtype.type
         h_ += g * g
@@ -299,7 +299,7 @@ def adagrad_step(param, grad, h, lr: float) -> None:
 
 def rmsprop_step(param, grad, h, lr: float, decay_rate: float) -> None:
     """``h = decay*h + (1-decay)*grad**2; param -= lr * grad / (sqrt(h) + 1e-7)``."""
-    lr, decay_rate = _checks.finite("lr", lr), _checks.finite("decay_rate", decay_rate)
+    lr, decay_rate = _checks.finite_reals(lr=lr, decay_rate=decay_rate)
     for p, g, h_ in _step_tensors(param, grad, h=h):
         t = p.dtype.type
         h_ *= t(decay_rate)
@@ -314,7 +314,7 @@ def adadelta_step(param, grad, h, d, lr: float, rho: float, eps: float) -> None:
     ``delta = sqrt(d + eps) / sqrt(h + eps) * grad``;
     ``d = rho*d + (1-rho)*delta**2``; ``param -= lr * delta``.
     """
-    lr, rho, eps = _checks.finite("lr", lr), _checks.finite("rho", rho), _checks.finite("eps", eps)
+    lr, rho, eps = _checks.finite_reals(lr=lr, rho=rho, eps=eps)
     for p, g, h_, d_ in _step_tensors(param, grad, h=h, d=d):
         t = p.dtype.type
         h_ *= t(rho)
@@ -332,8 +332,10 @@ def adam_step(param, grad, m, v, lr: float, beta1: float, beta2: float, t: int) 
     ``param -= lr_t * m / (sqrt(v) + 1e-7)`` with
     ``lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)``; beta1, beta2 in [0, 1).
     """
+    for name, value in (("lr", lr), ("beta1", beta1), ("beta2", beta2)):
+        _checks.real(name, value)
     step = _checks.integer("t", t)
-    lr, beta1, beta2 = _checks.finite("lr", lr), _checks.finite("beta1", beta1), _checks.finite("beta2", beta2)
+    lr, beta1, beta2 = _checks.finite_reals(lr=lr, beta1=beta1, beta2=beta2)
     for name, beta in (("beta1", beta1), ("beta2", beta2)):
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"{name} must lie in [0, 1), got {beta}")
@@ -376,6 +378,8 @@ def im2col(x: np.ndarray, filter_h: int, filter_w: int, stride: int = 1, pad: in
     _checks.float_array("x", x)
     oh, ow = _checks.geometry(x.shape, filter_h, filter_w, stride, pad)
     n, c = x.shape[:2]
+    if n * oh * ow == 0 or c == 0:
+        return np.empty((n * oh * ow, c * filter_h * filter_w), dtype=x.dtype)  # nothing to unfold
     img = _pad_hw(x, pad)  # (N, C, H + 2p, W + 2p)
     col = np.empty((n, oh, ow, c, filter_h, filter_w), dtype=x.dtype)
     for ky in range(filter_h):
@@ -400,6 +404,8 @@ def col2im(col: np.ndarray, input_shape: tuple[int, int, int, int], filter_h: in
     _checks.ndim("col", col, 2)
     expected = (n * oh * ow, c * filter_h * filter_w)
     _checks.expect_shape("col", col, expected, f"im2col of input_shape {(n, c, h, w)}")
+    if n * c * h * w == 0 or col.size == 0:
+        return np.zeros((n, c, h, w), dtype=col.dtype)  # nothing to fold
     col6 = col.reshape(n, oh, ow, c, filter_h, filter_w)
     img = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=col.dtype)
     for ky in range(filter_h):
@@ -494,6 +500,8 @@ def max_pool_forward(x: np.ndarray, pool_h: int, pool_w: int, stride: int = 2,
     _checks.float_array("x", x)
     oh, ow = _checks.pool_geometry(x.shape, pool_h, pool_w, stride, pad)
     h, w = x.shape[2:]
+    if x.size == 0:  # no planes
+        return np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype), np.empty(x.shape[:2] + (oh, ow), dtype=np.int32)
     win = _gather_windows(_pad_hw(x, pad, -np.inf), pool_h, pool_w, stride, oh, ow)  # (N, C, oh, ow, K)
     k = np.argmax(win, axis=-1)  # (N, C, oh, ow), index in the window
     out = np.take_along_axis(win, k[..., None], axis=-1)[..., 0]  # (N, C, oh, ow)
@@ -525,6 +533,8 @@ def max_pool_backward(dout: np.ndarray, argmax: np.ndarray, input_shape: tuple[i
         raise ValueError(f"dout has shape {dout.shape} but input_shape {(n, c, h, w)} has a different (N, C)")
     _checks.argmax_array(argmax, dout.shape, h * w)
     dx = np.zeros((n * c, h * w), dtype=dout.dtype)
+    if dout.size == 0:
+        return dx.reshape(n, c, h, w)  # nothing to scatter
     planes = np.arange(n * c)[:, None]  # (N*C, 1)
     cells = dout.shape[2] * dout.shape[3]  # oh*ow
     np.add.at(dx, (planes, argmax.reshape(n * c, cells)), dout.reshape(n * c, cells))
@@ -540,6 +550,8 @@ def avg_pool_forward(x: np.ndarray, pool_h: int, pool_w: int, stride: int = 2, p
     """
     _checks.float_array("x", x)
     oh, ow = _checks.pool_geometry(x.shape, pool_h, pool_w, stride, pad)
+    if x.size == 0:  # no planes
+        return np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
     img = _pad_hw(x, pad)  # (N, C, Hp, Wp)
     out = np.zeros(x.shape[:2] + (oh, ow), dtype=x.dtype)
     for ky in range(pool_h):
@@ -563,6 +575,8 @@ def avg_pool_backward(dout: np.ndarray, input_shape: tuple[int, int, int, int], 
     oh, ow = _checks.pool_geometry((n, c, h, w), pool_h, pool_w, stride, pad, what="input_shape")
     _checks.expect_shape("dout", dout, (n, c, oh, ow), f"pooling output of input_shape {(n, c, h, w)}")
     g = dout / dout.dtype.type(pool_h * pool_w)  # (N, C, oh, ow)
+    if n * c == 0:  # no planes
+        return np.zeros((n, c, h, w), dtype=dout.dtype)
     dimg = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=dout.dtype)
     for ky in range(pool_h):
         rows = _window(ky, oh, stride)
@@ -614,7 +628,7 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, runnin
     ``train`` is a bool; ``momentum`` and ``eps`` finite real numbers.
     """
     train = _checks.flag("train", train)
-    momentum, eps = _checks.finite("momentum", momentum), _checks.finite("eps", eps)
+    momentum, eps = _checks.finite_reals(momentum=momentum, eps=eps)
     _checks.same_dtype(x=x, gamma=gamma, beta=beta, running_mean=running_mean, running_var=running_var)
     axes, bshape = _channel_axes(x)
     _check_channel_vectors(x, gamma=gamma, beta=beta, running_mean=running_mean, running_var=running_var)
