@@ -7,7 +7,7 @@ import pytest
 
 from ferronet import initializers as I
 from ferronet.gradient import gradient_check
-from ferronet.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
+from ferronet.layers import Affine, Layer, Relu, Sigmoid, SoftmaxWithLoss
 from ferronet.networks import LayerNetwork, MultiLayerNet, TwoLayerNet
 
 TOL = 1e-6
@@ -127,7 +127,7 @@ def test_loss_and_gradient_runs_one_forward_pass(backend, rng):
     calls = []
     first = net.layers["Affine1"]
     original = first.forward
-    first.forward = lambda a: calls.append(1) or original(a)
+    first.forward = lambda a, **kw: calls.append(1) or original(a, **kw)
     loss, grads = net.loss_and_gradient(x, t)
     assert len(calls) == 1
     assert loss == pytest.approx(net.loss(x, t), rel=1e-14)
@@ -178,15 +178,15 @@ def test_replacing_a_param_array_reaches_the_layer(backend, rng):
 
 
 def test_train_flg_reaches_layers_that_take_it(backend, rng):
-    class Recorder:
+    class Recorder(Layer):
         def __init__(self):
             self.flags = []
 
-        def forward(self, x, train_flg=True):
+        def _forward(self, x, train_flg, keep_state):
             self.flags.append(train_flg)
             return x
 
-        def backward(self, dout):
+        def _backward(self, dout):
             return dout
 
     class Net(LayerNetwork):
@@ -262,3 +262,30 @@ def test_first_layer_skips_the_input_gradient(backend):
     x = np.random.default_rng(0).standard_normal((2, 6))
     net.loss_and_gradient(x, np.array([0, 2]))
     assert layers[0].backward(np.ones((2, 5))) is None
+
+
+def test_assigning_a_param_rebinds_its_layer(backend, rng):
+    """The book's ``net.params[key] = value`` keeps working without re-pointing layers on every forward."""
+    net = MultiLayerNet(5, [4], 3, seed=0)
+    x, t = data(rng)
+    before = net.loss(x, t)
+    replacement = np.zeros_like(net.params["W1"])
+    net.params["W1"] = replacement
+    assert net.layers["Affine1"].W is replacement
+    net.params.update({"b1": np.ones(4)})
+    assert net.layers["Affine1"].b is net.params["b1"]
+    assert net.loss(x, t) != before
+    assert isinstance(net.params, dict) and list(net.params) == ["W1", "b1", "W2", "b2"]
+
+
+def test_layers_declare_their_parameters_and_guard_backward(backend):
+    from ferronet.layers import BatchNormalization, Convolution, Dropout, Pooling
+    assert Affine.params == {"W": "dW", "b": "db"} and Convolution.params == {"W": "dW", "b": "db"}
+    assert BatchNormalization.params == {"gamma": "dgamma", "beta": "dbeta"}
+    assert BatchNormalization.persistent == ("running_mean", "running_var")
+    assert Relu.params == {} and Pooling.params == {} and Dropout.params == {}
+    for layer in (Relu(), Sigmoid(), Dropout(), Pooling(2, 2), Affine(np.ones((2, 2)), np.zeros(2))):
+        with pytest.raises(RuntimeError, match="backward called before forward"):
+            layer.backward(np.ones((1, 2)))
+    with pytest.raises(RuntimeError, match="backward called before forward"):
+        SoftmaxWithLoss().backward()

@@ -454,7 +454,7 @@ def test_batchnorm_backward_keeps_float32(rng):
 
 def test_splitmix64_known_values():
     """The first outputs of splitmix64 seeded with 0 (Vigna's generator), pinned."""
-    z = ref._splitmix64(0, 3)
+    z = ref.dropout._splitmix64(0, 3)
     assert z.dtype == np.uint64
     assert [int(v) for v in z] == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F]
 

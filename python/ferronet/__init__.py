@@ -7,8 +7,7 @@ reference (``ferronet.ops.reference``).
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from ferronet._version import __version__
 from ferronet.backend import get_backend, native_available, set_backend, use_backend
 from ferronet.config import build_info, get_num_threads, max_threads, set_num_threads, show_config
 

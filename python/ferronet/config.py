@@ -8,6 +8,7 @@ import warnings
 from typing import Any
 
 from ferronet import backend
+from ferronet._version import __version__
 
 
 def _native() -> Any:
@@ -63,8 +64,6 @@ def get_num_threads() -> int:
 
 def build_info() -> dict[str, Any]:
     """The version, whether the native core loaded, its SIMD features, threads, backend."""
-    from ferronet import __version__
-
     native = _native()
     info: dict[str, Any] = {
         "version": __version__,

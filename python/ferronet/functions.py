@@ -14,17 +14,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ferronet.arrays import as_float_array
+
 # --------------------------------------------------------------------------
 # Activations (element-wise, any shape)
 # --------------------------------------------------------------------------
 
 
-def _float(x: ArrayLike) -> np.ndarray:
-    """``x`` as a float array: float32/float64 kept, anything else -> float64."""
-    a = np.asarray(x)
-    if a.dtype.kind == "f" and a.dtype.itemsize >= 4:
-        return a
-    return a.astype(np.float64)
 
 
 def identity_function(x: ArrayLike) -> ArrayLike:
@@ -43,7 +39,7 @@ def sigmoid(x: ArrayLike) -> np.ndarray:
     Only ``exp(-|x|)`` is evaluated, which lies in (0, 1]; for negative x the
     equivalent form ``exp(x) / (1 + exp(x))`` is used.
     """
-    a = _float(x)
+    a = as_float_array(x)
     e = np.exp(-np.abs(a))  # same shape as x, in (0, 1]
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
 
@@ -61,35 +57,35 @@ def relu(x: ArrayLike) -> np.ndarray:
 
 def relu_grad(x: ArrayLike) -> np.ndarray:
     """Derivative of :func:`relu`: 1.0 where ``x > 0`` else 0.0 (0 at the kink)."""
-    a = _float(x)
+    a = as_float_array(x)
     return (a > 0).astype(a.dtype)
 
 
 def tanh(x: ArrayLike) -> np.ndarray:
     """Hyperbolic tangent."""
-    return np.tanh(_float(x))
+    return np.tanh(as_float_array(x))
 
 
 def leaky_relu(x: ArrayLike, alpha: float = 0.01) -> np.ndarray:
     """``x`` where ``x > 0`` else ``alpha * x``."""
-    a = _float(x)
+    a = as_float_array(x)
     return np.where(a > 0, a, a * a.dtype.type(alpha))
 
 
 def relu6(x: ArrayLike) -> np.ndarray:
     """ReLU clipped at 6: ``min(max(x, 0), 6)``."""
-    return np.clip(_float(x), 0, 6)
+    return np.clip(as_float_array(x), 0, 6)
 
 
 def softplus(x: ArrayLike) -> np.ndarray:
     """``log(1 + exp(x))``, stable for large |x|: ``max(x, 0) + log1p(exp(-|x|))``."""
-    a = _float(x)
+    a = as_float_array(x)
     return np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a)))
 
 
 def swish(x: ArrayLike, beta: float = 1.0) -> np.ndarray:
     """``x * sigmoid(beta * x)`` (SiLU when ``beta == 1``)."""
-    a = _float(x)
+    a = as_float_array(x)
     return a * sigmoid(a * a.dtype.type(beta))
 
 
@@ -98,7 +94,7 @@ def softmax(x: ArrayLike) -> np.ndarray:
 
     x: (..., C) -> (..., C); each slice along the last axis sums to 1.
     """
-    a = _float(x)
+    a = as_float_array(x)
     z = a - a.max(axis=-1, keepdims=True)  # (..., C), all <= 0
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
@@ -111,7 +107,7 @@ def softmax(x: ArrayLike) -> np.ndarray:
 
 def sum_squared_error(y: ArrayLike, t: ArrayLike) -> float:
     """The book's squared error ``0.5 * sum((y - t)**2)`` over every element."""
-    d = _float(y) - _float(t)
+    d = as_float_array(y) - as_float_array(t)
     return float(0.5 * np.sum(d * d))
 
 
@@ -120,18 +116,18 @@ def mean_squared_error(y: ArrayLike, t: ArrayLike) -> float:
 
     (The book's ``0.5 * sum`` variant is :func:`sum_squared_error`.)
     """
-    d = _float(y) - _float(t)
+    d = as_float_array(y) - as_float_array(t)
     return float(np.mean(d * d))
 
 
 def mean_absolute_error(y: ArrayLike, t: ArrayLike) -> float:
     """``mean(|y - t|)`` over every element."""
-    return float(np.mean(np.abs(_float(y) - _float(t))))
+    return float(np.mean(np.abs(as_float_array(y) - as_float_array(t))))
 
 
 def huber_loss(y: ArrayLike, t: ArrayLike, delta: float = 1.0) -> float:
     """Mean Huber loss: ``0.5 d**2`` for ``|d| <= delta``, else ``delta (|d| - delta/2)``."""
-    d = np.abs(_float(y) - _float(t))
+    d = np.abs(as_float_array(y) - as_float_array(t))
     return float(np.mean(np.where(d <= delta, 0.5 * d * d, delta * (d - 0.5 * delta))))
 
 
@@ -154,7 +150,7 @@ def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> float:
     slightly from its analytic gradient, which is why the layers use the
     exact fused kernel ``ops.softmax_cross_entropy_forward`` instead.
     """
-    y_, t_ = _as_batch(_float(y), np.asarray(t))
+    y_, t_ = _as_batch(as_float_array(y), np.asarray(t))
     if t_.size == y_.size:  # one-hot -> labels
         t_ = t_.reshape(y_.shape).argmax(axis=1)
     n = y_.shape[0]
@@ -173,8 +169,8 @@ def binary_cross_entropy(y: ArrayLike, t: ArrayLike, eps: float = 1e-7) -> float
     y: probabilities in [0, 1], clipped to ``[eps, 1 - eps]``; t: 0/1 targets
     (or soft targets) of the same shape.
     """
-    p = np.clip(_float(y), eps, 1 - eps)
-    t_ = _float(t)
+    p = np.clip(as_float_array(y), eps, 1 - eps)
+    t_ = as_float_array(t)
     return float(-np.mean(t_ * np.log(p) + (1 - t_) * np.log1p(-p)))
 
 
@@ -184,6 +180,6 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, eps: float = 1e-12) -> float:
     p, q: (C,) or (N, C) probability distributions.  Terms with ``p == 0``
     contribute 0; ``q`` is floored at ``eps`` so ``q == 0`` stays finite.
     """
-    p_, q_ = _as_batch(_float(p), _float(q))
+    p_, q_ = _as_batch(as_float_array(p), as_float_array(q))
     logratio = np.log(np.where(p_ > 0, p_, 1)) - np.log(np.maximum(q_, eps))  # (N, C)
     return float(np.sum(np.where(p_ > 0, p_ * logratio, 0)) / p_.shape[0])

@@ -1,9 +1,16 @@
-"""Small data helpers: shuffling, one-hot labels, curve smoothing, float conversion."""
+"""The book's ``common/util.py``: shuffling, curve smoothing, im2col/col2im and
+``conv_output_size`` (one-hot labels and float conversion live in
+:mod:`ferronet.arrays`, window sizes in :mod:`ferronet.geometry`)."""
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike
+from numpy.typing import ArrayLike
+
+from ferronet.arrays import as_float_array, to_one_hot
+from ferronet.geometry import conv_output_size
+
+__all__ = ["as_float_array", "col2im", "conv_output_size", "im2col", "shuffle_dataset", "smooth_curve", "to_one_hot"]
 
 
 def shuffle_dataset(x: np.ndarray, t: np.ndarray,
@@ -18,18 +25,6 @@ def shuffle_dataset(x: np.ndarray, t: np.ndarray,
     perm = np.random.default_rng(rng).permutation(len(x))  # (N,)
     return x[perm], t[perm]
 
-
-def to_one_hot(labels: ArrayLike, num_classes: int, dtype: DTypeLike = np.float64) -> np.ndarray:
-    """One-hot rows (N, num_classes) of ``dtype`` for integer labels (N,) in [0, num_classes)."""
-    lab = np.asarray(labels)
-    if lab.dtype.kind not in "iu":
-        raise TypeError(f"labels must be integers, got {lab.dtype}")
-    lab = lab.reshape(-1)  # (N,)
-    if lab.size and (lab.min() < 0 or lab.max() >= num_classes):
-        raise ValueError(f"labels must lie in [0, {num_classes}), got min {lab.min()} max {lab.max()}")
-    out = np.zeros((lab.size, num_classes), dtype=dtype)  # (N, C)
-    out[np.arange(lab.size), lab] = 1
-    return out
 
 
 def smooth_curve(x: ArrayLike, window: int = 11, beta: float = 2.0) -> np.ndarray:
@@ -51,29 +46,6 @@ def smooth_curve(x: ArrayLike, window: int = 11, beta: float = 2.0) -> np.ndarra
     return np.convolve(padded, weights, mode="valid")  # (L,)
 
 
-def as_float_array(x: ArrayLike, dtype: DTypeLike | None = None) -> np.ndarray:
-    """``x`` as a float array: ``dtype`` when given, else float32/float64 kept and
-    anything else (integers, bool, float16) converted to float64.  No copy when
-    nothing changes."""
-    a = np.asarray(x)
-    if dtype is None:
-        dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float64
-    return np.asarray(a, dtype=dtype)
-
-
-def conv_output_size(input_size: int, filter_size: int, stride: int = 1, pad: int = 0) -> int:
-    """Output length ``(input_size + 2*pad - filter_size) // stride + 1`` as an int
-    (the book returns a float).  ValueError when the filter does not fit the
-    padded input, stride < 1 or pad < 0."""
-    from ferronet.ops import _checks
-
-    size, f = _checks.integer("input_size", input_size), _checks.integer("filter_size", filter_size)
-    s, p = _checks.integer("stride", stride), _checks.integer("pad", pad)
-    if s < 1 or p < 0 or f < 1:
-        raise ValueError(f"need stride >= 1, pad >= 0 and filter_size >= 1, got stride={s}, pad={p}, filter_size={f}")
-    if f > size + 2 * p:
-        raise ValueError(f"filter_size {f} is larger than the padded input {size} + 2*{p} = {size + 2 * p}")
-    return (size + 2 * p - f) // s + 1
 
 
 def im2col(input_data: ArrayLike, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0) -> np.ndarray:

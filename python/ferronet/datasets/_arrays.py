@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ferronet.arrays import to_one_hot
 
-def one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
-    """Integer labels (N,) -> float32 one-hot rows (N, classes)."""
-    rows = np.zeros((labels.shape[0], classes), dtype=np.float32)
-    rows[np.arange(labels.shape[0]), labels] = 1.0
-    return rows
+
 
 
 def prepare(images: np.ndarray, labels: np.ndarray, *, normalize: bool, flatten: bool,
@@ -27,5 +24,5 @@ def prepare(images: np.ndarray, labels: np.ndarray, *, normalize: bool, flatten:
         x /= np.float32(max_value)
     else:
         x = x.copy()
-    t = one_hot(labels, classes) if one_hot_label else labels.astype(np.uint8)
+    t = to_one_hot(labels, classes, dtype=np.float32) if one_hot_label else labels.astype(np.uint8)
     return x, t

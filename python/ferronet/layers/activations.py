@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from ferronet import ops
+from ferronet.layers.base import Layer
 
 
-class Relu:
+class Relu(Layer):
     """``max(x, 0)``.
 
     forward: x float32/float64 of any shape -> same shape and dtype.
@@ -22,19 +23,17 @@ class Relu:
     def __init__(self) -> None:
         self.out: np.ndarray | None = None
 
-    def forward(self, x: np.ndarray, keep_state: bool = True) -> np.ndarray:
+    def _forward(self, x: np.ndarray, train_flg: bool, keep_state: bool) -> np.ndarray:
         out = ops.relu_forward(x)
         if keep_state:
             self.out = out
         return out
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        if self.out is None:
-            raise RuntimeError("Relu.backward called before forward")
+    def _backward(self, dout: np.ndarray) -> np.ndarray:
         return ops.relu_backward(dout, self.out)
 
 
-class Sigmoid:
+class Sigmoid(Layer):
     """``1 / (1 + exp(-x))``, without overflow for large negative x.
 
     forward: x float32/float64 of any shape -> same shape and dtype.
@@ -44,13 +43,23 @@ class Sigmoid:
     def __init__(self) -> None:
         self.out: np.ndarray | None = None
 
-    def forward(self, x: np.ndarray, keep_state: bool = True) -> np.ndarray:
+    def _forward(self, x: np.ndarray, train_flg: bool, keep_state: bool) -> np.ndarray:
         out = ops.sigmoid_forward(x)
         if keep_state:
             self.out = out
         return out
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        if self.out is None:
-            raise RuntimeError("Sigmoid.backward called before forward")
+    def _backward(self, dout: np.ndarray) -> np.ndarray:
         return ops.sigmoid_backward(dout, self.out)
+
+
+#: The activation layers by the names networks accept for ``activation=``.
+ACTIVATIONS: dict[str, type[Layer]] = {"relu": Relu, "sigmoid": Sigmoid}
+
+
+def activation_layer(name: str) -> type[Layer]:
+    """The layer class of the activation called ``name`` (any case); ValueError listing the names."""
+    try:
+        return ACTIVATIONS[name.lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}") from None

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ferronet import ops
+from ferronet.layers.base import Layer
 
 
-class Affine:
+class Affine(Layer):
     """``out = x @ W + b`` on a batch flattened to rows.
 
     W: (D, M) and b: (M,), float32 or float64 (the same dtype), C-contiguous.
@@ -27,6 +28,8 @@ class Affine:
     for backward (and leaves what an earlier pass kept untouched).
     """
 
+    params = {"W": "dW", "b": "db"}
+
     def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
         self.W = W
         self.b = b
@@ -36,7 +39,7 @@ class Affine:
         self.db: np.ndarray | None = None
         self.input_grad = True
 
-    def forward(self, x: np.ndarray, keep_state: bool = True) -> np.ndarray:
+    def _forward(self, x: np.ndarray, train_flg: bool, keep_state: bool) -> np.ndarray:
         x = np.asarray(x)
         rows = 1 if x.ndim == 1 else x.shape[0]
         # (N, D), C-contiguous, in W's dtype; a no-op for a matching 2-d batch
@@ -47,9 +50,7 @@ class Affine:
             self.original_x_shape = x.shape
         return out[0] if x.ndim == 1 else out
 
-    def backward(self, dout: np.ndarray) -> np.ndarray | None:
-        if self.x is None or self.original_x_shape is None:
-            raise RuntimeError("Affine.backward called before forward")
+    def _backward(self, dout: np.ndarray) -> np.ndarray | None:
         dout2 = np.asarray(dout, dtype=self.W.dtype).reshape(self.x.shape[0], -1)  # (N, M)
         # (N, D) or None, (D, M), (M,)
         dx, self.dW, self.db = ops.affine_backward(dout2, self.x, self.W, need_dx=self.input_grad)

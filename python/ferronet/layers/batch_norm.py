@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ferronet import ops
+from ferronet.layers.base import Layer
 
 
-class BatchNormalization:
+class BatchNormalization(Layer):
     """``out = gamma * (x - mean) / sqrt(var + 1e-6) + beta``.
 
     gamma, beta: (C,) float32 or float64 (the same dtype); the caller's
@@ -41,6 +42,7 @@ class BatchNormalization:
     a train-mode pass still updates the running statistics.
     """
 
+    params = {"gamma": "dgamma", "beta": "dbeta"}
     persistent = ("running_mean", "running_var")
 
     def __init__(self, gamma: np.ndarray, beta: np.ndarray, momentum: float = 0.9,
@@ -69,22 +71,20 @@ class BatchNormalization:
             x = x.reshape(x.shape[0], -1)  # (N, C*H*W): per activation
         return np.ascontiguousarray(x, dtype=self.gamma.dtype)
 
-    def forward(self, x: np.ndarray, train_flg: bool = True, keep_state: bool = True) -> np.ndarray:
+    def _forward(self, x: np.ndarray, train_flg: bool, keep_state: bool) -> np.ndarray:
         x = np.asarray(x)
         input_shape = x.shape
         xk = self._kernel_view(x)
         out, mean, inv_std = ops.batchnorm_forward(xk, self.gamma, self.beta, self.running_mean,
-                                                   self.running_var, train=bool(train_flg),
+                                                   self.running_var, train=train_flg,
                                                    momentum=self.momentum)
         if keep_state:
             self.input_shape = input_shape
             self.x, self.mean, self.inv_std = xk, mean, inv_std
-            self.train_flg = bool(train_flg)
+            self.train_flg = train_flg
         return out.reshape(input_shape)
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        if self.x is None or self.input_shape is None:
-            raise RuntimeError("BatchNormalization.backward called before forward")
+    def _backward(self, dout: np.ndarray) -> np.ndarray:
         if not self.train_flg:
             raise RuntimeError("BatchNormalization.backward needs a train-mode forward pass (train_flg=True)")
         dout = np.ascontiguousarray(np.reshape(dout, self.x.shape), dtype=self.gamma.dtype)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ferronet import ops
+from ferronet.layers.base import Layer
 
 
-class Convolution:
+class Convolution(Layer):
     """``out[n, f] = b[f] + sum over c of W[f, c] cross-correlated with x[n, c]``.
 
     W: (FN, C, FH, FW) filters and b: (FN,), float32 or float64 (the same
@@ -31,6 +32,8 @@ class Convolution:
     for backward (and leaves what an earlier pass kept untouched).
     """
 
+    params = {"W": "dW", "b": "db"}
+
     def __init__(self, W: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0) -> None:
         self.W = W
         self.b = b
@@ -41,16 +44,14 @@ class Convolution:
         self.db: np.ndarray | None = None
         self.input_grad = True
 
-    def forward(self, x: np.ndarray, keep_state: bool = True) -> np.ndarray:
+    def _forward(self, x: np.ndarray, train_flg: bool, keep_state: bool) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=self.W.dtype)  # (N, C, H, W)
         out = ops.conv_forward(x, self.W, self.b, self.stride, self.pad)  # (N, FN, oh, ow)
         if keep_state:
             self.x = x
         return out
 
-    def backward(self, dout: np.ndarray) -> np.ndarray | None:
-        if self.x is None:
-            raise RuntimeError("Convolution.backward called before forward")
+    def _backward(self, dout: np.ndarray) -> np.ndarray | None:
         dout = np.ascontiguousarray(dout, dtype=self.W.dtype)  # (N, FN, oh, ow)
         # (N, C, H, W) or None, (FN, C, FH, FW), (FN,)
         dx, self.dW, self.db = ops.conv_backward(dout, self.x, self.W, self.stride, self.pad,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ferronet import ops
+from ferronet.layers.base import Layer
 
 
-class Dropout:
+class Dropout(Layer):
     """Zero each element with probability ``dropout_ratio`` while training.
 
     dropout_ratio in [0, 1).  forward(x, train_flg=True): x float32/float64
@@ -42,7 +43,7 @@ class Dropout:
         self.mask: np.ndarray | None = None  # bool, x's shape
         self.train_flg: bool | None = None  # the mode of the kept forward pass
 
-    def forward(self, x: np.ndarray, train_flg: bool = True, keep_state: bool = True) -> np.ndarray:
+    def _forward(self, x: np.ndarray, train_flg: bool, keep_state: bool) -> np.ndarray:
         x = np.asarray(x)
         mask = None
         if train_flg:
@@ -54,12 +55,10 @@ class Dropout:
             out = x * (1.0 - self.dropout_ratio)  # a Python float keeps float32 float32
         if keep_state:
             self.mask = mask
-            self.train_flg = bool(train_flg)
+            self.train_flg = train_flg
         return out
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        if self.train_flg is None:
-            raise RuntimeError("Dropout.backward called before forward")
+    def _backward(self, dout: np.ndarray) -> np.ndarray:
         dout = np.asarray(dout)
         if self.train_flg:
             return ops.dropout_backward(dout, self.mask, self.dropout_ratio, inverted=self.inverted)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from ferronet import ops
+from ferronet.layers.base import Layer
 
 MODES = ("max", "avg")
 
 
-class Pooling:
+class Pooling(Layer):
     """Max (default) or average pooling over ``pool_h x pool_w`` windows.
 
     pool_h, pool_w >= 1, stride >= 1, 0 <= pad < pool_h and pad < pool_w (ints).
@@ -39,7 +40,7 @@ class Pooling:
         self.dtype: np.dtype | None = None  # x's dtype in the kept forward pass
         self.argmax: np.ndarray | None = None  # (N, C, oh, ow) int32, max mode only
 
-    def forward(self, x: np.ndarray, keep_state: bool = True) -> np.ndarray:
+    def _forward(self, x: np.ndarray, train_flg: bool, keep_state: bool) -> np.ndarray:
         x = np.ascontiguousarray(x)  # (N, C, H, W)
         window = (self.pool_h, self.pool_w, self.stride, self.pad)
         argmax = None
@@ -53,9 +54,7 @@ class Pooling:
             self.argmax = argmax
         return out
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        if self.input_shape is None:
-            raise RuntimeError("Pooling.backward called before forward")
+    def _backward(self, dout: np.ndarray) -> np.ndarray:
         dout = np.ascontiguousarray(dout, dtype=self.dtype)  # (N, C, oh, ow)
         if self.mode == "max":
             return ops.max_pool_backward(dout, self.argmax, self.input_shape)  # (N, C, H, W)

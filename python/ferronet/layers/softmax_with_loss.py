@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ferronet import ops
+from ferronet.layers.base import LossLayer
 
 
-class SoftmaxWithLoss:
+class SoftmaxWithLoss(LossLayer):
     """Mean cross-entropy of ``softmax(x)`` against the targets ``t``.
 
     forward(x, t): x logits (N, C) float32/float64, or (C,) for one sample
@@ -25,7 +26,7 @@ class SoftmaxWithLoss:
         self.t: np.ndarray | None = None  # (N,) labels or (N, C) one-hot, as passed to the kernel
         self._x_shape: tuple[int, ...] | None = None
 
-    def forward(self, x: np.ndarray, t: np.ndarray) -> float:
+    def _forward(self, x: np.ndarray, t: np.ndarray) -> float:
         x = np.asarray(x)
         t = np.asarray(t)
         self._x_shape = x.shape
@@ -39,8 +40,6 @@ class SoftmaxWithLoss:
         self.loss, self.y = ops.softmax_cross_entropy_forward(x2, t2)
         return self.loss
 
-    def backward(self, dout: float = 1) -> np.ndarray:
-        if self.y is None or self.t is None or self._x_shape is None:
-            raise RuntimeError("SoftmaxWithLoss.backward called before forward")
+    def _backward(self, dout: float) -> np.ndarray:
         dx = ops.softmax_cross_entropy_backward(self.y, self.t, float(dout))  # (N, C)
         return dx.reshape(self._x_shape)

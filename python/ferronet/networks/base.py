@@ -1,26 +1,27 @@
 """The shared skeleton of the book's networks: ordered layers + a loss layer.
 
 A :class:`LayerNetwork` owns ``params`` (name -> array, all in one float
-dtype, C-contiguous), an ordered dict ``layers`` run front to back by
-``predict``, and a ``last_layer`` that turns scores and targets into a loss.
-Each parameter is bound to one attribute of one layer (``'W1'`` ->
-``layers['Affine1'].W``); the layer's gradient for it is the attribute
-with a ``d`` in front (``dW``, ``db``, ``dgamma``, ...), as in the book.
+dtype, C-contiguous: the book's dict), an ordered dict ``layers`` run front
+to back by ``predict``, and a ``last_layer`` that turns scores and targets
+into a loss.  Each parameter is bound to one of a layer's declared
+parameters (``'W1'`` -> ``layers['Affine1'].W``, see
+:class:`ferronet.layers.base.Layer`); the layer says where its gradient is.
+Assigning ``net.params['W1'] = array`` rebinds the layer too.
 
 Subclasses build their parameters and layers in ``__init__`` with
 :meth:`LayerNetwork.add_param` and :meth:`LayerNetwork.add_layer`; the
 methods here then give predict / loss / accuracy / gradient /
 numerical_gradient / loss_and_gradient / save_params / load_params for
-free.  Layers whose ``forward`` takes a ``train_flg`` argument (dropout,
-batch normalisation) receive it.
+free.  Every layer follows the layer protocol, so each gets ``train_flg``
+and ``keep_state``.
 
 Two kinds of forward pass:
 
 * ``loss`` (and so ``gradient``) runs the layers as the book does: each one
   keeps what its ``backward`` needs;
 * ``predict`` is inference: it runs in batches and passes
-  ``keep_state=False`` to the layers whose ``forward`` takes it, so no
-  activation of the call stays referenced, and whatever an earlier ``loss``
+  ``keep_state=False`` to the layers, so no activation of the call stays
+  referenced, and whatever an earlier ``loss``
   kept for ``backward`` is left as it was.
 
 Saved state: ``save_params`` writes the parameters and every array a layer
@@ -31,8 +32,6 @@ files lose.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -42,20 +41,36 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ferronet import gradient as _gradient
+from ferronet.arrays import FLOAT_DTYPES
 from ferronet.fileio import NpzReader, atomic_write
+from ferronet.layers.base import Layer, LossLayer
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 PathLike = Union[str, os.PathLike]
 
 
-@functools.lru_cache(maxsize=None)
-def _forward_takes(layer_type: type, argument: str) -> bool:
-    """Whether ``layer_type.forward`` accepts the keyword ``argument``."""
-    try:
-        return argument in inspect.signature(layer_type.forward).parameters
-    except (TypeError, ValueError):
-        return False
+class ParamDict(dict):
+    """The book's ``params`` dict, which also knows the layer attribute each
+    entry feeds: assigning ``params['W1'] = array`` rebinds that layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bound: dict[str, tuple[Layer, str]] = {}
+
+    def bind(self, name: str, layer: Layer, attr: str) -> None:
+        """Make ``layer.attr`` the array stored under ``name``."""
+        self._bound[name] = (layer, attr)
+        setattr(layer, attr, self[name])
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        super().__setitem__(name, value)
+        if name in self._bound:
+            layer, attr = self._bound[name]
+            setattr(layer, attr, value)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for name, value in dict(*args, **kwargs).items():
+            self[name] = value
 
 
 def npz_path(path: PathLike) -> Path:
@@ -79,9 +94,9 @@ class LayerNetwork:
         if self.dtype not in FLOAT_DTYPES:
             raise TypeError(f"a network's dtype must be float32 or float64, got {self.dtype}")
         self.weight_decay_lambda = float(weight_decay_lambda)
-        self.params: dict[str, np.ndarray] = {}
-        self.layers: OrderedDict[str, Any] = OrderedDict()
-        self.last_layer: Any = None
+        self.params: ParamDict = ParamDict()
+        self.layers: OrderedDict[str, Layer] = OrderedDict()
+        self.last_layer: LossLayer | None = None
         self._bindings: dict[str, tuple[str, str]] = {}  # param name -> (layer name, attribute)
         self._decayed: list[str] = []  # names of the parameters with weight decay
 
@@ -94,42 +109,34 @@ class LayerNetwork:
             self._decayed.append(name)
         return self.params[name]
 
-    def add_layer(self, name: str, layer: Any, **bindings: str) -> Any:
-        """Append ``layer`` as ``name``; ``bindings`` maps its attributes to parameter names.
+    def add_layer(self, name: str, layer: Layer, **bindings: str) -> Layer:
+        """Append ``layer`` as ``name``; ``bindings`` maps its declared parameters to parameter names.
 
         ``add_layer('Affine1', Affine(W, b), W='W1', b='b1')`` says that
-        ``params['W1']`` is ``layer.W`` and its gradient is ``layer.dW``.
+        ``params['W1']`` is ``layer.W`` (and so its gradient is what the
+        layer declares for ``W``: ``layer.dW``).
         """
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layer {name!r} must follow the layer protocol (ferronet.layers.Layer), "
+                            f"got {type(layer).__name__}")
         if not self.layers and hasattr(layer, "input_grad"):
             layer.input_grad = False  # the first layer's input is data: no gradient needed
         self.layers[name] = layer
         for attr, param_name in bindings.items():
+            if attr not in layer.params:
+                raise ValueError(f"{type(layer).__name__} has no parameter {attr!r}; it has {sorted(layer.params)}")
             if param_name not in self.params:
                 raise KeyError(f"parameter {param_name!r} must be added before layer {name!r} binds it")
+            self.params.bind(param_name, layer, attr)
             self._bindings[param_name] = (name, attr)
         return layer
-
-    def _sync_layers(self) -> None:
-        """Point the layers at ``params`` again if a caller replaced an entry
-        (``net.params['W1'] = loaded``); in-place updates need nothing."""
-        for param_name, (layer_name, attr) in self._bindings.items():
-            value = self.params[param_name]
-            layer = self.layers[layer_name]
-            if getattr(layer, attr) is not value:
-                setattr(layer, attr, value)
 
     # ---------------------------------------------------------------- inference
 
     def _forward(self, x: np.ndarray, train_flg: bool, keep_state: bool) -> np.ndarray:
         """Run every layer once on ``x``; ``keep_state=False`` asks them to keep nothing for backward."""
-        self._sync_layers()
         for layer in self.layers.values():
-            kwargs: dict[str, bool] = {}
-            if _forward_takes(type(layer), "train_flg"):
-                kwargs["train_flg"] = train_flg
-            if not keep_state and _forward_takes(type(layer), "keep_state"):
-                kwargs["keep_state"] = False
-            x = layer.forward(x, **kwargs)
+            x = layer.forward(x, train_flg=train_flg, keep_state=keep_state)
         return x
 
     def predict(self, x: np.ndarray, train_flg: bool = False, batch_size: int | None = 100) -> np.ndarray:
@@ -205,10 +212,11 @@ class LayerNetwork:
         for layer in reversed(self.layers.values()):
             dout = layer.backward(dout)
         lam = self.dtype.type(self.weight_decay_lambda)
+        layer_grads = {name: layer.gradients() for name, layer in self.layers.items() if layer.params}
         grads: dict[str, np.ndarray] = {}
         for name in self.params:
             layer_name, attr = self._bindings[name]
-            grads[name] = getattr(self.layers[layer_name], "d" + attr)
+            grads[name] = layer_grads[layer_name][attr]
         if lam != 0:
             for name in self._decayed:
                 grads[name] = grads[name] + lam * self.params[name]
@@ -235,7 +243,7 @@ class LayerNetwork:
         (batch normalisation's running mean and variance).
         """
         return {f"{name}.{attr}": getattr(layer, attr)
-                for name, layer in self.layers.items() for attr in getattr(layer, "persistent", ())}
+                for name, layer in self.layers.items() for attr in layer.persistent}
 
     def save_params(self, path: PathLike = "params.npz") -> Path:
         """Write the parameters and the persistent layer state to an ``.npz`` file; returns its path.
@@ -267,7 +275,6 @@ class LayerNetwork:
         checksum) raises ValueError naming it; a missing one
         FileNotFoundError.
         """
-        self._sync_layers()
         targets = {**self.params, **self.persistent_state()}
         file = npz_path(path)
         with NpzReader(file) as saved:

@@ -18,7 +18,7 @@ from numpy.typing import DTypeLike
 from ferronet import initializers
 from ferronet.layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
 from ferronet.networks.base import LayerNetwork
-from ferronet.networks.simple_conv_net import conv_output_shape, input_shape, pool_output_shape
+from ferronet.geometry import conv_output_shape, input_shape, pool_output_shape
 
 
 def _book_conv(filter_num: int, pad: int) -> Mapping[str, int]:

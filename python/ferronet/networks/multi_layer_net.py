@@ -8,18 +8,9 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, Relu, Sigmoid, SoftmaxWithLoss
+from ferronet.layers import Affine, SoftmaxWithLoss, activation_layer
 from ferronet.networks.base import LayerNetwork
 
-ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid}
-
-
-def activation_layer(name: str) -> type:
-    """The layer class of the activation called ``name`` ('relu' or 'sigmoid', any case)."""
-    try:
-        return ACTIVATIONS[name.lower()]
-    except KeyError:
-        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}") from None
 
 
 class MultiLayerNet(LayerNetwork):

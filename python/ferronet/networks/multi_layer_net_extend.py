@@ -12,9 +12,8 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, BatchNormalization, Dropout, SoftmaxWithLoss
+from ferronet.layers import Affine, BatchNormalization, Dropout, SoftmaxWithLoss, activation_layer
 from ferronet.networks.base import LayerNetwork
-from ferronet.networks.multi_layer_net import activation_layer
 
 BOOK_DROPOUT_RATIO = 0.5
 

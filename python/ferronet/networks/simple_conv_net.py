@@ -13,32 +13,9 @@ from numpy.typing import DTypeLike
 from ferronet import initializers
 from ferronet.layers import Affine, Convolution, Pooling, Relu, SoftmaxWithLoss
 from ferronet.networks.base import LayerNetwork
-from ferronet.utils import conv_output_size
-
-Shape3 = tuple[int, int, int]  # (C, H, W) of one sample
+from ferronet.geometry import conv_output_shape, input_shape, pool_output_shape
 
 BOOK_CONV_PARAM: Mapping[str, int] = MappingProxyType({"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1})
-
-
-def conv_output_shape(in_shape: Shape3, filter_num: int, filter_size: int, stride: int = 1, pad: int = 0) -> Shape3:
-    """(FN, oh, ow) of a square ``filter_size`` convolution on one (C, H, W) sample; ValueError if it does not fit."""
-    _, height, width = in_shape
-    return (filter_num, conv_output_size(height, filter_size, stride, pad),
-            conv_output_size(width, filter_size, stride, pad))
-
-
-def pool_output_shape(in_shape: Shape3, pool: int = 2, stride: int = 2) -> Shape3:
-    """(C, oh, ow) of ``pool x pool`` pooling without padding on one (C, H, W) sample."""
-    channels, height, width = in_shape
-    return channels, conv_output_size(height, pool, stride), conv_output_size(width, pool, stride)
-
-
-def input_shape(input_dim: Sequence[int]) -> Shape3:
-    """``input_dim`` as a (C, H, W) tuple of ints, or ValueError."""
-    dims = tuple(int(d) for d in input_dim)
-    if len(dims) != 3 or min(dims) < 1:
-        raise ValueError(f"input_dim must be (channels, height, width) of positive ints, got {tuple(input_dim)}")
-    return dims  # type: ignore[return-value]
 
 
 class SimpleConvNet(LayerNetwork):

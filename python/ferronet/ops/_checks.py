@@ -23,7 +23,7 @@ import operator
 
 import numpy as np
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+from ferronet.arrays import FLOAT_DTYPES
 
 
 def real(name: str, v: object) -> float:

@@ -21,6 +21,7 @@
 //! whose helper was descheduled waited a whole time slice for it, and its
 //! pool cannot be rebuilt in a forked child.)
 
+mod futex;
 mod helpers;
 mod interrupt;
 mod region;

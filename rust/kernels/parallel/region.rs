@@ -17,7 +17,10 @@
 //! * cancelling (Ctrl-C) is closing the region early: `next = chunks`.
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::futex;
 
 /// A chunk's work. The region holds a pointer to the caller's `&Job`.
 pub type Job<'a> = dyn Fn(usize) + Sync + 'a;
@@ -97,7 +100,16 @@ pub struct Region {
     cancelled: AtomicBool,
     /// Set when a chunk panicked on a helper (a bug: the caller re-panics).
     helper_panicked: AtomicBool,
+    /// Bumped each time the last participant in a chunk leaves.
+    drained: AtomicU32,
+    /// True while the owner sleeps waiting for `drained` to move.
+    owner_asleep: AtomicBool,
 }
+
+/// How long the owner spins for chunks in progress before it sleeps.
+const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(20);
+/// The longest single sleep (then it re-checks, and asks `stop`).
+const SLEEP_AT_MOST: Duration = Duration::from_millis(1);
 
 pub static REGION: Region = Region {
     state: AtomicU64::new(0),
@@ -105,6 +117,8 @@ pub static REGION: Region = Region {
     owned: AtomicBool::new(false),
     cancelled: AtomicBool::new(false),
     helper_panicked: AtomicBool::new(false),
+    drained: AtomicU32::new(0),
+    owner_asleep: AtomicBool::new(false),
 };
 
 /// Proof that this thread owns the open region (see [`Region::open`]).
@@ -159,19 +173,32 @@ impl Region {
                 }
             }
         }
-        // Only chunks that a helper is running remain: wait for those.
+        // Only chunks that a helper is running remain: wait for those,
+        // spinning briefly, then sleeping (a descheduled helper then gets
+        // this core).
+        let started = Instant::now();
         let mut spins = 0u32;
-        while State(self.state.load(Ordering::Acquire)).active() > 0 {
-            spins += 1;
-            if spins < 64 {
-                std::hint::spin_loop();
-            } else {
-                if !cancelled && spins.is_multiple_of(64) && stop() {
-                    cancelled = true;
-                    self.cancel();
-                }
-                std::thread::yield_now();
+        loop {
+            let drained = self.drained.load(Ordering::SeqCst);
+            if State(self.state.load(Ordering::SeqCst)).active() == 0 {
+                break;
             }
+            spins += 1;
+            if !spins.is_multiple_of(64) || started.elapsed() < SPIN_BEFORE_SLEEP {
+                std::hint::spin_loop();
+                continue;
+            }
+            if !cancelled && stop() {
+                cancelled = true;
+                self.cancel();
+            }
+            // SeqCst store then load, paired with the leaver's SeqCst bump
+            // and load in `drain`: no wake-up is lost.
+            self.owner_asleep.store(true, Ordering::SeqCst);
+            if State(self.state.load(Ordering::SeqCst)).active() > 0 {
+                futex::wait(&self.drained, drained, SLEEP_AT_MOST);
+            }
+            self.owner_asleep.store(false, Ordering::SeqCst);
         }
         let helper_panicked = self.helper_panicked.swap(false, Ordering::Relaxed);
         let Owner(()) = owner;
@@ -217,7 +244,12 @@ impl Region {
                 .state
                 .compare_exchange_weak(s, new.0, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) => return claimed,
+                Ok(_) => {
+                    if claimed.is_none() && new.active() == 0 {
+                        self.drain();
+                    }
+                    return claimed;
+                }
                 Err(now) => s = now,
             }
         }
@@ -226,11 +258,28 @@ impl Region {
     /// An active participant leaves without claiming.
     fn leave(&self) {
         let mut s = self.state.load(Ordering::Acquire);
-        while let Err(now) = self
-            .state
-            .compare_exchange_weak(s, State(s).left().0, Ordering::AcqRel, Ordering::Acquire)
-        {
-            s = now;
+        loop {
+            let new = State(s).left();
+            match self
+                .state
+                .compare_exchange_weak(s, new.0, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    if new.active() == 0 {
+                        self.drain();
+                    }
+                    return;
+                }
+                Err(now) => s = now,
+            }
+        }
+    }
+
+    /// The last participant in a chunk left: wake the owner if it sleeps.
+    fn drain(&self) {
+        self.drained.fetch_add(1, Ordering::SeqCst);
+        if self.owner_asleep.load(Ordering::SeqCst) {
+            futex::wake_all(&self.drained);
         }
     }
 
@@ -288,6 +337,7 @@ impl Region {
         self.job.store(std::ptr::null_mut(), Ordering::SeqCst);
         self.cancelled.store(false, Ordering::SeqCst);
         self.helper_panicked.store(false, Ordering::SeqCst);
+        self.owner_asleep.store(false, Ordering::SeqCst);
         self.owned.store(false, Ordering::SeqCst);
     }
 }

@@ -1,0 +1,33 @@
+"""Array conventions shared by the whole package: the float dtypes ferronet
+computes in, turning input into them, and one-hot labels."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+#: The dtypes every kernel, layer and network computes in.
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def as_float_array(x: ArrayLike, dtype: DTypeLike | None = None) -> np.ndarray:
+    """``x`` as a float array: ``dtype`` when given, else float32/float64 kept and
+    anything else (integers, bool, float16) converted to float64.  No copy when
+    nothing changes."""
+    a = np.asarray(x)
+    if dtype is None:
+        dtype = a.dtype if a.dtype in FLOAT_DTYPES else np.float64
+    return np.asarray(a, dtype=dtype)
+
+
+def to_one_hot(labels: ArrayLike, num_classes: int, dtype: DTypeLike = np.float64) -> np.ndarray:
+    """One-hot rows (N, num_classes) of ``dtype`` for integer labels (N,) in [0, num_classes)."""
+    lab = np.asarray(labels)
+    if lab.dtype.kind not in "iu":
+        raise TypeError(f"labels must be integers, got {lab.dtype}")
+    lab = lab.reshape(-1)  # (N,)
+    if lab.size and (lab.min() < 0 or lab.max() >= num_classes):
+        raise ValueError(f"labels must lie in [0, {num_classes}), got min {lab.min()} max {lab.max()}")
+    out = np.zeros((lab.size, num_classes), dtype=dtype)  # (N, C)
+    out[np.arange(lab.size), lab] = 1
+    return out

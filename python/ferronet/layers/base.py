@@ -1,0 +1,86 @@
+"""The protocol every layer follows, with its guards written once.
+
+A :class:`Layer` is a node of the book's computational graph:
+
+* ``forward(x, train_flg=True, keep_state=True) -> out``: ``train_flg``
+  matters to the layers that behave differently while training (dropout,
+  batch normalisation; the others ignore it); ``keep_state=False`` makes it
+  an inference pass that keeps nothing for ``backward`` and leaves what an
+  earlier pass kept untouched;
+* ``backward(dout) -> dx``: the gradient with respect to ``x`` of the last
+  kept forward pass (RuntimeError before any); the gradients of the layer's
+  own parameters are stored on it, under the book's names (``dW``, ``db``);
+* ``params``: which attributes are trainable parameters, each with the
+  attribute holding its gradient (``{"W": "dW", "b": "db"}``);
+* ``persistent``: attributes saved with the weights but not trained (batch
+  normalisation's running statistics).
+
+Subclasses implement ``_forward(x, train_flg, keep_state)`` and
+``_backward(dout)``.  A :class:`LossLayer` is the graph's end:
+``forward(x, t) -> float`` and ``backward(dout=1) -> dx``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class Layer:
+    """Base of every layer a network runs (see the module docstring)."""
+
+    #: trainable parameter attribute -> the attribute holding its gradient
+    params: ClassVar[Mapping[str, str]] = {}
+    #: attributes saved and loaded with the parameters, not trained
+    persistent: ClassVar[tuple[str, ...]] = ()
+
+    _forwarded = False  # set once a forward pass kept its state
+
+    def forward(self, x: np.ndarray, train_flg: bool = True, keep_state: bool = True) -> np.ndarray:
+        out = self._forward(x, bool(train_flg), bool(keep_state))
+        if keep_state:
+            self._forwarded = True
+        return out
+
+    def backward(self, dout: np.ndarray) -> Any:
+        if not self._forwarded:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return self._backward(dout)
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        """``{parameter attribute: its gradient}`` from the last backward pass."""
+        missing = [p for p, g in self.params.items() if getattr(self, g, None) is None]
+        if missing:
+            raise RuntimeError(f"{type(self).__name__} has no gradient for {missing}: call backward first")
+        return {p: getattr(self, g) for p, g in self.params.items()}
+
+    def _forward(self, x: np.ndarray, train_flg: bool, keep_state: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def _backward(self, dout: np.ndarray) -> Any:
+        raise NotImplementedError
+
+
+class LossLayer:
+    """Base of the output layers: ``forward(x, t)`` is the mean loss (a float),
+    ``backward(dout=1)`` its gradient with respect to ``x``."""
+
+    _forwarded = False
+
+    def forward(self, x: np.ndarray, t: np.ndarray) -> float:
+        loss = self._forward(x, t)
+        self._forwarded = True
+        return loss
+
+    def backward(self, dout: float = 1) -> np.ndarray:
+        if not self._forwarded:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return self._backward(dout)
+
+    def _forward(self, x: np.ndarray, t: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def _backward(self, dout: float) -> np.ndarray:
+        raise NotImplementedError

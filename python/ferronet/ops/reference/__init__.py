@@ -1,0 +1,56 @@
+"""The NumPy oracle: one function per native kernel, with the same signature.
+
+Every function here is the definition of what its native twin in
+``ferronet._native`` computes; the tests compare the two.  All functions take
+float32 or float64 arrays and never change their dtype (no silent casting).
+Functions ending in ``_step`` update their first array(s) in place and return
+``None``, exactly like the native optimizer kernels; ``batchnorm_forward``
+in training mode also updates its running statistics in place.  Image
+kernels use the NCHW layout; dropout masks come from a counter-based hash of
+(seed, flat index), so both backends draw identical masks.
+
+The kernels live in one module per family, named like the Rust bindings
+(``rust/bindings/<family>.rs``); they are all re-exported here.
+"""
+
+from ferronet.ops.reference.dense import matmul, affine_forward, affine_backward
+from ferronet.ops.reference.activation import relu_forward, relu_backward, sigmoid_forward, sigmoid_backward
+from ferronet.ops.reference.softmax import softmax, softmax_cross_entropy_forward, softmax_cross_entropy_backward
+from ferronet.ops.reference.optim import (adadelta_step, adagrad_step, adam_step, momentum_step, nesterov_step,
+                                         rmsprop_step, sgd_step)
+from ferronet.ops.reference.conv import im2col, col2im, conv_forward, conv_backward
+from ferronet.ops.reference.pooling import max_pool_forward, max_pool_backward, avg_pool_forward, avg_pool_backward
+from ferronet.ops.reference.batchnorm import batchnorm_forward, batchnorm_backward
+from ferronet.ops.reference.dropout import dropout_forward, dropout_backward
+
+__all__ = [
+    "adadelta_step",
+    "adagrad_step",
+    "adam_step",
+    "affine_backward",
+    "affine_forward",
+    "avg_pool_backward",
+    "avg_pool_forward",
+    "batchnorm_backward",
+    "batchnorm_forward",
+    "col2im",
+    "conv_backward",
+    "conv_forward",
+    "dropout_backward",
+    "dropout_forward",
+    "im2col",
+    "matmul",
+    "max_pool_backward",
+    "max_pool_forward",
+    "momentum_step",
+    "nesterov_step",
+    "relu_backward",
+    "relu_forward",
+    "rmsprop_step",
+    "sgd_step",
+    "sigmoid_backward",
+    "sigmoid_forward",
+    "softmax",
+    "softmax_cross_entropy_backward",
+    "softmax_cross_entropy_forward",
+]
