@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ferronet import ops
+from ferronet.bench.training import Network, adam_run, epoch_data, mlp
 
 F32 = np.float32
 FERRONET_BACKENDS = ("native", "numpy")
@@ -195,59 +196,21 @@ def copy_case(n: int) -> Case:
 # ---------------------------------------------------------------------- whole training runs
 
 
-def epoch_data(samples: int, shape: tuple[int, ...], use_real: bool) -> tuple[np.ndarray, np.ndarray, str]:
-    """Training inputs float32 (samples, *shape) and uint8 labels (samples,), and the data's name.
+def training_case(group: str, label: str, network: Network, *, samples: int, batch: int, steps: int,
+                  repeats: int, torch: ModuleType | None, use_real: bool, numpy_steps: int | None = None) -> Case:
+    """``steps`` Adam steps (lr 0.001, batch ``batch``) of ``network`` on ``samples`` inputs.
 
-    The real Fashion-MNIST training images when installed and ``shape`` holds
-    784 values ((784,) or (1, 28, 28)), else uniform random data.
+    The NumPy backend runs only ``numpy_steps`` of the steps (when given)
+    and its time is scaled up to ``steps``: an extrapolation, noted in the
+    report.
     """
-    if use_real and int(np.prod(shape)) == 784:
-        from ferronet.datasets import fashion_mnist_available, load_fashion_mnist
-
-        if fashion_mnist_available():
-            (x, t), _ = load_fashion_mnist()
-            return x[:samples].reshape(-1, *shape), t[:samples], "Fashion-MNIST"
-    rng = seeded(7)
-    return rng.random((samples, *shape), dtype=F32), rng.integers(0, 10, samples).astype(np.uint8), "random"
-
-
-def adam_steps(net: Any, x: np.ndarray, t: np.ndarray, batch: int) -> Callable[[int], None]:
-    """``run(n)``: n Adam (lr 0.001) steps of ``net`` on the first n mini-batches of a fresh permutation of x."""
-    from ferronet.optimizers import Adam
-
-    opt, rng = Adam(lr=1e-3), seeded(8)
-
-    def run(n_steps: int) -> None:
-        perm = rng.permutation(x.shape[0])
-        for i in range(n_steps):
-            idx = perm[i * batch:(i + 1) * batch]
-            _, grads = net.loss_and_gradient(x[idx], t[idx])
-            opt.update(net.params, grads)
-
-    return run
-
-
-def training_case(group: str, label: str, *, samples: int, shape: tuple[int, ...], batch: int, steps: int,
-                  repeats: int, make_net: Callable[[], Any], torch_model: Callable[[ModuleType], Any],
-                  torch: ModuleType | None, use_real: bool, numpy_steps: int | None = None) -> Case:
-    """``steps`` Adam steps (lr 0.001, batch ``batch``) of a network on ``samples`` inputs of ``shape``.
-
-    ``make_net()`` builds the ferronet network (float32), ``torch_model(torch_impl)``
-    the equivalent ``torch.nn`` model.  The NumPy backend runs only
-    ``numpy_steps`` of the steps (when given) and its time is scaled up to
-    ``steps``: an extrapolation, noted in the report.
-    """
-    x, t, source = epoch_data(samples, shape, use_real)
+    x, t, source = epoch_data(samples, network.input_shape, use_real)
 
     def build(backend: str) -> Built | None:
-        if backend == "torch":
-            if torch is None:
-                return None
-            run = torch.adam_steps(torch_model(torch), x, t, batch, lr=1e-3, seed=0)
-            timed = steps
-        else:
-            run = adam_steps(make_net(), x, t, batch)
-            timed = min(steps, numpy_steps or steps) if backend == "numpy" else steps
+        if backend == "torch" and torch is None:
+            return None
+        run = adam_run(network, backend, x, t, batch, torch)
+        timed = min(steps, numpy_steps or steps) if backend == "numpy" else steps
         note = None
         if timed < steps:
             note = f"timed {timed} of the {steps} steps, time scaled by {steps / timed:g} (extrapolated)"
@@ -259,14 +222,10 @@ def training_case(group: str, label: str, *, samples: int, shape: tuple[int, ...
 
 def epoch_case(sizes: Sizes, torch: ModuleType | None, use_real: bool) -> Case:
     """One epoch of MultiLayerNet (``sizes.net``) over ``sizes.epoch_samples`` flattened images."""
-    from ferronet.networks import MultiLayerNet
-
-    net = sizes.net
-    return training_case(
-        "mlp_epoch", f"MLP {'-'.join(map(str, net))} epoch (Adam)", samples=sizes.epoch_samples, shape=net[:1],
-        batch=sizes.batch, steps=sizes.epoch_samples // sizes.batch, repeats=sizes.epoch_repeats,
-        make_net=lambda: MultiLayerNet(net[0], list(net[1:-1]), net[-1], dtype=np.float32, seed=0),
-        torch_model=lambda tm: tm.mlp(list(net), seed=0), torch=torch, use_real=use_real)
+    network = mlp(sizes.net)
+    return training_case("mlp_epoch", f"{network.name} epoch (Adam)", network, samples=sizes.epoch_samples,
+                         batch=sizes.batch, steps=sizes.epoch_samples // sizes.batch, repeats=sizes.epoch_repeats,
+                         torch=torch, use_real=use_real)
 
 
 # ---------------------------------------------------------------------- the suite
