@@ -1,10 +1,11 @@
-"""Pieces of the benchmark suite: the networks' training runs."""
+"""Pieces of the benchmark suite: the networks' training runs, timing."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from ferronet.bench import training
+from ferronet.bench import timing, training
 
 
 def test_adam_steps_walk_the_epochs_across_calls(backend: str) -> None:
@@ -23,3 +24,14 @@ def test_adam_steps_walk_the_epochs_across_calls(backend: str) -> None:
     run(2)
     run(3)
     assert seen == [2, 2, 1, 2, 2]  # batches of an epoch of 5 samples: 2, 2, 1
+
+
+def test_compare_takes_samples_back_to_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No idle pause between samples: what a thread pool leaves behind counts against the next sample."""
+
+    def no_sleep(_: float) -> None:
+        raise AssertionError("compare slept")
+
+    monkeypatch.setattr(timing.time, "sleep", no_sleep)
+    result = timing.compare({"a": lambda: None, "b": lambda: None}, repeats=3, min_time=0.0, number=2)
+    assert [len(r["samples"]) for r in result.values()] == [3, 3]

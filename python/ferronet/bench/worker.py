@@ -81,8 +81,7 @@ def run_cases(threads: int, quick: bool, use_torch: bool, only: list[str] | None
             if built.scale != 1:
                 scales[backend] = built.scale
         times = timing.compare(fns, repeats=case.repeats or sizes.repeats, min_time=sizes.min_time,
-                               enter=_enter, number=case.number, warmup=warmups,
-                               settle=sizes.settle)
+                               enter=_enter, number=case.number, warmup=warmups)
         for backend, factor in scales.items():
             times[backend] = timing.extrapolate(times[backend], factor)
         for backend, note in notes.items():
