@@ -1,11 +1,12 @@
-"""Pieces of the benchmark suite: the networks' training runs, timing."""
+"""Pieces of the benchmark suite: the networks' training runs, timing, bundles."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ferronet.bench import timing, training
+from ferronet.bench import cases, report, timing, training
+from ferronet.bench.worker import time_together
 
 
 def test_adam_steps_walk_the_epochs_across_calls(backend: str) -> None:
@@ -35,3 +36,50 @@ def test_compare_takes_samples_back_to_back(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(timing.time, "sleep", no_sleep)
     result = timing.compare({"a": lambda: None, "b": lambda: None}, repeats=3, min_time=0.0, number=2)
     assert [len(r["samples"]) for r in result.values()] == [3, 3]
+
+
+# ---------------------------------------------------------------------- bundles, loads, rates
+
+
+def test_bundle_is_timed_together_with_its_load_and_closed() -> None:
+    """Two cases of a bundle interleave in one comparison; the load is timed alone; every close runs."""
+    calls: list[str] = []
+    closed: list[str] = []
+
+    def case(name: str, load: cases.Load | None = None) -> cases.Case:
+        def build(backend: str) -> cases.Built | None:
+            if backend != "numpy":
+                return None
+            return cases.Built(lambda: calls.append(name), warmup=lambda: None, close=lambda: closed.append(name))
+
+        return cases.Case("g", name, "shape", build, steps=2, number=1, load=load, info={"x": 1})
+
+    load = cases.Load("the load", lambda: calls.append("load"))
+    entries = time_together([case("alone"), case("beside", load)], ["numpy"], cases.QUICK, threads=3)
+    assert [e["case"] for e in entries] == ["alone", "beside"] and closed == ["alone", "beside"]
+    # the load's warm-up, then two rounds of samples, the second in reverse order
+    assert calls[:7] == ["load", "alone", "beside", "load", "load", "beside", "alone"]
+    alone, beside = entries
+    assert set(alone["times"]) == {"numpy"} and "load" not in alone
+    assert beside["load"]["what"] == "the load" and beside["load"]["calls"] == 1 and beside["load"]["number"] >= 1
+    assert beside["threads"] == 3 and beside["x"] == 1
+
+
+def test_bundle_closes_even_when_a_build_fails() -> None:
+    closed: list[int] = []
+
+    def build(backend: str) -> cases.Built:
+        if backend == "native":
+            raise ValueError("no such kernel")
+        return cases.Built(lambda: None, close=lambda: closed.append(1))
+
+    (entry,) = time_together([cases.Case("g", "c", "s", build, number=1)], ["numpy", "native"], cases.QUICK, 1)
+    assert closed == [1] and entry["times"]["native"] == {"error": "could not build: ValueError: no such kernel"}
+
+
+def test_derive_takes_the_load_off_the_time_per_step_and_counts_steps_per_second() -> None:
+    entry = {"unit": "steps/s", "work": 10.0, "steps": 10, "load": {"what": "m", "calls": 2, "median": 0.5e-3},
+             "times": {"native": {"median": 11e-3}, "torch": {"median": 21e-3}}}
+    report.derive(entry)
+    assert entry["per_step"] == {"native": pytest.approx(1e-3), "torch": pytest.approx(2e-3)}
+    assert entry["rate"] == {"native": pytest.approx(10 / 11e-3), "torch": pytest.approx(10 / 21e-3)}

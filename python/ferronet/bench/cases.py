@@ -2,8 +2,10 @@
 
 A :class:`Case` builds, for a backend name (``"native"``, ``"numpy"`` or
 ``"torch"``), a zero-argument callable doing the case's work once.  Every
-array is float32.  The ferronet backends go through ``ferronet.ops`` (the
-runner activates the backend around each timing sample).
+array is float32 unless a case says otherwise.  The ferronet backends go
+through ``ferronet.ops`` (the runner activates the backend around each
+timing sample).  A :class:`Bundle` of cases is timed together, their
+samples interleaved, when the report compares them with one another.
 """
 
 from __future__ import annotations
@@ -65,6 +67,22 @@ class Built:
     warmup: Callable[[], Any] | None = None
     note: str | None = None
     scale: float = 1.0
+    close: Callable[[], Any] | None = None  #: run once after timing (e.g. ends helper processes)
+
+
+@dataclass(frozen=True)
+class Load:
+    """Other work each call of a case does besides the case's own: the user's NumPy code beside the steps.
+
+    The runner times ``fn`` alone in the same interleaved samples; the report
+    takes ``calls`` times its median off the case's time before dividing by
+    the steps, so whatever the load costs beyond its own time counts
+    against the steps.
+    """
+
+    what: str
+    fn: Callable[[], Any]
+    calls: int = 1  #: calls of ``fn`` per call of the case
 
 
 @dataclass
@@ -78,7 +96,18 @@ class Case:
     steps: int | None = None  #: report seconds per step too (time / steps)
     number: int | None = None  #: fixed inner-loop count (else calibrated)
     repeats: int | None = None  #: override of Sizes.repeats
+    min_time: float | None = None  #: override of Sizes.min_time
+    load: Load | None = None  #: work besides the case's, timed alone as well (see Load)
     info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Cases timed together: their samples interleave in one comparison, so that the ratios
+    between them (e.g. a step beside NumPy against the same step alone) see the same machine.
+    They share the first case's ``number``, ``repeats`` and ``min_time``."""
+
+    cases: tuple[Case, ...]
 
 
 def seeded(seed: int) -> np.random.Generator:
@@ -230,7 +259,7 @@ def epoch_case(sizes: Sizes, torch: ModuleType | None, use_real: bool) -> Case:
 # ---------------------------------------------------------------------- the suite
 
 
-def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True) -> Iterator[Case]:
+def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True) -> Iterator[Case | Bundle]:
     """Every case in report order (built lazily, so big arrays live one case at a time)."""
     yield copy_case(sizes.copy)
     for s in sizes.matmul:

@@ -1,4 +1,4 @@
-"""Timing helpers: warm-up, calibrated inner loops, interleaved repeats, medians.
+"""Timing helpers: warm-up, calibrated inner loops, interleaved repeats, medians, readable times.
 
 All times are seconds per call of the timed function.
 """
@@ -91,3 +91,13 @@ def extrapolate(result: dict[str, Any], factor: float) -> dict[str, Any]:
         return result
     scaled = {key: result[key] * factor for key in ("median", "min")}
     return {**result, **scaled, "samples": [s * factor for s in result["samples"]], "extrapolated": factor}
+
+
+def fmt_time(seconds: float | None) -> str:
+    """Seconds as a short readable figure: ``1.23 ms``; ``–`` for None."""
+    if seconds is None:
+        return "–"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
