@@ -1,4 +1,4 @@
-"""Pieces of the benchmark suite: the networks' training runs, timing, bundles."""
+"""Pieces of the benchmark suite: the book's update loops, the networks' training runs, timing, bundles."""
 
 from __future__ import annotations
 
@@ -6,7 +6,25 @@ import numpy as np
 import pytest
 
 from ferronet.bench import cases, report, timing, training
+from ferronet.bench.update_cases import book_adam, book_sgd
 from ferronet.bench.worker import time_together
+from ferronet.optimizers import SGD, Adam
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+def test_book_update_loops_match_the_optimizers(kind: str, backend: str) -> None:
+    """The bench's plain-NumPy loops are the book's updates: three steps agree with ferronet's optimizers."""
+    rng = np.random.default_rng(0)
+    shapes = {"W1": (6, 4), "b1": (4,), "W2": (4, 3), "b2": (3,)}
+    ours = {k: rng.standard_normal(s) for k, s in shapes.items()}
+    book = {k: v.copy() for k, v in ours.items()}
+    opt, book_update = (SGD(lr=0.1), book_sgd(0.1)) if kind == "sgd" else (Adam(lr=0.01), book_adam(0.01))
+    for _ in range(3):
+        grads = {k: rng.standard_normal(s) for k, s in shapes.items()}
+        opt.update(ours, grads)
+        book_update(book, grads)
+    for key in shapes:
+        np.testing.assert_allclose(ours[key], book[key], rtol=1e-12, atol=1e-15)
 
 
 def test_adam_steps_walk_the_epochs_across_calls(backend: str) -> None:

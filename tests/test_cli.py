@@ -18,8 +18,9 @@ from ferronet.datasets import fashion_mnist
 from ferronet.bench import report, timing
 from ferronet.cli import COMMANDS, build_parser, main
 
-EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "adam", "sgd", "relu", "sigmoid", "mlp_epoch",
-                   "im2col", "conv", "max_pool", "batchnorm", "dropout", "simple_convnet", "deep_convnet"}
+EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "adam", "sgd", "update", "relu", "sigmoid", "mlp_epoch",
+                   "im2col", "conv", "deep_conv_layer", "max_pool", "batchnorm", "dropout", "simple_convnet",
+                   "deep_convnet"}
 
 
 def test_subcommands_are_registered() -> None:
@@ -374,3 +375,17 @@ def test_bench_checks_the_issue_targets(quick_bench) -> None:
         assert r["met"] is (None if r["ratio"] is None else r["ratio"] >= minimum[r["target"]])
     assert "| target | case | threads | ratio | met |" in text
     assert text.count("not measured") == sum(r["ratio"] is None for r in record["targets"])  # torch: --no-torch
+
+
+def test_bench_update_and_deep_conv_layer_cases(quick_bench) -> None:
+    record, text, _ = quick_bench
+    updates = [e for e in record["results"] if e["group"] == "update" and e["threads"] == 1]
+    assert [e["case"] for e in updates] == ["TwoLayerNet(20, 5, 3) SGD update", "TwoLayerNet(20, 5, 3) Adam update"]
+    assert all("book's update loop" in e["notes"]["numpy"] for e in updates)
+    layers = [e for e in record["results"] if e["group"] == "deep_conv_layer" and e["threads"] == 1]
+    assert [e["case"].split(" fwd+bwd ")[1] for e in layers] == [
+        "1->16 3x3 pad 1 at 28x28 (no dx)", "16->16 3x3 pad 1 at 28x28", "16->32 3x3 pad 1 at 14x14",
+        "32->32 3x3 pad 2 at 14x14", "32->64 3x3 pad 1 at 8x8", "64->64 3x3 pad 1 at 8x8"]
+    conv1, conv2 = layers[0], layers[1]
+    assert conv1["work"] == 2 * 2 * 4 * 16 * 28 * 28 * 1 * 9  # batch 4 (quick); forward and dW, no dx
+    assert conv2["work"] == 3 * 2 * 4 * 16 * 28 * 28 * 16 * 9

@@ -109,10 +109,12 @@ def im2col(x: np.ndarray, k: int, stride: int, pad: int) -> Callable[[], Any]:
 
 
 def conv_fwd_bwd(x: np.ndarray, W: np.ndarray, b: np.ndarray, dout: np.ndarray, stride: int,
-                 pad: int) -> Callable[[], Any]:
-    """``F.conv2d`` forward and backward (dx, dW, db)."""
-    tx, tW, tb = _leaf(x), _leaf(W), _leaf(b)
-    return _fwd_bwd(lambda: F.conv2d(tx, tW, tb, stride=stride, padding=pad), dout, tx, tW, tb)
+                 pad: int, need_dx: bool = True) -> Callable[[], Any]:
+    """``F.conv2d`` forward and backward (dW, db, and dx unless ``need_dx`` is False)."""
+    tx = _leaf(x) if need_dx else torch.from_numpy(x)
+    tW, tb = _leaf(W), _leaf(b)
+    leaves = (tx, tW, tb) if need_dx else (tW, tb)
+    return _fwd_bwd(lambda: F.conv2d(tx, tW, tb, stride=stride, padding=pad), dout, *leaves)
 
 
 def max_pool_fwd_bwd(x: np.ndarray, dout: np.ndarray, k: int, stride: int) -> Callable[[], Any]:
