@@ -20,7 +20,9 @@ from ferronet.cli import COMMANDS, build_parser, main
 
 EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "adam", "sgd", "update", "relu", "sigmoid", "mlp_epoch",
                    "im2col", "conv", "deep_conv_layer", "max_pool", "batchnorm", "dropout", "simple_convnet",
-                   "deep_convnet"}
+                   "deep_convnet", "beside_numpy"}
+#: groups the NumPy backend does not run (native and PyTorch only)
+NATIVE_AND_TORCH_ONLY = {"beside_numpy"}
 
 
 def test_subcommands_are_registered() -> None:
@@ -90,11 +92,14 @@ def test_bench_timings_rates_and_ratios_are_consistent(quick_bench) -> None:
     record, _, _ = quick_bench
     native = ferronet.native_available()
     for e in record["results"]:
+        assert ("native" in e["times"]) == (native and e["group"] != "copy")
+        assert "torch" not in e["times"]
+        if e["group"] in NATIVE_AND_TORCH_ONLY:
+            assert "numpy" not in e["times"]
+            continue
         numpy_t = e["times"]["numpy"]
         assert 0 < numpy_t["min"] <= numpy_t["median"], e["case"]
         assert len(numpy_t["samples"]) >= 2
-        assert ("native" in e["times"]) == (native and e["group"] != "copy")
-        assert "torch" not in e["times"]
         if e["unit"]:
             assert e["rate"]["numpy"] == pytest.approx(e["work"] / numpy_t["median"] / 1e9)
         if native and "median" in e["times"].get("native", {}):
@@ -389,3 +394,24 @@ def test_bench_update_and_deep_conv_layer_cases(quick_bench) -> None:
     conv1, conv2 = layers[0], layers[1]
     assert conv1["work"] == 2 * 2 * 4 * 16 * 28 * 28 * 1 * 9  # batch 4 (quick); forward and dW, no dx
     assert conv2["work"] == 3 * 2 * 4 * 16 * 28 * 28 * 16 * 9
+
+
+@pytest.mark.skipif(not ferronet.native_available(), reason="native core not built")
+def test_bench_steps_beside_numpy(quick_bench) -> None:
+    """Each step is timed alone and beside a NumPy matmul; the matmul's own time comes off the per-step figure."""
+    record, text, _ = quick_bench
+    for n in (1, 2):
+        by_case = {e["case"]: e for e in record["results"] if e["group"] == "beside_numpy" and e["threads"] == n}
+        assert set(by_case) == {f"{net} step {how}" for net in ("MLP 784-100-100-10", "SimpleConvNet")
+                                for how in ("alone", "beside NumPy")}
+        for net in ("MLP 784-100-100-10", "SimpleConvNet"):
+            alone, beside = by_case[f"{net} step alone"], by_case[f"{net} step beside NumPy"]
+            assert beside["alone"] == alone["case"] and "load" not in alone
+            assert alone["steps"] == beside["steps"] == 2  # quick: a matmul every 2 steps
+            load = beside["load"]
+            assert load["what"] == "NumPy 32x32 @ 32x32 float32 matmul" and load["calls"] == 1
+            assert 0 < load["median"] < beside["times"]["native"]["median"]
+            assert beside["per_step"]["native"] == pytest.approx(
+                (beside["times"]["native"]["median"] - load["median"]) / 2)
+            assert alone["per_step"]["native"] == pytest.approx(alone["times"]["native"]["median"] / 2)
+    assert "the latter's time alone in the same run" in text

@@ -45,6 +45,9 @@ class Sizes:
     deep_steps: int = 50  #: DeepConvNet: training iterations timed
     #: NumPy backend: steps actually timed (SimpleConvNet, DeepConvNet), the time then scaled to the full count
     numpy_steps: tuple[int, int] = (60, 10)
+    beside_period: int = 10  #: beside NumPy: training steps per NumPy matmul (one timed call)
+    beside_matmul: int = 256  #: beside NumPy: the NumPy matmul is (n x n) @ (n x n) float32
+    together_min_time: float = 0.25  #: seconds per sample of the cases timed against one another
     update_net: tuple[int, int, int] = (784, 50, 10)  #: optimizer update: TwoLayerNet sizes (float64)
 
 
@@ -54,7 +57,7 @@ FULL = Sizes(matmul=(64, 128, 256, 512, 1024, 2048), softmax=((100, 10), (1000, 
 QUICK = Sizes(matmul=(64, 128), softmax=((100, 10), (200, 200)), optimizer=(10**5,), activation=10**5,
               copy=10**6, epoch_samples=1000, repeats=3, min_time=0.002, epoch_repeats=2,
               conv_batch=4, convnet_batch=20, convnet_samples=100, deep_steps=2, numpy_steps=(2, 1),
-              update_net=(20, 5, 3))
+              beside_period=2, beside_matmul=32, together_min_time=0.002, update_net=(20, 5, 3))
 
 
 @dataclass
@@ -279,7 +282,7 @@ def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True) ->
         for n in sizes.optimizer:
             yield optimizer_case(kind, n, torch)
     # the modules below build on this one (imported here: no import cycle)
-    from ferronet.bench import conv_cases, convnet_cases, update_cases
+    from ferronet.bench import beside_cases, conv_cases, convnet_cases, update_cases
 
     yield from update_cases.suite(sizes)
     for kind in ("relu", "sigmoid"):
@@ -287,3 +290,4 @@ def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True) ->
     yield epoch_case(sizes, torch, use_real_data)
     yield from conv_cases.suite(sizes, torch)
     yield from convnet_cases.suite(sizes, torch, use_real_data)
+    yield from beside_cases.suite(sizes, torch, use_real_data)
