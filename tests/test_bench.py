@@ -1,11 +1,14 @@
-"""Pieces of the benchmark suite: the book's update loops, the networks' training runs, timing, bundles."""
+"""Pieces of the benchmark suite: the book's update loops, the networks' training runs and processes, timing, bundles."""
 
 from __future__ import annotations
+
+import importlib.util
 
 import numpy as np
 import pytest
 
 from ferronet.bench import cases, report, timing, training
+from ferronet.bench.process_cases import TrainingProcesses
 from ferronet.bench.update_cases import book_adam, book_sgd
 from ferronet.bench.worker import time_together
 from ferronet.optimizers import SGD, Adam
@@ -43,6 +46,32 @@ def test_adam_steps_walk_the_epochs_across_calls(backend: str) -> None:
     run(2)
     run(3)
     assert seen == [2, 2, 1, 2, 2]  # batches of an epoch of 5 samples: 2, 2, 1
+
+
+def test_training_processes_start_together_and_stop(tmp_path) -> None:
+    """Two NumPy-backend training processes: ready, released once each way, closed with exit code 0."""
+    processes = TrainingProcesses(2, "numpy", network="simple_convnet", threads=1, steps=1, batch=2, samples=4,
+                                  use_real=False)
+    try:
+        processes.release(1)
+        processes.release(2)
+    finally:
+        processes.close()
+    assert [p.returncode for p in processes.processes] == [0, 0]
+    processes.close()  # twice is harmless (both cases of the bundle close it)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is not None, reason="needs an interpreter without torch")
+def test_training_process_failure_is_reported() -> None:
+    """A process that dies before it is ready (here: torch missing) is an error naming the backend."""
+    processes = TrainingProcesses(1, "torch", network="simple_convnet", threads=1, steps=1, batch=2, samples=4,
+                                  use_real=False)
+    try:
+        with pytest.raises(RuntimeError, match="torch training process sent '' instead of 'ready'"):
+            processes.release(1)
+    finally:
+        processes.close()
+    assert processes.processes[0].returncode != 0
 
 
 def test_compare_takes_samples_back_to_back(monkeypatch: pytest.MonkeyPatch) -> None:

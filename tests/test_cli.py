@@ -20,9 +20,9 @@ from ferronet.cli import COMMANDS, build_parser, main
 
 EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "adam", "sgd", "update", "relu", "sigmoid", "mlp_epoch",
                    "im2col", "conv", "deep_conv_layer", "max_pool", "batchnorm", "dropout", "simple_convnet",
-                   "deep_convnet", "beside_numpy"}
+                   "deep_convnet", "beside_numpy", "two_processes"}
 #: groups the NumPy backend does not run (native and PyTorch only)
-NATIVE_AND_TORCH_ONLY = {"beside_numpy"}
+NATIVE_AND_TORCH_ONLY = {"beside_numpy", "two_processes"}
 
 
 def test_subcommands_are_registered() -> None:
@@ -415,3 +415,17 @@ def test_bench_steps_beside_numpy(quick_bench) -> None:
                 (beside["times"]["native"]["median"] - load["median"]) / 2)
             assert alone["per_step"]["native"] == pytest.approx(alone["times"]["native"]["median"] / 2)
     assert "the latter's time alone in the same run" in text
+
+
+@pytest.mark.skipif(not ferronet.native_available(), reason="native core not built")
+def test_bench_two_processes(quick_bench) -> None:
+    """One process alone and two together, each of 2 steps per release: steps/s is the rate, combined for two."""
+    record, _, _ = quick_bench
+    for n in (1, 2):
+        alone, together = (e for e in record["results"] if e["group"] == "two_processes" and e["threads"] == n)
+        assert (alone["processes"], together["processes"]) == (1, 2) and together["alone"] == alone["case"]
+        assert (alone["steps"], together["steps"]) == (2, 4) and alone["unit"] == "steps/s"
+        for e in (alone, together):
+            t = e["times"]["native"]
+            assert t["number"] == 1 and len(t["samples"]) == 2  # quick: 2 releases
+            assert e["rate"]["native"] == pytest.approx(e["steps"] / t["median"])

@@ -48,6 +48,8 @@ class Sizes:
     beside_period: int = 10  #: beside NumPy: training steps per NumPy matmul (one timed call)
     beside_matmul: int = 256  #: beside NumPy: the NumPy matmul is (n x n) @ (n x n) float32
     together_min_time: float = 0.25  #: seconds per sample of the cases timed against one another
+    process_steps: int = 20  #: two processes: SimpleConvNet steps per process and release
+    process_repeats: int = 5  #: two processes: releases timed per variant
     update_net: tuple[int, int, int] = (784, 50, 10)  #: optimizer update: TwoLayerNet sizes (float64)
 
 
@@ -57,7 +59,8 @@ FULL = Sizes(matmul=(64, 128, 256, 512, 1024, 2048), softmax=((100, 10), (1000, 
 QUICK = Sizes(matmul=(64, 128), softmax=((100, 10), (200, 200)), optimizer=(10**5,), activation=10**5,
               copy=10**6, epoch_samples=1000, repeats=3, min_time=0.002, epoch_repeats=2,
               conv_batch=4, convnet_batch=20, convnet_samples=100, deep_steps=2, numpy_steps=(2, 1),
-              beside_period=2, beside_matmul=32, together_min_time=0.002, update_net=(20, 5, 3))
+              beside_period=2, beside_matmul=32, together_min_time=0.002, process_steps=2, process_repeats=2,
+              update_net=(20, 5, 3))
 
 
 @dataclass
@@ -264,8 +267,12 @@ def epoch_case(sizes: Sizes, torch: ModuleType | None, use_real: bool) -> Case:
 # ---------------------------------------------------------------------- the suite
 
 
-def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True) -> Iterator[Case | Bundle]:
-    """Every case in report order (built lazily, so big arrays live one case at a time)."""
+def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True,
+          threads: int = 1) -> Iterator[Case | Bundle]:
+    """Every case in report order (built lazily, so big arrays live one case at a time).
+
+    ``threads`` is the run's thread count, for the cases that start processes of their own.
+    """
     yield copy_case(sizes.copy)
     for s in sizes.matmul:
         yield matmul_case(s, s, s, torch, label=f"matmul {s}", shape=f"{s}x{s} @ {s}x{s}")
@@ -282,7 +289,7 @@ def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True) ->
         for n in sizes.optimizer:
             yield optimizer_case(kind, n, torch)
     # the modules below build on this one (imported here: no import cycle)
-    from ferronet.bench import beside_cases, conv_cases, convnet_cases, update_cases
+    from ferronet.bench import beside_cases, conv_cases, convnet_cases, process_cases, update_cases
 
     yield from update_cases.suite(sizes)
     for kind in ("relu", "sigmoid"):
@@ -291,3 +298,4 @@ def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True) ->
     yield from conv_cases.suite(sizes, torch)
     yield from convnet_cases.suite(sizes, torch, use_real_data)
     yield from beside_cases.suite(sizes, torch, use_real_data)
+    yield from process_cases.suite(sizes, threads, torch, use_real_data)

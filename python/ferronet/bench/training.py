@@ -3,7 +3,8 @@
 A :class:`Network` pairs a ferronet network with the ``torch.nn`` model of
 the same layers and parameter shapes; :func:`adam_run` gives, for a
 backend, ``run(n)``: n Adam (lr 0.001) steps on mini-batches of the data.
-Every training case trains through here.
+The training-epoch cases, the steps beside NumPy and the training
+processes all train through here.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def _deep_convnet() -> Any:
 
 SIMPLE_CONVNET = Network("SimpleConvNet", IMAGE, _simple_convnet, lambda tm: tm.simple_convnet(seed=0))
 DEEP_CONVNET = Network("DeepConvNet", IMAGE, _deep_convnet, lambda tm: tm.deep_convnet(seed=0))
+#: the networks a training process (``bench/training_process.py``) can be asked for by name
+BY_NAME = {"simple_convnet": SIMPLE_CONVNET, "deep_convnet": DEEP_CONVNET}
 
 
 def uses_real_data(shape: tuple[int, ...], use_real: bool) -> bool:

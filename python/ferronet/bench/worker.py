@@ -140,7 +140,7 @@ def run_cases(threads: int, quick: bool, use_torch: bool, only: list[str] | None
         backends.append("torch")
     sizes = cases.QUICK if quick else cases.FULL
     results = []
-    for item in cases.suite(sizes, torch, use_real_data=not quick):
+    for item in cases.suite(sizes, torch, use_real_data=not quick, threads=threads):
         group = [c for c in (item.cases if isinstance(item, cases.Bundle) else (item,)) if not only or c.group in only]
         if not group:
             continue
