@@ -1,4 +1,4 @@
-"""Pieces of the benchmark suite: the book's update loops, the networks' training runs and processes, timing, bundles."""
+"""Pieces of the benchmark suite: the book's update loops, the training processes, the targets, timing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from ferronet.bench import cases, report, timing, training
+from ferronet.bench import cases, report, targets, timing, training
 from ferronet.bench.process_cases import TrainingProcesses
 from ferronet.bench.update_cases import book_adam, book_sgd
 from ferronet.bench.worker import time_together
@@ -130,3 +130,74 @@ def test_derive_takes_the_load_off_the_time_per_step_and_counts_steps_per_second
     report.derive(entry)
     assert entry["per_step"] == {"native": pytest.approx(1e-3), "torch": pytest.approx(2e-3)}
     assert entry["rate"] == {"native": pytest.approx(10 / 11e-3), "torch": pytest.approx(10 / 21e-3)}
+
+
+# ---------------------------------------------------------------------- targets on a made-up record
+
+
+def _entry(case: str, group: str, threads: int, **times: float) -> dict:
+    return {"case": case, "group": group, "threads": threads, "unit": None, "work": 0.0, "steps": None,
+            "times": {b: {"median": t, "min": t, "samples": [t]} for b, t in times.items()}}
+
+
+def _record(*entries: dict) -> dict:
+    return {"results": [report.derive(e) for e in entries], "threads": [1, 2], "quick": False}
+
+
+def _rows(record: dict, target: str) -> list[dict]:
+    return [r for r in targets.check(record) if r["target"].startswith(target)]
+
+
+def test_beside_target_takes_the_matmul_off_and_compares_with_the_steps_alone() -> None:
+    alone = {**_entry("MLP step alone", "beside_numpy", 2, native=10e-3, torch=20e-3), "steps": 10}
+    beside = {**_entry("MLP step beside NumPy", "beside_numpy", 2, native=12e-3, torch=30e-3), "steps": 10,
+              "alone": "MLP step alone", "load": {"what": "matmul", "calls": 1, "median": 1e-3}}
+    (row,) = _rows(_record(alone, beside), "step beside NumPy")
+    assert row["ratio"] == pytest.approx(1.1)  # (12 - 1) / 10 ms per step against 1 ms alone
+    assert row["met"] is True and row["required"] == "≤ 1.15"
+    assert "torch 2.9 ms vs 2 ms (1.45×)" in row["figures"]
+
+
+def test_two_process_target_compares_steps_per_second() -> None:
+    alone = {**_entry("one", "two_processes", 2, native=0.1), "steps": 20, "unit": "steps/s", "work": 20.0}
+    together = {**_entry("two", "two_processes", 2, native=0.25), "steps": 40, "unit": "steps/s", "work": 40.0,
+                "alone": "one"}
+    (row,) = _rows(_record(alone, together), "two SimpleConvNet processes")
+    assert row["ratio"] == pytest.approx(160 / 200) and row["met"] is False
+    assert "native 160 steps/s together, 200 alone" in row["figures"]
+
+
+def test_thread_scaling_target_covers_every_native_case() -> None:
+    record = _record(_entry("a", "matmul", 1, native=1.0, numpy=2.0), _entry("a", "matmul", 2, native=1.5),
+                     _entry("b", "relu", 1, native=1.0), _entry("b", "relu", 2, native=0.5),
+                     _entry("copy", "copy", 2, numpy=1.0))
+    rows = _rows(record, targets.SCALING.text)
+    assert [(r["case"], r["ratio"], r["met"]) for r in rows] == [("a", 1.5, False), ("b", 0.5, True)]
+    text = "\n".join(targets.markdown(record))
+    assert "**no**: 1 of 2 cases slower" in text and "1.50× (worst: a)" in text
+    assert "| a | 2 | 1.50× | **no** | 1 s at 1 thread, 1.5 s at 2 |" in text
+
+
+def test_adam_bandwidth_target_uses_the_copy_of_the_same_thread_count() -> None:
+    copy = {**_entry("copy (np.copyto) 2.5e7", "copy", 2, numpy=1.0), "unit": "GB/s", "work": 40e9}
+    adam = {**_entry("Adam step 1e7", "adam", 2, native=1.0), "unit": "GB/s", "work": 36e9}
+    (row,) = _rows(_record(copy, adam), "Adam step 1e7")
+    assert row["ratio"] == pytest.approx(0.9) and row["met"] is True
+
+
+def test_targets_at_one_thread_count_skip_the_others() -> None:
+    record = _record({**_entry("DeepConvNet 50 steps (Adam)", "deep_convnet", 1, native=2.0, torch=1.0), "steps": 50},
+                     {**_entry("DeepConvNet 50 steps (Adam)", "deep_convnet", 2, native=0.7, torch=1.0), "steps": 50})
+    rows = {(r["target"], r["threads"]): r for r in _rows(record, "DeepConvNet")}
+    assert set(rows) == {("DeepConvNet step ≤ 0.8× PyTorch's time (aim 0.7×)", 2),
+                         ("DeepConvNet step no slower than PyTorch at 1 thread", 1)}
+    assert rows[("DeepConvNet step ≤ 0.8× PyTorch's time (aim 0.7×)", 2)]["met"] is True
+    assert rows[("DeepConvNet step no slower than PyTorch at 1 thread", 1)]["ratio"] == pytest.approx(2.0)
+
+
+def test_missing_partners_are_not_measured() -> None:
+    beside = {**_entry("MLP step beside NumPy", "beside_numpy", 2, native=1.0), "steps": 10, "alone": "gone"}
+    (row,) = _rows(_record(beside), "step beside NumPy")
+    assert row["ratio"] is None and row["met"] is None
+    assert "not measured" in "\n".join(targets.markdown(_record(beside)))
+

@@ -113,7 +113,8 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
                         "deep_convnet, beside_numpy, two_processes)")
 
 
-@command("bench", "time native vs NumPy vs PyTorch back to back (float32) and print a Markdown table", _bench_args)
+@command("bench", "time native vs NumPy vs PyTorch back to back (float32) and print a Markdown table with the "
+         "speed targets", _bench_args)
 def _bench(args: argparse.Namespace) -> int:
     from ferronet import bench
 

@@ -46,7 +46,7 @@ def run(threads: Sequence[int] = (1, 2), quick: bool = False, use_torch: bool = 
         only: Sequence[str] | None = None, log: TextIO | None = sys.stdout) -> dict[str, Any]:
     """Time the suite at each thread count and return the merged record (see ``benches/README.md``)."""
     record: dict[str, Any] = {
-        "schema": 1,
+        "schema": 2,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "quick": quick,
         "threads": list(threads),
