@@ -152,7 +152,7 @@ def test_beside_target_takes_the_matmul_off_and_compares_with_the_steps_alone() 
     alone = {**_entry("MLP step alone", "beside_numpy", 2, native=10e-3, torch=20e-3), "steps": 10}
     beside = {**_entry("MLP step beside NumPy", "beside_numpy", 2, native=12e-3, torch=30e-3), "steps": 10,
               "alone": "MLP step alone", "load": {"what": "matmul", "calls": 1, "median": 1e-3}}
-    (row,) = _rows(_record(alone, beside), "step beside NumPy")
+    (row,) = _rows(_record(alone, beside), "MLP and SimpleConvNet step beside NumPy")
     assert row["ratio"] == pytest.approx(1.1)  # (12 - 1) / 10 ms per step against 1 ms alone
     assert row["met"] is True and row["required"] == "≤ 1.15"
     assert "torch 2.9 ms vs 2 ms (1.45×)" in row["figures"]
@@ -185,6 +185,12 @@ def test_adam_bandwidth_target_uses_the_copy_of_the_same_thread_count() -> None:
     assert row["ratio"] == pytest.approx(0.9) and row["met"] is True
 
 
+def test_update_target_names_the_book_loop() -> None:
+    entry = _entry("TwoLayerNet(784, 50, 10) SGD update", "update", 2, native=10e-6, numpy=20e-6)
+    (row,) = _rows(_record(entry), "TwoLayerNet")
+    assert row["ratio"] == pytest.approx(0.5) and row["figures"] == "native 10 µs, book loop 20 µs"
+
+
 def test_targets_at_one_thread_count_skip_the_others() -> None:
     record = _record({**_entry("DeepConvNet 50 steps (Adam)", "deep_convnet", 1, native=2.0, torch=1.0), "steps": 50},
                      {**_entry("DeepConvNet 50 steps (Adam)", "deep_convnet", 2, native=0.7, torch=1.0), "steps": 50})
@@ -197,7 +203,7 @@ def test_targets_at_one_thread_count_skip_the_others() -> None:
 
 def test_missing_partners_are_not_measured() -> None:
     beside = {**_entry("MLP step beside NumPy", "beside_numpy", 2, native=1.0), "steps": 10, "alone": "gone"}
-    (row,) = _rows(_record(beside), "step beside NumPy")
+    (row,) = _rows(_record(beside), "MLP and SimpleConvNet step beside NumPy")
     assert row["ratio"] is None and row["met"] is None
     assert "not measured" in "\n".join(targets.markdown(_record(beside)))
 
