@@ -36,7 +36,7 @@ class Sizes:
     epoch_samples: int
     repeats: int
     min_time: float  # seconds per timing sample
-    epoch_repeats: int
+    epoch_repeats: int  #: samples of the training runs (epochs, DeepConvNet's steps)
     batch: int = 100
     net: tuple[int, ...] = (784, 100, 100, 10)
     conv_batch: int = 100  #: batch of the convolution, pooling and BatchNorm kernel cases
@@ -55,7 +55,7 @@ class Sizes:
 
 FULL = Sizes(matmul=(64, 128, 256, 512, 1024, 2048), softmax=((100, 10), (1000, 1000)),
              optimizer=(10**6, 10**7), activation=10**7, copy=25 * 10**6, epoch_samples=60000,
-             repeats=7, min_time=0.05, epoch_repeats=3)
+             repeats=7, min_time=0.05, epoch_repeats=2)
 QUICK = Sizes(matmul=(64, 128), softmax=((100, 10), (200, 200)), optimizer=(10**5,), activation=10**5,
               copy=10**6, epoch_samples=1000, repeats=3, min_time=0.002, epoch_repeats=2,
               conv_batch=4, convnet_batch=20, convnet_samples=100, deep_steps=2, numpy_steps=(2, 1),
