@@ -108,11 +108,13 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--markdown", metavar="PATH", help="write the Markdown table")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     p.add_argument("--only", type=lambda s: [g for g in s.split(",") if g], default=None,
-                   help="only these case groups (copy, matmul, affine, softmax_ce, adam, sgd, relu, sigmoid, "
-                        "mlp_epoch, im2col, conv, max_pool, batchnorm, dropout, simple_convnet, deep_convnet)")
+                   help="only these case groups (copy, matmul, affine, softmax_ce, adam, sgd, update, relu, sigmoid, "
+                        "mlp_epoch, im2col, conv, deep_conv_layer, max_pool, batchnorm, dropout, simple_convnet, "
+                        "deep_convnet, beside_numpy, two_processes)")
 
 
-@command("bench", "time native vs NumPy vs PyTorch (float32) and print a Markdown table", _bench_args)
+@command("bench", "time native vs NumPy vs PyTorch back to back (float32) and print a Markdown table with the "
+         "speed targets", _bench_args)
 def _bench(args: argparse.Namespace) -> int:
     from ferronet import bench
 

@@ -2,8 +2,10 @@
 
 A :class:`Case` builds, for a backend name (``"native"``, ``"numpy"`` or
 ``"torch"``), a zero-argument callable doing the case's work once.  Every
-array is float32.  The ferronet backends go through ``ferronet.ops`` (the
-runner activates the backend around each timing sample).
+array is float32 unless a case says otherwise.  The ferronet backends go
+through ``ferronet.ops`` (the runner activates the backend around each
+timing sample).  A :class:`Bundle` of cases is timed together, their
+samples interleaved, when the report compares them with one another.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ferronet import ops
+from ferronet.bench.training import Network, adam_run, epoch_data, mlp
 
 F32 = np.float32
 FERRONET_BACKENDS = ("native", "numpy")
@@ -33,8 +36,7 @@ class Sizes:
     epoch_samples: int
     repeats: int
     min_time: float  # seconds per timing sample
-    epoch_repeats: int
-    settle: float = 0.0  # seconds of idle before each timing sample (see timing.compare)
+    epoch_repeats: int  #: samples of the training runs (epochs, DeepConvNet's steps)
     batch: int = 100
     net: tuple[int, ...] = (784, 100, 100, 10)
     conv_batch: int = 100  #: batch of the convolution, pooling and BatchNorm kernel cases
@@ -43,14 +45,22 @@ class Sizes:
     deep_steps: int = 50  #: DeepConvNet: training iterations timed
     #: NumPy backend: steps actually timed (SimpleConvNet, DeepConvNet), the time then scaled to the full count
     numpy_steps: tuple[int, int] = (60, 10)
+    beside_period: int = 10  #: beside NumPy: training steps per NumPy matmul (one timed call)
+    beside_matmul: int = 256  #: beside NumPy: the NumPy matmul is (n x n) @ (n x n) float32
+    together_min_time: float = 0.25  #: seconds per sample of the cases timed against one another
+    process_steps: int = 20  #: two processes: SimpleConvNet steps per process and release
+    process_repeats: int = 5  #: two processes: releases timed per variant
+    update_net: tuple[int, int, int] = (784, 50, 10)  #: optimizer update: TwoLayerNet sizes (float64)
 
 
 FULL = Sizes(matmul=(64, 128, 256, 512, 1024, 2048), softmax=((100, 10), (1000, 1000)),
              optimizer=(10**6, 10**7), activation=10**7, copy=25 * 10**6, epoch_samples=60000,
-             repeats=7, min_time=0.05, epoch_repeats=3, settle=0.15)
+             repeats=7, min_time=0.05, epoch_repeats=2)
 QUICK = Sizes(matmul=(64, 128), softmax=((100, 10), (200, 200)), optimizer=(10**5,), activation=10**5,
               copy=10**6, epoch_samples=1000, repeats=3, min_time=0.002, epoch_repeats=2,
-              conv_batch=4, convnet_batch=20, convnet_samples=100, deep_steps=2, numpy_steps=(2, 1))
+              conv_batch=4, convnet_batch=20, convnet_samples=100, deep_steps=2, numpy_steps=(2, 1),
+              beside_period=2, beside_matmul=32, together_min_time=0.002, process_steps=2, process_repeats=2,
+              update_net=(20, 5, 3))
 
 
 @dataclass
@@ -65,6 +75,22 @@ class Built:
     warmup: Callable[[], Any] | None = None
     note: str | None = None
     scale: float = 1.0
+    close: Callable[[], Any] | None = None  #: run once after timing (e.g. ends helper processes)
+
+
+@dataclass(frozen=True)
+class Load:
+    """Other work each call of a case does besides the case's own: the user's NumPy code beside the steps.
+
+    The runner times ``fn`` alone in the same interleaved samples; the report
+    takes ``calls`` times its median off the case's time before dividing by
+    the steps, so whatever the load costs beyond its own time counts
+    against the steps.
+    """
+
+    what: str
+    fn: Callable[[], Any]
+    calls: int = 1  #: calls of ``fn`` per call of the case
 
 
 @dataclass
@@ -78,7 +104,18 @@ class Case:
     steps: int | None = None  #: report seconds per step too (time / steps)
     number: int | None = None  #: fixed inner-loop count (else calibrated)
     repeats: int | None = None  #: override of Sizes.repeats
+    min_time: float | None = None  #: override of Sizes.min_time
+    load: Load | None = None  #: work besides the case's, timed alone as well (see Load)
     info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Cases timed together: their samples interleave in one comparison, so that the ratios
+    between them (e.g. a step beside NumPy against the same step alone) see the same machine.
+    They share the first case's ``number``, ``repeats`` and ``min_time``."""
+
+    cases: tuple[Case, ...]
 
 
 def seeded(seed: int) -> np.random.Generator:
@@ -195,59 +232,21 @@ def copy_case(n: int) -> Case:
 # ---------------------------------------------------------------------- whole training runs
 
 
-def epoch_data(samples: int, shape: tuple[int, ...], use_real: bool) -> tuple[np.ndarray, np.ndarray, str]:
-    """Training inputs float32 (samples, *shape) and uint8 labels (samples,), and the data's name.
+def training_case(group: str, label: str, network: Network, *, samples: int, batch: int, steps: int,
+                  repeats: int, torch: ModuleType | None, use_real: bool, numpy_steps: int | None = None) -> Case:
+    """``steps`` Adam steps (lr 0.001, batch ``batch``) of ``network`` on ``samples`` inputs.
 
-    The real Fashion-MNIST training images when installed and ``shape`` holds
-    784 values ((784,) or (1, 28, 28)), else uniform random data.
+    The NumPy backend runs only ``numpy_steps`` of the steps (when given)
+    and its time is scaled up to ``steps``: an extrapolation, noted in the
+    report.
     """
-    if use_real and int(np.prod(shape)) == 784:
-        from ferronet.datasets import fashion_mnist_available, load_fashion_mnist
-
-        if fashion_mnist_available():
-            (x, t), _ = load_fashion_mnist()
-            return x[:samples].reshape(-1, *shape), t[:samples], "Fashion-MNIST"
-    rng = seeded(7)
-    return rng.random((samples, *shape), dtype=F32), rng.integers(0, 10, samples).astype(np.uint8), "random"
-
-
-def adam_steps(net: Any, x: np.ndarray, t: np.ndarray, batch: int) -> Callable[[int], None]:
-    """``run(n)``: n Adam (lr 0.001) steps of ``net`` on the first n mini-batches of a fresh permutation of x."""
-    from ferronet.optimizers import Adam
-
-    opt, rng = Adam(lr=1e-3), seeded(8)
-
-    def run(n_steps: int) -> None:
-        perm = rng.permutation(x.shape[0])
-        for i in range(n_steps):
-            idx = perm[i * batch:(i + 1) * batch]
-            _, grads = net.loss_and_gradient(x[idx], t[idx])
-            opt.update(net.params, grads)
-
-    return run
-
-
-def training_case(group: str, label: str, *, samples: int, shape: tuple[int, ...], batch: int, steps: int,
-                  repeats: int, make_net: Callable[[], Any], torch_model: Callable[[ModuleType], Any],
-                  torch: ModuleType | None, use_real: bool, numpy_steps: int | None = None) -> Case:
-    """``steps`` Adam steps (lr 0.001, batch ``batch``) of a network on ``samples`` inputs of ``shape``.
-
-    ``make_net()`` builds the ferronet network (float32), ``torch_model(torch_impl)``
-    the equivalent ``torch.nn`` model.  The NumPy backend runs only
-    ``numpy_steps`` of the steps (when given) and its time is scaled up to
-    ``steps``: an extrapolation, noted in the report.
-    """
-    x, t, source = epoch_data(samples, shape, use_real)
+    x, t, source = epoch_data(samples, network.input_shape, use_real)
 
     def build(backend: str) -> Built | None:
-        if backend == "torch":
-            if torch is None:
-                return None
-            run = torch.adam_steps(torch_model(torch), x, t, batch, lr=1e-3, seed=0)
-            timed = steps
-        else:
-            run = adam_steps(make_net(), x, t, batch)
-            timed = min(steps, numpy_steps or steps) if backend == "numpy" else steps
+        if backend == "torch" and torch is None:
+            return None
+        run = adam_run(network, backend, x, t, batch, torch)
+        timed = min(steps, numpy_steps or steps) if backend == "numpy" else steps
         note = None
         if timed < steps:
             note = f"timed {timed} of the {steps} steps, time scaled by {steps / timed:g} (extrapolated)"
@@ -259,21 +258,21 @@ def training_case(group: str, label: str, *, samples: int, shape: tuple[int, ...
 
 def epoch_case(sizes: Sizes, torch: ModuleType | None, use_real: bool) -> Case:
     """One epoch of MultiLayerNet (``sizes.net``) over ``sizes.epoch_samples`` flattened images."""
-    from ferronet.networks import MultiLayerNet
-
-    net = sizes.net
-    return training_case(
-        "mlp_epoch", f"MLP {'-'.join(map(str, net))} epoch (Adam)", samples=sizes.epoch_samples, shape=net[:1],
-        batch=sizes.batch, steps=sizes.epoch_samples // sizes.batch, repeats=sizes.epoch_repeats,
-        make_net=lambda: MultiLayerNet(net[0], list(net[1:-1]), net[-1], dtype=np.float32, seed=0),
-        torch_model=lambda tm: tm.mlp(list(net), seed=0), torch=torch, use_real=use_real)
+    network = mlp(sizes.net)
+    return training_case("mlp_epoch", f"{network.name} epoch (Adam)", network, samples=sizes.epoch_samples,
+                         batch=sizes.batch, steps=sizes.epoch_samples // sizes.batch, repeats=sizes.epoch_repeats,
+                         torch=torch, use_real=use_real)
 
 
 # ---------------------------------------------------------------------- the suite
 
 
-def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True) -> Iterator[Case]:
-    """Every case in report order (built lazily, so big arrays live one case at a time)."""
+def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True,
+          threads: int = 1) -> Iterator[Case | Bundle]:
+    """Every case in report order (built lazily, so big arrays live one case at a time).
+
+    ``threads`` is the run's thread count, for the cases that start processes of their own.
+    """
     yield copy_case(sizes.copy)
     for s in sizes.matmul:
         yield matmul_case(s, s, s, torch, label=f"matmul {s}", shape=f"{s}x{s} @ {s}x{s}")
@@ -289,10 +288,14 @@ def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True) ->
     for kind in ("adam", "sgd"):
         for n in sizes.optimizer:
             yield optimizer_case(kind, n, torch)
+    # the modules below build on this one (imported here: no import cycle)
+    from ferronet.bench import beside_cases, conv_cases, convnet_cases, process_cases, update_cases
+
+    yield from update_cases.suite(sizes)
     for kind in ("relu", "sigmoid"):
         yield activation_case(kind, sizes.activation, torch)
     yield epoch_case(sizes, torch, use_real_data)
-    from ferronet.bench import conv_cases, convnet_cases  # they build on this module (no import cycle)
-
     yield from conv_cases.suite(sizes, torch)
     yield from convnet_cases.suite(sizes, torch, use_real_data)
+    yield from beside_cases.suite(sizes, torch, use_real_data)
+    yield from process_cases.suite(sizes, threads, torch, use_real_data)

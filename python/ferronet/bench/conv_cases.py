@@ -3,7 +3,7 @@
 Each case times a kernel's forward and backward through ``ferronet.ops`` on
 float32 NCHW arrays, against the PyTorch equivalent (autograd, CPU).  The
 batch is ``Sizes.conv_batch`` (100 in the full suite); the per-sample shapes
-are the issue's.
+are the issue's, and DeepConvNet's six convolutions as the network has them.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 
 from ferronet import ops
 from ferronet.bench.cases import F32, Built, Case, Sizes, normal, seeded
+from ferronet.bench.training import DEEP_CONVNET
 
 #: im2col: (per-sample input shape (C, H, W), filter size, stride, pad)
 IM2COL = (((1, 28, 28), 5, 1, 0), ((16, 14, 14), 3, 1, 1))
@@ -52,8 +53,9 @@ def im2col_case(n: int, shape: tuple[int, int, int], k: int, stride: int, pad: i
 
 
 def conv_case(n: int, shape: tuple[int, int, int], filters: int, k: int, stride: int, pad: int,
-              torch: ModuleType | None) -> Case:
-    """``ops.conv_forward`` + ``ops.conv_backward`` (dx, dW, db): x (n, C, H, W), W (filters, C, k, k)."""
+              torch: ModuleType | None, *, need_dx: bool = True, group: str = "conv", name: str = "") -> Case:
+    """``ops.conv_forward`` + ``ops.conv_backward`` (dx unless ``need_dx`` is False, dW, db):
+    x (n, C, H, W), W (filters, C, k, k).  ``name`` heads the label (e.g. a network's layer)."""
     rng = seeded(11)
     c, h, w = shape
     x, W = normal(rng, n, *shape), normal(rng, filters, c, k, k) * F32(0.1)
@@ -63,17 +65,29 @@ def conv_case(n: int, shape: tuple[int, int, int], filters: int, k: int, stride:
 
     def build(backend: str) -> Built | None:
         if backend == "torch":
-            return Built(torch.conv_fwd_bwd(x, W, b, dout, stride, pad)) if torch else None
+            return Built(torch.conv_fwd_bwd(x, W, b, dout, stride, pad, need_dx)) if torch else None
 
         def run() -> None:
             ops.conv_forward(x, W, b, stride, pad)
-            ops.conv_backward(dout, x, W, stride, pad)
+            ops.conv_backward(dout, x, W, stride, pad, need_dx=need_dx)
 
         return Built(run)
 
-    flops = 3 * 2.0 * n * filters * oh * ow * c * k * k  # forward, dx, dW
-    return Case("conv", f"conv fwd+bwd {c}->{filters} {_geometry(k, stride, pad)}",
+    flops = (3 if need_dx else 2) * 2.0 * n * filters * oh * ow * c * k * k  # forward, dx, dW
+    label = f"{name or 'conv'} fwd+bwd {c}->{filters} {_geometry(k, stride, pad)}" + (f" at {h}x{w}" if name else "")
+    return Case(group, label + ("" if need_dx else " (no dx)"),
                 f"x ({n}, {c}, {h}, {w}), W ({filters}, {c}, {k}, {k})", build, "GFLOP/s", flops)
+
+
+def deep_convnet_convolutions() -> list[tuple[str, tuple[int, int, int], int, int, int, int, bool]]:
+    """DeepConvNet's convolutions as (layer name, per-sample input shape, filters, filter size, stride, pad,
+    need_dx), read off the network after a forward pass of one image (its first layer skips dx)."""
+    from ferronet.layers import Convolution
+
+    net = DEEP_CONVNET.build()
+    net.loss(np.zeros((1, *DEEP_CONVNET.input_shape), F32), np.zeros(1, np.uint8), train_flg=True)
+    return [(name, layer.x.shape[1:], layer.W.shape[0], layer.W.shape[2], layer.stride, layer.pad, layer.input_grad)
+            for name, layer in net.layers.items() if isinstance(layer, Convolution)]
 
 
 def max_pool_case(n: int, torch: ModuleType | None) -> Case:
@@ -150,6 +164,9 @@ def suite(sizes: Sizes, torch: ModuleType | None) -> Iterator[Case]:
         yield im2col_case(n, shape, k, stride, pad, torch)
     for shape, filters, k, stride, pad in CONV:
         yield conv_case(n, shape, filters, k, stride, pad, torch)
+    for name, shape, filters, k, stride, pad, need_dx in deep_convnet_convolutions():
+        yield conv_case(n, shape, filters, k, stride, pad, torch, need_dx=need_dx, group="deep_conv_layer",
+                        name=f"DeepConvNet {name}")
     yield max_pool_case(n, torch)
     for shape in BATCHNORM:
         yield batchnorm_case(n, shape, torch)

@@ -6,8 +6,11 @@ from typing import Any
 
 from ferronet.bench import machine as machine_mod
 from ferronet.bench import targets
+from ferronet.bench.timing import fmt_time
 
 BACKENDS = ("native", "numpy", "torch")
+#: work per call divided by this and by the seconds gives the rate in the unit
+UNIT_SCALE = {"GFLOP/s": 1e9, "GB/s": 1e9, "steps/s": 1.0}
 #: A median above this multiple of the fastest sample marks the cell as noisy (†).
 NOISY = 1.5
 
@@ -19,17 +22,27 @@ def median(entry: dict[str, Any], backend: str) -> float | None:
     return float(timing["median"])
 
 
+def load_time(entry: dict[str, Any]) -> float:
+    """Seconds per call spent on the entry's load alone (its median times its calls), 0 without one."""
+    load = entry.get("load") or {}
+    return load["calls"] * float(load["median"]) if "median" in load else 0.0
+
+
 def derive(entry: dict[str, Any]) -> dict[str, Any]:
-    """Add ``rate`` (GFLOP/s or GB/s per backend), ``ratios`` and ``per_step`` to a result entry."""
+    """Add ``rate`` (in the entry's unit per backend), ``ratios`` and ``per_step`` to a result entry.
+
+    ``per_step`` is the time per call less the load's time alone (see
+    ``cases.Load``), over the steps.
+    """
     rates, per_step = {}, {}
     for backend in BACKENDS:
         t = median(entry, backend)
         if t is None:
             continue
         if entry.get("unit") and entry.get("work"):
-            rates[backend] = entry["work"] / t / 1e9
+            rates[backend] = entry["work"] / t / UNIT_SCALE[entry["unit"]]
         if entry.get("steps"):
-            per_step[backend] = t / entry["steps"]
+            per_step[backend] = (t - load_time(entry)) / entry["steps"]
     native = median(entry, "native")
     ratios = {}
     for other in ("numpy", "torch"):
@@ -40,15 +53,6 @@ def derive(entry: dict[str, Any]) -> dict[str, Any]:
     if per_step:
         entry["per_step"] = per_step
     return entry
-
-
-def fmt_time(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
 
 
 def _cell(entry: dict[str, Any], backend: str) -> str:
@@ -80,6 +84,14 @@ def _ratio_cell(entry: dict[str, Any], key: str) -> str:
     return f"{r:.2f}×" if r is not None else "–"
 
 
+def _load_note(entry: dict[str, Any]) -> str:
+    load, threads = entry["load"], entry["threads"]
+    alone = f"{fmt_time(load['median'])} per call" if "median" in load else f"not timed: {load.get('error')}"
+    return (f"- {entry['case']} ({threads} thread{'s' if threads > 1 else ''}): the time is per call, {entry['steps']} "
+            f"steps then {load['calls']} {load['what']}; per step, the latter's time alone in the same run "
+            f"({alone}) is taken off first")
+
+
 def markdown(record: dict[str, Any]) -> str:
     """The whole report: machine description, then one table row per case and thread count."""
     lines = ["# ferronet benchmarks", ""]
@@ -103,6 +115,8 @@ def markdown(record: dict[str, Any]) -> str:
         for backend, note in e.get("notes", {}).items():
             if e["threads"] == record["threads"][0]:
                 notes.append(f"- {e['case']}, {backend}: {note}")
+        if e.get("load"):
+            notes.append(_load_note(e))
     if record.get("torch_reason"):
         notes.append(f"- PyTorch skipped: {record['torch_reason']}")
     if any(" extrapolated" in line for line in lines):

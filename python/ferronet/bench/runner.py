@@ -17,20 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-import ferronet
 from ferronet.bench import machine, report, targets
-from ferronet.bench.worker import THREAD_VARS
-
-
-def _child_env(threads: int) -> dict[str, str]:
-    env = dict(os.environ)
-    for var in THREAD_VARS:
-        env[var] = str(threads)
-    # the child must import this very ferronet, installed or from a source tree
-    package_root = str(Path(ferronet.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    env.setdefault("PYTHONWARNINGS", "ignore::RuntimeWarning")  # the "native core missing" notice, once per child
-    return env
+from ferronet.bench.worker import child_env
 
 
 def run_child(threads: int, quick: bool, use_torch: bool, only: Sequence[str] | None = None) -> dict[str, Any]:
@@ -44,7 +32,7 @@ def run_child(threads: int, quick: bool, use_torch: bool, only: Sequence[str] | 
             cmd.append("--no-torch")
         if only:
             cmd += ["--only", ",".join(only)]
-        proc = subprocess.run(cmd, env=_child_env(threads), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        proc = subprocess.run(cmd, env=child_env(threads), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True)
         if proc.returncode != 0 or not out.is_file():
             raise RuntimeError(f"benchmark worker ({threads} threads) failed with exit code "
@@ -58,7 +46,7 @@ def run(threads: Sequence[int] = (1, 2), quick: bool = False, use_torch: bool = 
         only: Sequence[str] | None = None, log: TextIO | None = sys.stdout) -> dict[str, Any]:
     """Time the suite at each thread count and return the merged record (see ``benches/README.md``)."""
     record: dict[str, Any] = {
-        "schema": 1,
+        "schema": 2,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "quick": quick,
         "threads": list(threads),

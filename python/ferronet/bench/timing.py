@@ -1,4 +1,4 @@
-"""Timing helpers: warm-up, calibrated inner loops, interleaved repeats, medians.
+"""Timing helpers: warm-up, calibrated inner loops, interleaved repeats, medians, readable times.
 
 All times are seconds per call of the timed function.
 """
@@ -39,8 +39,7 @@ def calibrate(fn: Callable[[], Any], min_time: float, max_number: int = 1_000_00
 
 def compare(fns: Mapping[str, Callable[[], Any]], *, repeats: int, min_time: float,
             enter: Enter = _no_context, number: int | None = None,
-            warmup: Mapping[str, Callable[[], Any]] | None = None,
-            settle: float = 0.0) -> dict[str, dict[str, Any]]:
+            warmup: Mapping[str, Callable[[], Any]] | None = None) -> dict[str, dict[str, Any]]:
     """Time several implementations of one operation side by side.
 
     Each function is warmed up (``warmup[name]`` or one call of itself), its
@@ -48,10 +47,10 @@ def compare(fns: Mapping[str, Callable[[], Any]], *, repeats: int, min_time: flo
     ``repeats`` samples are taken, cycling through the functions and reversing
     the order every other round so that machine noise hits them alike.
     ``enter(name)`` gives the context (e.g. the backend) for that function.
-    ``settle`` seconds of sleep precede every sample, outside the timed
-    region: thread pools (OpenBLAS, OpenMP, rayon) spin for a while after
-    work, and without the pause the previous implementation's spinning
-    threads would steal the cores from the one being timed.
+    Samples follow one another with no pause, as a user's code runs: a
+    thread pool (OpenBLAS, OpenMP, ferronet's) still busy after the
+    previous sample's work slows the next sample down, and that cost is
+    part of what is measured.
 
     Returns per name: ``median`` and ``min`` seconds per call, ``samples``,
     ``number``; or ``{"error": message}`` when the function raised.
@@ -73,8 +72,6 @@ def compare(fns: Mapping[str, Callable[[], Any]], *, repeats: int, min_time: flo
                 continue
             try:
                 with enter(name):
-                    if settle:
-                        time.sleep(settle)
                     samples[name].append(time_calls(fns[name], numbers[name]))
             except Exception as exc:
                 result[name] = {"error": f"{type(exc).__name__}: {exc}"}
@@ -94,3 +91,13 @@ def extrapolate(result: dict[str, Any], factor: float) -> dict[str, Any]:
         return result
     scaled = {key: result[key] * factor for key in ("median", "min")}
     return {**result, **scaled, "samples": [s * factor for s in result["samples"]], "extrapolated": factor}
+
+
+def fmt_time(seconds: float | None) -> str:
+    """Seconds as a short readable figure: ``1.23 ms``; ``–`` for None."""
+    if seconds is None:
+        return "–"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"

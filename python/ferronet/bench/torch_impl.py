@@ -109,10 +109,12 @@ def im2col(x: np.ndarray, k: int, stride: int, pad: int) -> Callable[[], Any]:
 
 
 def conv_fwd_bwd(x: np.ndarray, W: np.ndarray, b: np.ndarray, dout: np.ndarray, stride: int,
-                 pad: int) -> Callable[[], Any]:
-    """``F.conv2d`` forward and backward (dx, dW, db)."""
-    tx, tW, tb = _leaf(x), _leaf(W), _leaf(b)
-    return _fwd_bwd(lambda: F.conv2d(tx, tW, tb, stride=stride, padding=pad), dout, tx, tW, tb)
+                 pad: int, need_dx: bool = True) -> Callable[[], Any]:
+    """``F.conv2d`` forward and backward (dW, db, and dx unless ``need_dx`` is False)."""
+    tx = _leaf(x) if need_dx else torch.from_numpy(x)
+    tW, tb = _leaf(W), _leaf(b)
+    leaves = (tx, tW, tb) if need_dx else (tW, tb)
+    return _fwd_bwd(lambda: F.conv2d(tx, tW, tb, stride=stride, padding=pad), dout, *leaves)
 
 
 def max_pool_fwd_bwd(x: np.ndarray, dout: np.ndarray, k: int, stride: int) -> Callable[[], Any]:
@@ -171,19 +173,24 @@ def deep_convnet(seed: int) -> torch.nn.Module:
 
 def adam_steps(model: torch.nn.Module, x: np.ndarray, t: np.ndarray, batch: int, lr: float,
                seed: int) -> Callable[[int], None]:
-    """``run(n)``: n ``torch.optim.Adam`` steps of ``model`` (cross-entropy loss) on the first n mini-batches
-    of a fresh permutation of x (N, ...) with labels t (N,)."""
+    """``run(n)``: n ``torch.optim.Adam`` steps of ``model`` (cross-entropy loss) on the next n mini-batches
+    of x (N, ...) with labels t (N,), walking a permutation and starting a new one when it is used up."""
     model.train()
     loss_fn = torch.nn.CrossEntropyLoss()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     tx = torch.from_numpy(x)
     tt = torch.from_numpy(t.astype(np.int64))
     gen = torch.Generator().manual_seed(seed)
+    batches = -(-tx.shape[0] // batch)  # the last one may be partial
+    perm, done = torch.randperm(tx.shape[0], generator=gen), 0
 
     def run(n_steps: int) -> None:
-        perm = torch.randperm(tx.shape[0], generator=gen)
-        for i in range(n_steps):
-            idx = perm[i * batch:(i + 1) * batch]
+        nonlocal perm, done
+        for _ in range(n_steps):
+            if done == batches:
+                perm, done = torch.randperm(tx.shape[0], generator=gen), 0
+            idx = perm[done * batch:(done + 1) * batch]
+            done += 1
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(model(tx[idx]), tt[idx])
             loss.backward()

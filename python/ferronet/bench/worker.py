@@ -14,10 +14,26 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import Any, ContextManager
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def child_env(threads: int) -> dict[str, str]:
+    """The environment of a benchmark process at ``threads`` threads, importing this very ferronet."""
+    import ferronet
+
+    env = dict(os.environ)
+    for var in THREAD_VARS:
+        env[var] = str(threads)
+    # the child must import this very ferronet, installed or from a source tree
+    package_root = str(Path(ferronet.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    env.setdefault("PYTHONWARNINGS", "ignore::RuntimeWarning")  # the "native core missing" notice, once per child
+    return env
 
 
 def _load_torch(enabled: bool) -> tuple[ModuleType | None, str]:
@@ -30,10 +46,16 @@ def _load_torch(enabled: bool) -> tuple[ModuleType | None, str]:
     return torch_impl, torch_impl.VERSION
 
 
-def _enter(name: str) -> ContextManager[Any]:
+def _backend_of(key: str) -> str:
+    """The backend of a timing key ``"<case index>/<backend>"`` (``"load"`` for a case's Load)."""
+    return key.rsplit("/", 1)[-1]
+
+
+def _enter(key: str) -> ContextManager[Any]:
     import ferronet
 
-    return ferronet.use_backend(name) if name in ("native", "numpy") else contextlib.nullcontext()
+    backend = _backend_of(key)
+    return ferronet.use_backend(backend) if backend in ("native", "numpy") else contextlib.nullcontext()
 
 
 def _describe(entry: dict[str, Any]) -> str:
@@ -46,11 +68,68 @@ def _describe(entry: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def time_together(group: Sequence[Any], backends: Sequence[str], sizes: Any, threads: int) -> list[dict[str, Any]]:
+    """Time the cases of ``group`` on every backend in one interleaved comparison; one result entry per case.
+
+    A case's :class:`~ferronet.bench.cases.Load` is timed alone in the same
+    samples.  Every ``Built.close`` runs afterwards, also when timing fails.
+    """
+    from ferronet.bench import timing
+
+    first = group[0]
+    fns, warmups, notes, scales, closers = {}, {}, {}, {}, []
+    try:
+        for i, case in enumerate(group):
+            for backend in backends:
+                key = f"{i}/{backend}"
+                try:
+                    built = case.build(backend)
+                except Exception as exc:  # e.g. a network module that does not exist yet
+                    notes[key] = f"could not build: {type(exc).__name__}: {exc}"
+                    continue
+                if built is None:
+                    continue
+                fns[key] = built.fn
+                if built.warmup is not None:
+                    warmups[key] = built.warmup
+                if built.note:
+                    notes[key] = built.note
+                if built.scale != 1:
+                    scales[key] = built.scale
+                if built.close is not None:
+                    closers.append(built.close)
+            if case.load is not None:
+                fns[f"{i}/load"] = case.load.fn
+        times = timing.compare(fns, repeats=first.repeats or sizes.repeats, min_time=first.min_time or sizes.min_time,
+                               enter=_enter, number=first.number, warmup=warmups)
+    finally:
+        for close in closers:
+            close()
+    for key, factor in scales.items():
+        times[key] = timing.extrapolate(times[key], factor)
+    for key, note in notes.items():
+        times.setdefault(key, {"error": note})
+    entries = []
+    for i, case in enumerate(group):
+        mine = {_backend_of(key): value for key, value in times.items() if key.startswith(f"{i}/")}
+        mine_notes = {_backend_of(key): note for key, note in notes.items() if key.startswith(f"{i}/")}
+        load = mine.pop("load", None)
+        entry = {
+            "group": case.group, "case": case.label, "shape": case.shape, "threads": threads,
+            "unit": case.unit, "work": case.work, "steps": case.steps, "times": mine,
+            "notes": {b: n for b, n in mine_notes.items() if "error" not in mine.get(b, {})}, **case.info,
+        }
+        if case.load is not None:
+            entry["load"] = {"what": case.load.what, "calls": case.load.calls, **(load or {})}
+        entries.append(entry)
+    return entries
+
+
 def run_cases(threads: int, quick: bool, use_torch: bool, only: list[str] | None = None,
               log=sys.stderr) -> dict[str, Any]:
     """Time every case at ``threads`` threads in this process; returns the JSON-able record."""
     import ferronet
-    from ferronet.bench import cases, timing
+    from ferronet.bench import cases
 
     ferronet.set_num_threads(threads)
     torch, torch_status = _load_torch(use_torch)
@@ -61,42 +140,15 @@ def run_cases(threads: int, quick: bool, use_torch: bool, only: list[str] | None
         backends.append("torch")
     sizes = cases.QUICK if quick else cases.FULL
     results = []
-    for case in cases.suite(sizes, torch, use_real_data=not quick):
-        if only and case.group not in only:
+    for item in cases.suite(sizes, torch, use_real_data=not quick, threads=threads):
+        group = [c for c in (item.cases if isinstance(item, cases.Bundle) else (item,)) if not only or c.group in only]
+        if not group:
             continue
-        fns, warmups, notes, scales = {}, {}, {}, {}
-        for backend in backends:
-            try:
-                built = case.build(backend)
-            except Exception as exc:  # e.g. a network module that does not exist yet
-                notes[backend] = f"could not build: {type(exc).__name__}: {exc}"
-                continue
-            if built is None:
-                continue
-            fns[backend] = built.fn
-            if built.warmup is not None:
-                warmups[backend] = built.warmup
-            if built.note:
-                notes[backend] = built.note
-            if built.scale != 1:
-                scales[backend] = built.scale
-        times = timing.compare(fns, repeats=case.repeats or sizes.repeats, min_time=sizes.min_time,
-                               enter=_enter, number=case.number, warmup=warmups,
-                               settle=sizes.settle)
-        for backend, factor in scales.items():
-            times[backend] = timing.extrapolate(times[backend], factor)
-        for backend, note in notes.items():
-            if backend not in times:
-                times[backend] = {"error": note}
-        entry = {
-            "group": case.group, "case": case.label, "shape": case.shape, "threads": threads,
-            "unit": case.unit, "work": case.work, "steps": case.steps, "times": times,
-            "notes": {b: n for b, n in notes.items() if "error" not in times.get(b, {})}, **case.info,
-        }
-        results.append(entry)
-        print(f"  [{threads} thread{'s' if threads > 1 else ''}] {case.label:<34} {_describe(entry)}",
-              file=log, flush=True)
-        del case, fns, warmups
+        for entry in time_together(group, backends, sizes, threads):
+            results.append(entry)
+            print(f"  [{threads} thread{'s' if threads > 1 else ''}] {entry['case']:<34} {_describe(entry)}",
+                  file=log, flush=True)
+        del item, group
     return {
         "threads": threads,
         "quick": quick,

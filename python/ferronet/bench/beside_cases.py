@@ -1,0 +1,71 @@
+"""Training steps beside the user's own NumPy code, against the same steps alone.
+
+Users train in a loop beside NumPy code of their own, and every library's
+thread pool (ferronet's, OpenBLAS's under NumPy, torch's) can keep the
+cores busy after its work.  Group ``beside_numpy`` times two cases together
+(a :class:`Bundle`, samples interleaved) for the MLP 784-100-100-10 and for
+SimpleConvNet (Adam, batch 100, real Fashion-MNIST batches):
+
+* ``<net> step alone``: each call is ``Sizes.beside_period`` (10) steps;
+* ``<net> step beside NumPy``: each call is the same steps, then one NumPy
+  ``a @ a`` of a 256x256 float32 ``a``.  The matmul (the case's
+  :class:`Load`) is also timed alone; the report takes its time off each
+  call before dividing by the steps, so what the two libraries cost each
+  other, and only that, is added to the step.
+
+Native and PyTorch; the NumPy backend is left out (optional, and slow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+from ferronet.bench.cases import Built, Bundle, Case, Load, Sizes, normal, seeded
+from ferronet.bench.training import SIMPLE_CONVNET, Network, adam_run, epoch_data, mlp
+
+
+def numpy_matmul(n: int) -> Load:
+    """The user's NumPy code: ``a @ a`` for an (n, n) float32 ``a``."""
+    a = normal(seeded(16), n, n)
+    return Load(f"NumPy {n}x{n} @ {n}x{n} float32 matmul", lambda: a @ a)
+
+
+def steps_bundle(network: Network, *, samples: int, batch: int, sizes: Sizes, torch: ModuleType | None,
+                 use_real: bool) -> Bundle:
+    """``network``'s steps alone and beside a NumPy matmul every ``sizes.beside_period`` steps."""
+    x, t, source = epoch_data(samples, network.input_shape, use_real)
+    period, load = sizes.beside_period, numpy_matmul(sizes.beside_matmul)
+
+    def builder(then: Callable[[], Any] | None) -> Callable[[str], Built | None]:
+        def build(backend: str) -> Built | None:
+            if backend == "numpy" or (backend == "torch" and torch is None):
+                return None
+            run = adam_run(network, backend, x, t, batch, torch)
+            if then is None:
+                return Built(lambda: run(period))
+
+            def run_beside() -> None:
+                run(period)
+                then()
+
+            return Built(run_beside)
+
+        return build
+
+    steps = f"batch {batch} ({source}), {period} steps per call"
+    alone = Case("beside_numpy", f"{network.name} step alone", steps, builder(None), steps=period,
+                 min_time=sizes.together_min_time, info={"data": source})
+    beside = Case("beside_numpy", f"{network.name} step beside NumPy", f"{steps} + {load.what}",
+                  builder(load.fn), steps=period, min_time=sizes.together_min_time, load=load,
+                  info={"data": source, "alone": alone.label})
+    return Bundle((alone, beside))
+
+
+def suite(sizes: Sizes, torch: ModuleType | None, use_real: bool) -> Iterator[Bundle]:
+    """The MLP's steps, then SimpleConvNet's."""
+    yield steps_bundle(mlp(sizes.net), samples=sizes.epoch_samples, batch=sizes.batch, sizes=sizes, torch=torch,
+                       use_real=use_real)
+    yield steps_bundle(SIMPLE_CONVNET, samples=sizes.convnet_samples, batch=sizes.convnet_batch, sizes=sizes,
+                       torch=torch, use_real=use_real)

@@ -1,0 +1,116 @@
+"""Two trainings at once: two SimpleConvNet processes against one alone (group ``two_processes``).
+
+Users run several trainings side by side (a hyper-parameter sweep, two
+notebooks).  For a backend (native, torch), two training processes
+(``bench/training_process.py``) start once, each at the run's thread count,
+build SimpleConvNet and its data and warm up.  A timed call of
+
+* ``SimpleConvNet, 1 process alone`` releases the first process for
+  ``Sizes.process_steps`` Adam steps (batch 100) and waits for it;
+* ``SimpleConvNet, 2 processes together`` releases both with one start
+  signal (the start line written to both pipes back to back) and waits for
+  both: 2 x ``process_steps`` steps.
+
+The two are a :class:`Bundle` (samples interleaved); steps/s is the
+``rate`` column, the combined figure for the pair.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from types import ModuleType
+
+from ferronet.bench.cases import Built, Bundle, Case, Sizes
+from ferronet.bench.training import SIMPLE_CONVNET, uses_real_data
+
+
+class TrainingProcesses:
+    """``count`` training processes of one backend, started now and released together on each :meth:`release`."""
+
+    def __init__(self, count: int, backend: str, *, network: str, threads: int, steps: int, batch: int,
+                 samples: int, use_real: bool) -> None:
+        from ferronet.bench.worker import child_env
+
+        cmd = [sys.executable, "-m", "ferronet.bench.training_process", "--network", network, "--backend", backend,
+               "--threads", str(threads), "--steps", str(steps), "--batch", str(batch), "--samples", str(samples)]
+        if not use_real:
+            cmd.append("--random-data")
+        self.backend = backend
+        # stderr is inherited: a failing process's traceback lands in the benchmark's log
+        self.processes = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                           env=child_env(threads)) for _ in range(count)]
+        self.ready = False
+
+    def _expect(self, process: subprocess.Popen, word: str) -> None:
+        line = process.stdout.readline() if process.stdout else ""
+        if not line.startswith(word):
+            code = process.poll()
+            raise RuntimeError(f"{self.backend} training process sent {line.strip()!r} instead of {word!r}"
+                               f" (exit code {code}; its stderr is in the log)")
+
+    def release(self, count: int) -> None:
+        """Start the first ``count`` processes (one start line each, written back to back) and wait for them."""
+        if not self.ready:
+            for process in self.processes:
+                self._expect(process, "ready")
+            self.ready = True
+        chosen = self.processes[:count]
+        for process in chosen:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        for process in chosen:
+            self._expect(process, "done")
+
+    def close(self) -> None:
+        """End every process (closing stdin ends its loop); kill one that does not exit within 30 s."""
+        for process in self.processes:
+            if process.stdin and not process.stdin.closed:
+                try:
+                    process.stdin.close()
+                except OSError:  # it already died
+                    pass
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.stdout:
+                process.stdout.close()
+
+
+def two_processes_bundle(sizes: Sizes, threads: int, torch: ModuleType | None, use_real: bool) -> Bundle:
+    """SimpleConvNet training: one process alone and two together, native and torch."""
+    steps, batch = sizes.process_steps, sizes.convnet_batch
+    real = uses_real_data(SIMPLE_CONVNET.input_shape, use_real)
+    started: dict[str, TrainingProcesses] = {}
+
+    def builder(count: int):
+        def build(backend: str) -> Built | None:
+            if backend == "numpy" or (backend == "torch" and torch is None):
+                return None
+            if backend not in started:
+                started[backend] = TrainingProcesses(2, backend, network="simple_convnet", threads=threads,
+                                                     steps=steps, batch=batch, samples=sizes.convnet_samples,
+                                                     use_real=real)
+            processes = started[backend]
+            return Built(lambda: processes.release(count), close=processes.close)
+
+        return build
+
+    data = f"batch {batch} ({'Fashion-MNIST' if real else 'random'})"
+    alone = Case("two_processes", f"{SIMPLE_CONVNET.name}, 1 process alone", f"{steps} steps of {data}",
+                 builder(1), "steps/s", float(steps), steps=steps, number=1, repeats=sizes.process_repeats,
+                 info={"processes": 1})
+    together = Case("two_processes", f"{SIMPLE_CONVNET.name}, 2 processes together",
+                    f"2 x {steps} steps of {data}, one start signal", builder(2), "steps/s", float(2 * steps),
+                    steps=2 * steps, number=1, repeats=sizes.process_repeats,
+                    info={"processes": 2, "alone": alone.label})
+    return Bundle((alone, together))
+
+
+def suite(sizes: Sizes, threads: int, torch: ModuleType | None, use_real: bool) -> Iterator[Bundle]:
+    yield two_processes_bundle(sizes, threads, torch, use_real)

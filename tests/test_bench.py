@@ -1,0 +1,209 @@
+"""Pieces of the benchmark suite: the book's update loops, the training processes, the targets, timing."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from ferronet.bench import cases, report, targets, timing, training
+from ferronet.bench.process_cases import TrainingProcesses
+from ferronet.bench.update_cases import book_adam, book_sgd
+from ferronet.bench.worker import time_together
+from ferronet.optimizers import SGD, Adam
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+def test_book_update_loops_match_the_optimizers(kind: str, backend: str) -> None:
+    """The bench's plain-NumPy loops are the book's updates: three steps agree with ferronet's optimizers."""
+    rng = np.random.default_rng(0)
+    shapes = {"W1": (6, 4), "b1": (4,), "W2": (4, 3), "b2": (3,)}
+    ours = {k: rng.standard_normal(s) for k, s in shapes.items()}
+    book = {k: v.copy() for k, v in ours.items()}
+    opt, book_update = (SGD(lr=0.1), book_sgd(0.1)) if kind == "sgd" else (Adam(lr=0.01), book_adam(0.01))
+    for _ in range(3):
+        grads = {k: rng.standard_normal(s) for k, s in shapes.items()}
+        opt.update(ours, grads)
+        book_update(book, grads)
+    for key in shapes:
+        np.testing.assert_allclose(ours[key], book[key], rtol=1e-12, atol=1e-15)
+
+
+def test_adam_steps_walk_the_epochs_across_calls(backend: str) -> None:
+    """run(n) continues where the last call stopped, starting a new permutation (and a partial batch) as needed."""
+    net = training.mlp((4, 3, 2)).build()
+    x, t = np.random.default_rng(1).random((5, 4), dtype=np.float32), np.array([0, 1, 0, 1, 1], np.uint8)
+    seen: list[int] = []
+    original = net.loss_and_gradient
+
+    def record(xb: np.ndarray, tb: np.ndarray):
+        seen.append(len(xb))
+        return original(xb, tb)
+
+    net.loss_and_gradient = record
+    run = training.adam_steps(net, x, t, batch=2)
+    run(2)
+    run(3)
+    assert seen == [2, 2, 1, 2, 2]  # batches of an epoch of 5 samples: 2, 2, 1
+
+
+def test_training_processes_start_together_and_stop(tmp_path) -> None:
+    """Two NumPy-backend training processes: ready, released once each way, closed with exit code 0."""
+    processes = TrainingProcesses(2, "numpy", network="simple_convnet", threads=1, steps=1, batch=2, samples=4,
+                                  use_real=False)
+    try:
+        processes.release(1)
+        processes.release(2)
+    finally:
+        processes.close()
+    assert [p.returncode for p in processes.processes] == [0, 0]
+    processes.close()  # twice is harmless (both cases of the bundle close it)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is not None, reason="needs an interpreter without torch")
+def test_training_process_failure_is_reported() -> None:
+    """A process that dies before it is ready (here: torch missing) is an error naming the backend."""
+    processes = TrainingProcesses(1, "torch", network="simple_convnet", threads=1, steps=1, batch=2, samples=4,
+                                  use_real=False)
+    try:
+        with pytest.raises(RuntimeError, match="torch training process sent '' instead of 'ready'"):
+            processes.release(1)
+    finally:
+        processes.close()
+    assert processes.processes[0].returncode != 0
+
+
+def test_compare_takes_samples_back_to_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No idle pause between samples: what a thread pool leaves behind counts against the next sample."""
+
+    def no_sleep(_: float) -> None:
+        raise AssertionError("compare slept")
+
+    monkeypatch.setattr(timing.time, "sleep", no_sleep)
+    result = timing.compare({"a": lambda: None, "b": lambda: None}, repeats=3, min_time=0.0, number=2)
+    assert [len(r["samples"]) for r in result.values()] == [3, 3]
+
+
+# ---------------------------------------------------------------------- bundles, loads, rates
+
+
+def test_bundle_is_timed_together_with_its_load_and_closed() -> None:
+    """Two cases of a bundle interleave in one comparison; the load is timed alone; every close runs."""
+    calls: list[str] = []
+    closed: list[str] = []
+
+    def case(name: str, load: cases.Load | None = None) -> cases.Case:
+        def build(backend: str) -> cases.Built | None:
+            if backend != "numpy":
+                return None
+            return cases.Built(lambda: calls.append(name), warmup=lambda: None, close=lambda: closed.append(name))
+
+        return cases.Case("g", name, "shape", build, steps=2, number=1, load=load, info={"x": 1})
+
+    load = cases.Load("the load", lambda: calls.append("load"))
+    entries = time_together([case("alone"), case("beside", load)], ["numpy"], cases.QUICK, threads=3)
+    assert [e["case"] for e in entries] == ["alone", "beside"] and closed == ["alone", "beside"]
+    # the load's warm-up, then two rounds of samples, the second in reverse order
+    assert calls[:7] == ["load", "alone", "beside", "load", "load", "beside", "alone"]
+    alone, beside = entries
+    assert set(alone["times"]) == {"numpy"} and "load" not in alone
+    assert beside["load"]["what"] == "the load" and beside["load"]["calls"] == 1 and beside["load"]["number"] >= 1
+    assert beside["threads"] == 3 and beside["x"] == 1
+
+
+def test_bundle_closes_even_when_a_build_fails() -> None:
+    closed: list[int] = []
+
+    def build(backend: str) -> cases.Built:
+        if backend == "native":
+            raise ValueError("no such kernel")
+        return cases.Built(lambda: None, close=lambda: closed.append(1))
+
+    (entry,) = time_together([cases.Case("g", "c", "s", build, number=1)], ["numpy", "native"], cases.QUICK, 1)
+    assert closed == [1] and entry["times"]["native"] == {"error": "could not build: ValueError: no such kernel"}
+
+
+def test_derive_takes_the_load_off_the_time_per_step_and_counts_steps_per_second() -> None:
+    entry = {"unit": "steps/s", "work": 10.0, "steps": 10, "load": {"what": "m", "calls": 2, "median": 0.5e-3},
+             "times": {"native": {"median": 11e-3}, "torch": {"median": 21e-3}}}
+    report.derive(entry)
+    assert entry["per_step"] == {"native": pytest.approx(1e-3), "torch": pytest.approx(2e-3)}
+    assert entry["rate"] == {"native": pytest.approx(10 / 11e-3), "torch": pytest.approx(10 / 21e-3)}
+
+
+# ---------------------------------------------------------------------- targets on a made-up record
+
+
+def _entry(case: str, group: str, threads: int, **times: float) -> dict:
+    return {"case": case, "group": group, "threads": threads, "unit": None, "work": 0.0, "steps": None,
+            "times": {b: {"median": t, "min": t, "samples": [t]} for b, t in times.items()}}
+
+
+def _record(*entries: dict) -> dict:
+    return {"results": [report.derive(e) for e in entries], "threads": [1, 2], "quick": False}
+
+
+def _rows(record: dict, target: str) -> list[dict]:
+    return [r for r in targets.check(record) if r["target"].startswith(target)]
+
+
+def test_beside_target_takes_the_matmul_off_and_compares_with_the_steps_alone() -> None:
+    alone = {**_entry("MLP step alone", "beside_numpy", 2, native=10e-3, torch=20e-3), "steps": 10}
+    beside = {**_entry("MLP step beside NumPy", "beside_numpy", 2, native=12e-3, torch=30e-3), "steps": 10,
+              "alone": "MLP step alone", "load": {"what": "matmul", "calls": 1, "median": 1e-3}}
+    (row,) = _rows(_record(alone, beside), "MLP and SimpleConvNet step beside NumPy")
+    assert row["ratio"] == pytest.approx(1.1)  # (12 - 1) / 10 ms per step against 1 ms alone
+    assert row["met"] is True and row["required"] == "≤ 1.15"
+    assert "torch 2.9 ms vs 2 ms (1.45×)" in row["figures"]
+
+
+def test_two_process_target_compares_steps_per_second() -> None:
+    alone = {**_entry("one", "two_processes", 2, native=0.1), "steps": 20, "unit": "steps/s", "work": 20.0}
+    together = {**_entry("two", "two_processes", 2, native=0.25), "steps": 40, "unit": "steps/s", "work": 40.0,
+                "alone": "one"}
+    (row,) = _rows(_record(alone, together), "two SimpleConvNet processes")
+    assert row["ratio"] == pytest.approx(160 / 200) and row["met"] is False
+    assert "native 160 steps/s together, 200 alone" in row["figures"]
+
+
+def test_thread_scaling_target_covers_every_native_case() -> None:
+    record = _record(_entry("a", "matmul", 1, native=1.0, numpy=2.0), _entry("a", "matmul", 2, native=1.5),
+                     _entry("b", "relu", 1, native=1.0), _entry("b", "relu", 2, native=0.5),
+                     _entry("copy", "copy", 2, numpy=1.0))
+    rows = _rows(record, targets.SCALING.text)
+    assert [(r["case"], r["ratio"], r["met"]) for r in rows] == [("a", 1.5, False), ("b", 0.5, True)]
+    text = "\n".join(targets.markdown(record))
+    assert "**no**: 1 of 2 cases slower" in text and "1.50× (worst: a)" in text
+    assert "| a | 2 | 1.50× | **no** | 1 s at 1 thread, 1.5 s at 2 |" in text
+
+
+def test_adam_bandwidth_target_uses_the_copy_of_the_same_thread_count() -> None:
+    copy = {**_entry("copy (np.copyto) 2.5e7", "copy", 2, numpy=1.0), "unit": "GB/s", "work": 40e9}
+    adam = {**_entry("Adam step 1e7", "adam", 2, native=1.0), "unit": "GB/s", "work": 36e9}
+    (row,) = _rows(_record(copy, adam), "Adam step 1e7")
+    assert row["ratio"] == pytest.approx(0.9) and row["met"] is True
+
+
+def test_update_target_names_the_book_loop() -> None:
+    entry = _entry("TwoLayerNet(784, 50, 10) SGD update", "update", 2, native=10e-6, numpy=20e-6)
+    (row,) = _rows(_record(entry), "TwoLayerNet")
+    assert row["ratio"] == pytest.approx(0.5) and row["figures"] == "native 10 µs, book loop 20 µs"
+
+
+def test_targets_at_one_thread_count_skip_the_others() -> None:
+    record = _record({**_entry("DeepConvNet 50 steps (Adam)", "deep_convnet", 1, native=2.0, torch=1.0), "steps": 50},
+                     {**_entry("DeepConvNet 50 steps (Adam)", "deep_convnet", 2, native=0.7, torch=1.0), "steps": 50})
+    rows = {(r["target"], r["threads"]): r for r in _rows(record, "DeepConvNet")}
+    assert set(rows) == {("DeepConvNet step ≤ 0.8× PyTorch's time (aim 0.7×)", 2),
+                         ("DeepConvNet step no slower than PyTorch at 1 thread", 1)}
+    assert rows[("DeepConvNet step ≤ 0.8× PyTorch's time (aim 0.7×)", 2)]["met"] is True
+    assert rows[("DeepConvNet step no slower than PyTorch at 1 thread", 1)]["ratio"] == pytest.approx(2.0)
+
+
+def test_missing_partners_are_not_measured() -> None:
+    beside = {**_entry("MLP step beside NumPy", "beside_numpy", 2, native=1.0), "steps": 10, "alone": "gone"}
+    (row,) = _rows(_record(beside), "MLP and SimpleConvNet step beside NumPy")
+    assert row["ratio"] is None and row["met"] is None
+    assert "not measured" in "\n".join(targets.markdown(_record(beside)))
+
