@@ -9,6 +9,8 @@ Differences from the book's class, same constructor arguments:
 * each step runs one forward and one backward pass (``loss_and_gradient``
   when the network has it) instead of an extra forward pass for the loss;
 * ``seed`` makes the shuffling, and so the loss history, reproducible;
+  without it the shuffling draws from NumPy's global generator, as the
+  book's ``np.random.choice`` does, so ``np.random.seed`` repeats a run;
 * ``optimizer_param`` is copied, never modified;
 * with ``verbose``, a one-line progress bar on stderr and one line per epoch;
   ``epoch_times`` records the seconds spent training in each epoch.
@@ -26,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ferronet.optimizers import Optimizer, get_optimizer
+from ferronet.rng import generator
 
 _BAR_WIDTH = 30
 _BAR_INTERVAL = 0.1  # seconds between progress-bar redraws
@@ -81,7 +84,7 @@ class Trainer:
         self.current_iter = 0
         self.current_epoch = 0
 
-        self.rng = np.random.default_rng(seed)
+        self.rng = generator(seed)
         self._order: np.ndarray | None = None  # this epoch's permutation of the training set
         self._epoch_train_seconds = 0.0
         self._last_draw = time.perf_counter()  # the bar first appears after _BAR_INTERVAL of work
