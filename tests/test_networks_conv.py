@@ -113,7 +113,7 @@ def test_simple_conv_net_sizes_odd_and_non_square_inputs(backend, rng):
 
 def test_deep_conv_net_book_structure():
     net = DeepConvNet(seed=0)
-    assert list(net.layers) == [
+    assert list(net.layers.keys()) == [
         "Conv1", "Relu1", "Conv2", "Relu2", "Pool1",
         "Conv3", "Relu3", "Conv4", "Relu4", "Pool2",
         "Conv5", "Relu5", "Conv6", "Relu6", "Pool3",

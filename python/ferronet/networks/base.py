@@ -1,9 +1,12 @@
 """The shared skeleton of the book's networks: ordered layers + a loss layer.
 
 A :class:`LayerNetwork` owns ``params`` (name -> array, all in one float
-dtype, C-contiguous: the book's dict), an ordered dict ``layers`` run front
-to back by ``predict``, and a ``last_layer`` that turns scores and targets
-into a loss.  Each parameter is bound to one of a layer's declared
+dtype, C-contiguous: the book's dict), the named ``layers`` run front to
+back by ``predict``, and a ``last_layer`` that turns scores and targets
+into a loss.  ``layers`` is an ordered dict (name -> layer) as in the book,
+or, for a network whose book version keeps a plain list (``DeepConvNet``),
+a :class:`ferronet.networks.layer_list.LayerList`, which indexes like that
+list and reads like the dict: subclasses choose with ``layer_container``.  Each parameter is bound to one of a layer's declared
 parameters (``'W1'`` -> ``layers['Affine1'].W``, see
 :class:`ferronet.layers.base.Layer`); the layer says where its gradient is.
 Assigning ``net.params['W1'] = array`` rebinds the layer too.
@@ -35,7 +38,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, ClassVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -44,6 +47,7 @@ from ferronet import gradient as _gradient
 from ferronet.arrays import FLOAT_DTYPES
 from ferronet.fileio import NpzReader, atomic_write
 from ferronet.layers.base import Layer, LossLayer
+from ferronet.networks.layer_list import LayerList
 
 
 PathLike = Union[str, os.PathLike]
@@ -89,13 +93,16 @@ class LayerNetwork:
     ``decay=True`` (the weights, not the biases).
     """
 
+    #: the type of ``layers``: ``OrderedDict`` (the book's dict) or ``LayerList`` (the book's list)
+    layer_container: ClassVar[type] = OrderedDict
+
     def __init__(self, dtype: DTypeLike = np.float64, weight_decay_lambda: float = 0.0) -> None:
         self.dtype = np.dtype(dtype)
         if self.dtype not in FLOAT_DTYPES:
             raise TypeError(f"a network's dtype must be float32 or float64, got {self.dtype}")
         self.weight_decay_lambda = float(weight_decay_lambda)
         self.params: ParamDict = ParamDict()
-        self.layers: OrderedDict[str, Layer] = OrderedDict()
+        self.layers: OrderedDict[str, Layer] | LayerList = self.layer_container()
         self.last_layer: LossLayer | None = None
         self._bindings: dict[str, tuple[str, str]] = {}  # param name -> (layer name, attribute)
         self._decayed: list[str] = []  # names of the parameters with weight decay

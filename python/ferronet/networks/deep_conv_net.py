@@ -18,6 +18,7 @@ from numpy.typing import DTypeLike
 from ferronet import initializers
 from ferronet.layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
 from ferronet.networks.base import LayerNetwork
+from ferronet.networks.layer_list import LayerList
 from ferronet.geometry import conv_output_shape, input_shape, pool_output_shape
 from ferronet.rng import child_seed, generator
 
@@ -44,13 +45,19 @@ class DeepConvNet(LayerNetwork):
     initialised, std ``sqrt(2 / fan_in)`` with fan_in = C*FS*FS of the
     layer's input (the book's ``pre_node_nums``, here computed from
     ``input_dim`` rather than fixed for 1x28x28); biases start at zero.
-    Layers: ``Conv1 .. Conv6``, ``Relu1 .. Relu7``, ``Pool1 .. Pool3``,
-    ``Affine1``, ``Affine2``, ``Dropout1``, ``Dropout2`` (the book keeps an
-    unnamed list).  seed: seeds the weights and the dropout masks (None: both
+    ``layers`` is a :class:`~ferronet.networks.layer_list.LayerList`: the
+    book's list, indexed as the book does (``layers[0]`` is the first
+    convolution, ``layers[15]`` and ``layers[18]`` the Affine layers; the
+    book's ``(0, 2, 5, 7, 10, 12, 15, 18)`` hold ``W1 .. W8``), whose layers
+    also have names: ``Conv1 .. Conv6``, ``Relu1 .. Relu7``, ``Pool1 ..
+    Pool3``, ``Affine1``, ``Affine2``, ``Dropout1``, ``Dropout2``
+    (``layers['Conv1']``, ``layers.items()``).  seed: seeds the weights and the dropout masks (None: both
     come from NumPy's global generator, as in the book; see :mod:`ferronet.rng`).
     Inputs x (N, C, H, W), float32 or float64 (converted to ``dtype``);
     scores (N, output_size).
     """
+
+    layer_container = LayerList
 
     def __init__(self, input_dim: Sequence[int] = (1, 28, 28),
                  conv_param_1: Mapping[str, Any] = _book_conv(16, 1),
