@@ -308,11 +308,15 @@ def test_saved_file_is_a_plain_npz_without_pickle(tmp_path, rng):
             assert saved[k].dtype == np.float64
 
 
-def test_book_file_names_get_the_npz_suffix_both_ways(tmp_path):
+def test_book_file_names_are_kept_and_hold_npz(tmp_path):
     net = tiny_simple()
-    written = net.save_params(tmp_path / "params.pkl")  # the book's name
-    assert written == tmp_path / "params.pkl.npz" and written.exists()
-    tiny_simple(seed=5).load_params(str(tmp_path / "params.pkl"))
+    written = net.save_params(tmp_path / "params.pkl")  # the book's name, kept as it is
+    assert written == tmp_path / "params.pkl" and zipfile.is_zipfile(written)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.pkl"]
+    other = tiny_simple(seed=5)
+    other.load_params(str(tmp_path / "params.pkl"))
+    for name in net.params:
+        np.testing.assert_array_equal(other.params[name], net.params[name])
 
 
 def test_load_converts_to_the_network_dtype(tmp_path):
