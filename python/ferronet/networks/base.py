@@ -169,6 +169,8 @@ class LayerNetwork:
         total = 0.0
         for name in self._decayed:
             w = self.params[name].ravel()
+            if w.dtype == np.float16:
+                w = w.astype(np.float32)  # a float16 sum of squares overflows at 65504
             total += float(np.dot(w, w))
         return 0.5 * self.weight_decay_lambda * total
 
