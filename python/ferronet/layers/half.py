@@ -48,9 +48,11 @@ def _stored_arrays(layer: Any) -> dict[str, np.ndarray]:
 
 def applies(layer: Any, x: Any) -> bool:
     """True when ``layer.forward(x)`` must take the float16 path: the layer stores a
-    float16 array, or it has no parameters and ``x`` is float16."""
-    if any(a.dtype == HALF for a in _stored_arrays(layer).values()):
-        return True
+    float16 array, or it has no parameters and ``x`` is float16.  (Runs on every
+    forward pass: a few attribute reads, no allocation.)"""
+    for name in (*layer.params, *layer.persistent):
+        if getattr(getattr(layer, name, None), "dtype", None) == HALF:
+            return True
     return not layer.params and getattr(x, "dtype", None) == HALF
 
 
