@@ -21,6 +21,10 @@ from ferronet.trainer import Trainer
 
 
 def test_gradient_check(capsys):
+    # The script draws its weights and input at random.  Some draws put a hidden value within
+    # h = 1e-4 of a ReLU or max-pooling kink, where the central difference is off (in the book
+    # too); this seed's draw is away from every kink, so the two gradients must agree closely.
+    np.random.seed(1)
     network = SimpleConvNet(input_dim=(1, 10, 10),
                             conv_param={"filter_num": 10, "filter_size": 3, "pad": 0, "stride": 1},
                             hidden_size=10, output_size=10, weight_init_std=0.01)
