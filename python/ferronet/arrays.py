@@ -31,3 +31,17 @@ def to_one_hot(labels: ArrayLike, num_classes: int, dtype: DTypeLike = np.float6
     out = np.zeros((lab.size, num_classes), dtype=dtype)  # (N, C)
     out[np.arange(lab.size), lab] = 1
     return out
+
+
+def bias_vector(b: ArrayLike, W: ArrayLike, axis: int) -> np.ndarray:
+    """A layer's bias for weights ``W``, one entry per ``W.shape[axis]``.
+
+    Anything but a scalar is returned as it is (the caller's array, which a
+    network's optimizer updates in place; the kernels check its shape and
+    dtype).  A scalar - the book's ``Convolution(w, 0)`` - becomes a new array of
+    ``W.shape[axis]`` entries in W's dtype, filled with it.
+    """
+    if np.ndim(b) > 0:
+        return b
+    w = np.asarray(W)
+    return np.full(w.shape[axis], b, dtype=w.dtype)

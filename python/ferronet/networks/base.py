@@ -1,9 +1,12 @@
 """The shared skeleton of the book's networks: ordered layers + a loss layer.
 
 A :class:`LayerNetwork` owns ``params`` (name -> array, all in one float
-dtype, C-contiguous: the book's dict), an ordered dict ``layers`` run front
-to back by ``predict``, and a ``last_layer`` that turns scores and targets
-into a loss.  Each parameter is bound to one of a layer's declared
+dtype, C-contiguous: the book's dict), the named ``layers`` run front to
+back by ``predict``, and a ``last_layer`` that turns scores and targets
+into a loss.  ``layers`` is an ordered dict (name -> layer) as in the book,
+or, for a network whose book version keeps a plain list (``DeepConvNet``),
+a :class:`ferronet.networks.layer_list.LayerList`, which indexes like that
+list and reads like the dict: subclasses choose with ``layer_container``.  Each parameter is bound to one of a layer's declared
 parameters (``'W1'`` -> ``layers['Affine1'].W``, see
 :class:`ferronet.layers.base.Layer`); the layer says where its gradient is.
 Assigning ``net.params['W1'] = array`` rebinds the layer too.
@@ -27,7 +30,8 @@ Two kinds of forward pass:
 Saved state: ``save_params`` writes the parameters and every array a layer
 lists in its ``persistent`` class attribute (batch normalisation's running
 statistics, as ``'<layer name>.running_mean'``), which the book's pickle
-files lose.
+files lose.  ``load_params`` reads those files and the book's pickles
+(see :mod:`ferronet.networks.param_file`).
 """
 
 from __future__ import annotations
@@ -35,15 +39,16 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, ClassVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ferronet import gradient as _gradient
 from ferronet.arrays import FLOAT_DTYPES
-from ferronet.fileio import NpzReader, atomic_write
 from ferronet.layers.base import Layer, LossLayer
+from ferronet.networks.layer_list import LayerList
+from ferronet.networks.param_file import params_path, read_params_into, write_params
 
 
 PathLike = Union[str, os.PathLike]
@@ -73,12 +78,6 @@ class ParamDict(dict):
             self[name] = value
 
 
-def npz_path(path: PathLike) -> Path:
-    """``path`` with ``.npz`` appended unless it already ends so (what ``np.savez`` writes)."""
-    p = Path(os.fspath(path))
-    return p if p.name.endswith(".npz") else p.with_name(p.name + ".npz")
-
-
 class LayerNetwork:
     """Ordered layers, a loss layer, parameters bound to layers, weight decay.
 
@@ -89,13 +88,16 @@ class LayerNetwork:
     ``decay=True`` (the weights, not the biases).
     """
 
+    #: the type of ``layers``: ``OrderedDict`` (the book's dict) or ``LayerList`` (the book's list)
+    layer_container: ClassVar[type] = OrderedDict
+
     def __init__(self, dtype: DTypeLike = np.float64, weight_decay_lambda: float = 0.0) -> None:
         self.dtype = np.dtype(dtype)
         if self.dtype not in FLOAT_DTYPES:
             raise TypeError(f"a network's dtype must be float32 or float64, got {self.dtype}")
         self.weight_decay_lambda = float(weight_decay_lambda)
         self.params: ParamDict = ParamDict()
-        self.layers: OrderedDict[str, Layer] = OrderedDict()
+        self.layers: OrderedDict[str, Layer] | LayerList = self.layer_container()
         self.last_layer: LossLayer | None = None
         self._bindings: dict[str, tuple[str, str]] = {}  # param name -> (layer name, attribute)
         self._decayed: list[str] = []  # names of the parameters with weight decay
@@ -167,6 +169,8 @@ class LayerNetwork:
         total = 0.0
         for name in self._decayed:
             w = self.params[name].ravel()
+            if w.dtype == np.float16:
+                w = w.astype(np.float32)  # a float16 sum of squares overflows at 65504
             total += float(np.dot(w, w))
         return 0.5 * self.weight_decay_lambda * total
 
@@ -245,51 +249,47 @@ class LayerNetwork:
         return {f"{name}.{attr}": getattr(layer, attr)
                 for name, layer in self.layers.items() for attr in layer.persistent}
 
-    def save_params(self, path: PathLike = "params.npz") -> Path:
-        """Write the parameters and the persistent layer state to an ``.npz`` file; returns its path.
+    def save_params(self, path: PathLike | None = None, *, file_name: PathLike | None = None) -> Path:
+        """Write the parameters and the persistent layer state as an ``.npz`` archive; returns its path.
 
-        ``.npz`` is appended to a name without it (as ``np.savez`` does).
-        Arrays are stored under their parameter names (``W1``, ``gamma1``) and
-        ``'<layer name>.<attribute>'``, in the network's dtype, without pickle.
+        The file: ``path``, or ``file_name`` as the book calls it (default
+        ``params.npz``).  ``.npz`` is appended to a name without an
+        extension (as ``np.savez`` does); a name with one is kept, so the
+        book's ``save_params("params.pkl")`` writes ``params.pkl``, holding
+        an ``.npz`` archive, which :meth:`load_params` recognises by content.
+        Arrays are stored under their parameter names (``W1``, ``gamma1``)
+        and ``'<layer name>.<attribute>'``, in their dtype, without pickle.
         The write is atomic (see ``ferronet.fileio.atomic_write``): if the
         process dies while saving, the previous file is still there, intact.
         """
-        target = npz_path(path)
-        with atomic_write(target) as fh:
-            np.savez(fh, **self.params, **self.persistent_state())
+        target = params_path(path, file_name)
+        write_params(target, {**self.params, **self.persistent_state()})
         return target
 
-    def load_params(self, path: PathLike = "params.npz") -> None:
-        """Copy the arrays of a :meth:`save_params` file into this network, in place.
+    def load_params(self, path: PathLike | None = None, *, file_name: PathLike | None = None) -> None:
+        """Copy the arrays of a weight file into this network, in place.
 
-        The file (``.npz`` appended to a name without it) is read without
-        pickle.  It must hold exactly this network's parameters and
-        persistent layer state with the same shapes, else ValueError naming
-        the first mismatch (and nothing is changed).  Values are converted
-        to the network's dtype, so a float64 file loads into a float32
-        network and back.  The arrays are updated in place (``np.copyto``):
-        the layers and an optimizer's state keep pointing at them.
+        The file: ``path`` or ``file_name`` (the book's keyword), named as in
+        :meth:`save_params`.  Its format is recognised by its first bytes:
 
-        Every shape and dtype is checked from the arrays' headers before any
-        data is read.  A damaged file (truncated, not a zip archive, a bad
-        checksum) raises ValueError naming it; a missing one
-        FileNotFoundError.
+        * a zip archive - what :meth:`save_params` writes - must hold exactly
+          this network's parameters and persistent layer state; every shape
+          and dtype is checked from the arrays' headers before any data is
+          read, and nothing is unpickled;
+        * a pickle - the book's ``pickle.dump(params)`` files, such as
+          ``sample_weight.pkl`` or ``deep_convnet_params.pkl`` - is read by
+          :func:`ferronet.book_pickle.read_book_pickle`, which rebuilds
+          NumPy arrays only and refuses anything else (nothing in the file is
+          run).  It must hold this network's parameters under the book's
+          names; it has no batch normalisation statistics, so those keep
+          their values and a :class:`~ferronet.networks.param_file.MissingStateWarning`
+          says so.
+
+        A name, shape or dtype mismatch raises ValueError naming the file and
+        the first mismatch, and nothing is changed.  Values are converted to
+        the network's dtype, so a float64 file loads into a float32 network
+        and back.  The arrays are updated in place (``np.copyto``): the
+        layers and an optimizer's state keep pointing at them.  A damaged
+        file raises ValueError naming it; a missing one FileNotFoundError.
         """
-        targets = {**self.params, **self.persistent_state()}
-        file = npz_path(path)
-        with NpzReader(file) as saved:
-            missing = [k for k in targets if k not in saved.names]
-            unexpected = [k for k in saved.names if k not in targets]
-            if missing or unexpected:
-                raise ValueError(f"{file}: does not match this network: missing {missing}, "
-                                 f"unexpected {unexpected}")
-            for name, target in targets.items():
-                shape, dtype = saved.header(name)
-                if shape != target.shape:
-                    raise ValueError(f"{file}: parameter {name!r}: the file has shape {shape}, "
-                                     f"the network has shape {target.shape}")
-                if dtype.kind not in "fiu":
-                    raise ValueError(f"{file}: parameter {name!r}: the file holds {dtype}, not real numbers")
-            arrays = {name: saved.read(name) for name in targets}
-        for name, value in arrays.items():
-            np.copyto(targets[name], value, casting="same_kind")
+        read_params_into(params_path(path, file_name), self.params, self.persistent_state())

@@ -18,7 +18,9 @@ from numpy.typing import DTypeLike
 from ferronet import initializers
 from ferronet.layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
 from ferronet.networks.base import LayerNetwork
+from ferronet.networks.layer_list import LayerList
 from ferronet.geometry import conv_output_shape, input_shape, pool_output_shape
+from ferronet.rng import child_seed, generator
 
 
 def _book_conv(filter_num: int, pad: int) -> Mapping[str, int]:
@@ -43,12 +45,19 @@ class DeepConvNet(LayerNetwork):
     initialised, std ``sqrt(2 / fan_in)`` with fan_in = C*FS*FS of the
     layer's input (the book's ``pre_node_nums``, here computed from
     ``input_dim`` rather than fixed for 1x28x28); biases start at zero.
-    Layers: ``Conv1 .. Conv6``, ``Relu1 .. Relu7``, ``Pool1 .. Pool3``,
-    ``Affine1``, ``Affine2``, ``Dropout1``, ``Dropout2`` (the book keeps an
-    unnamed list).  seed: seeds the weights and the dropout masks.
+    ``layers`` is a :class:`~ferronet.networks.layer_list.LayerList`: the
+    book's list, indexed as the book does (``layers[0]`` is the first
+    convolution, ``layers[15]`` and ``layers[18]`` the Affine layers; the
+    book's ``(0, 2, 5, 7, 10, 12, 15, 18)`` hold ``W1 .. W8``), whose layers
+    also have names: ``Conv1 .. Conv6``, ``Relu1 .. Relu7``, ``Pool1 ..
+    Pool3``, ``Affine1``, ``Affine2``, ``Dropout1``, ``Dropout2``
+    (``layers['Conv1']``, ``layers.items()``).  seed: seeds the weights and the dropout masks (None: both
+    come from NumPy's global generator, as in the book; see :mod:`ferronet.rng`).
     Inputs x (N, C, H, W), float32 or float64 (converted to ``dtype``);
     scores (N, output_size).
     """
+
+    layer_container = LayerList
 
     def __init__(self, input_dim: Sequence[int] = (1, 28, 28),
                  conv_param_1: Mapping[str, Any] = _book_conv(16, 1),
@@ -60,7 +69,7 @@ class DeepConvNet(LayerNetwork):
                  hidden_size: int = 50, output_size: int = 10,
                  dtype: DTypeLike = np.float64, seed: int | None = None) -> None:
         super().__init__(dtype=dtype)
-        rng = np.random.default_rng(seed)
+        rng = generator(seed)
         shape = input_shape(input_dim)  # (C, H, W) entering the next layer
         conv_params = (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6)
         relus = pools = 0
@@ -84,10 +93,9 @@ class DeepConvNet(LayerNetwork):
         self.add_param("b7", initializers.zeros((hidden_size,), dtype))
         self.add_param("W8", initializers.he((hidden_size, output_size), rng, dtype), decay=True)
         self.add_param("b8", initializers.zeros((output_size,), dtype))
-        dropout_seeds = rng.integers(2**63, size=2)
         self.add_layer("Affine1", Affine(self.params["W7"], self.params["b7"]), W="W7", b="b7")
         self.add_layer(f"Relu{relus + 1}", Relu())
-        self.add_layer("Dropout1", Dropout(DROPOUT_RATIO, seed=int(dropout_seeds[0])))
+        self.add_layer("Dropout1", Dropout(DROPOUT_RATIO, seed=child_seed(seed, rng)))
         self.add_layer("Affine2", Affine(self.params["W8"], self.params["b8"]), W="W8", b="b8")
-        self.add_layer("Dropout2", Dropout(DROPOUT_RATIO, seed=int(dropout_seeds[1])))
+        self.add_layer("Dropout2", Dropout(DROPOUT_RATIO, seed=child_seed(seed, rng)))
         self.last_layer = SoftmaxWithLoss()

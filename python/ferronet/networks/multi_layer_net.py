@@ -10,6 +10,7 @@ from numpy.typing import DTypeLike
 from ferronet import initializers
 from ferronet.layers import Affine, SoftmaxWithLoss, activation_layer
 from ferronet.networks.base import LayerNetwork
+from ferronet.rng import generator
 
 
 
@@ -23,7 +24,8 @@ class MultiLayerNet(LayerNetwork):
     activation: 'relu' or 'sigmoid'.  weight_init_std: 'relu'/'he',
     'sigmoid'/'xavier' (scaled by each layer's fan-in) or a number (the std).
     weight_decay_lambda: loss adds ``0.5 * lambda * sum(W**2)``, gradients
-    add ``lambda * W`` (weights only).  seed: seeds the initialisation.
+    add ``lambda * W`` (weights only).  seed: seeds the initialisation (None:
+    NumPy's global generator, see :mod:`ferronet.rng`).
     """
 
     def __init__(self, input_size: int, hidden_size_list: Sequence[int], output_size: int,
@@ -37,7 +39,7 @@ class MultiLayerNet(LayerNetwork):
         self.hidden_layer_num = len(self.hidden_size_list)
         self.output_size = output_size
 
-        rng = np.random.default_rng(seed)
+        rng = generator(seed)
         sizes = [input_size, *self.hidden_size_list, output_size]
         for i in range(1, len(sizes)):
             w, b = f"W{i}", f"b{i}"

@@ -14,6 +14,7 @@ from numpy.typing import DTypeLike
 from ferronet import initializers
 from ferronet.layers import Affine, BatchNormalization, Dropout, SoftmaxWithLoss, activation_layer
 from ferronet.networks.base import LayerNetwork
+from ferronet.rng import child_seed, generator
 
 BOOK_DROPOUT_RATIO = 0.5
 
@@ -43,7 +44,8 @@ class MultiLayerNetExtend(LayerNetwork):
     the book's dropout after every hidden activation.
     use_batchnorm: batch normalisation (per feature) after every hidden Affine;
     its running statistics are saved by ``save_params``.
-    seed: seeds the weights and the dropout masks (None: fresh entropy).
+    seed: seeds the weights and the dropout masks (None: both come from NumPy's
+    global generator, as in the book; see :mod:`ferronet.rng`).
     Inputs x (N, input_size) (or (N, ...) of that many values), float32 or
     float64 (converted to ``dtype``); scores (N, output_size).
     """
@@ -64,7 +66,7 @@ class MultiLayerNetExtend(LayerNetwork):
         self.dropout_ratio = _pick_dropout_ratio(dropout_ration, dropout_ratio)
         self.use_batchnorm = bool(use_batchnorm)
 
-        rng = np.random.default_rng(seed)
+        rng = generator(seed)
         sizes = [input_size, *self.hidden_size_list, output_size]
         for i in range(1, len(sizes)):  # the book draws every weight first
             self.add_param(f"W{i}", initializers.init_weight((sizes[i - 1], sizes[i]), weight_init_std, rng, dtype),
@@ -82,5 +84,5 @@ class MultiLayerNetExtend(LayerNetwork):
                 self.add_layer(f"BatchNorm{i}", BatchNormalization(gamma, beta), gamma=f"gamma{i}", beta=f"beta{i}")
             self.add_layer(f"Activation_function{i}", activation_class())
             if self.use_dropout:
-                self.add_layer(f"Dropout{i}", Dropout(self.dropout_ratio, seed=int(rng.integers(2**63))))
+                self.add_layer(f"Dropout{i}", Dropout(self.dropout_ratio, seed=child_seed(seed, rng)))
         self.last_layer = SoftmaxWithLoss()

@@ -14,6 +14,7 @@ from ferronet import initializers
 from ferronet.layers import Affine, Convolution, Pooling, Relu, SoftmaxWithLoss
 from ferronet.networks.base import LayerNetwork
 from ferronet.geometry import conv_output_shape, input_shape, pool_output_shape
+from ferronet.rng import generator
 
 BOOK_CONV_PARAM: Mapping[str, int] = MappingProxyType({"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1})
 
@@ -31,7 +32,7 @@ class SimpleConvNet(LayerNetwork):
     non-square input or an odd convolution output is sized correctly.
     weight_init_std: the weights' std (the book's 0.01), or 'relu'/'he',
     'sigmoid'/'xavier' (scaled by each layer's fan-in).  seed: seeds the
-    weights (None: fresh entropy).
+    weights (None: NumPy's global generator, see :mod:`ferronet.rng`).
     Inputs x (N, C, H, W), float32 or float64 (converted to ``dtype``);
     scores (N, output_size).
     """
@@ -49,7 +50,7 @@ class SimpleConvNet(LayerNetwork):
         conv_shape = conv_output_shape(in_shape, filter_num, filter_size, stride, pad)  # (FN, oh, ow)
         pool_size = int(np.prod(pool_output_shape(conv_shape)))  # FN * ph * pw
 
-        rng = np.random.default_rng(seed)
+        rng = generator(seed)
 
         def weight(shape: tuple[int, ...]) -> np.ndarray:
             return initializers.init_weight(shape, weight_init_std, rng, dtype)

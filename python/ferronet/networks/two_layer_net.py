@@ -8,6 +8,7 @@ from numpy.typing import DTypeLike
 from ferronet import initializers
 from ferronet.layers import Affine, Relu, SoftmaxWithLoss
 from ferronet.networks.base import LayerNetwork
+from ferronet.rng import generator
 
 
 class TwoLayerNet(LayerNetwork):
@@ -17,14 +18,15 @@ class TwoLayerNet(LayerNetwork):
     ``W2`` (hidden_size, output_size), ``b2`` (output_size,), all in ``dtype``.
     weight_init_std: the weights' standard deviation (a number, or one of the
     strings of :func:`ferronet.initializers.resolve_std`); biases start at 0.
-    seed: seeds the weight initialisation (None: fresh entropy).
+    seed: seeds the weight initialisation (None: NumPy's global generator, see
+    :mod:`ferronet.rng`).
     """
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int,
                  weight_init_std: float | str = 0.01, dtype: DTypeLike = np.float64,
                  seed: int | None = None) -> None:
         super().__init__(dtype=dtype)
-        rng = np.random.default_rng(seed)
+        rng = generator(seed)
         self.add_param("W1", initializers.init_weight((input_size, hidden_size), weight_init_std, rng, dtype),
                        decay=True)
         self.add_param("b1", initializers.zeros((hidden_size,), dtype))
