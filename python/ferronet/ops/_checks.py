@@ -44,6 +44,22 @@ def finite(name: str, v: object) -> float:
     return value
 
 
+def positive(name: str, v: object) -> float:
+    """:func:`finite`, and > 0 (ValueError)."""
+    value = finite(name, v)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return value
+
+
+def non_negative(name: str, v: object) -> float:
+    """:func:`finite`, and >= 0 (ValueError)."""
+    value = finite(name, v)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
 def finite_reals(**values: object) -> tuple[float, ...]:
     """:func:`finite` of each value, types checked for all of them before any value
     (the order in which the native bindings read their arguments)."""

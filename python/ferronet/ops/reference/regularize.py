@@ -98,9 +98,7 @@ def max_norm_step(param, max_norm: float, axis: int) -> None:
     """
     _checks.real("max_norm", max_norm)
     axis = _checks.integer("axis", axis)
-    (max_norm,) = _checks.finite_reals(max_norm=max_norm)
-    if max_norm <= 0:
-        raise ValueError(f"max_norm must be > 0, got {max_norm}")
+    max_norm = _checks.positive("max_norm", max_norm)
     items = _written("param", param)
     for name, p in items:
         if not -p.ndim <= axis < p.ndim:
