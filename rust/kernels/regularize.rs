@@ -17,8 +17,11 @@ use super::float::Float;
 use super::parallel::{for_each_range, run_chunks, threads_for, SharedMut};
 use super::reduce::lane_sum_by;
 
-/// Elements per thread below which a call stays single-threaded.
+/// Elements per thread below which an element-wise pass stays single-threaded.
 const GRAIN: usize = 1 << 15;
+/// The same for a sum, which reads each element once and writes nothing:
+/// waking a helper costs more than summing a network's weight (~1e5).
+const SUM_GRAIN: usize = 1 << 18;
 /// Elements per partial sum of a reduction (and per task of a row-wise pass).
 const BLOCK: usize = 1 << 14;
 /// Units per task when a unit's weights are strided (`inner == 1`).
@@ -43,7 +46,7 @@ fn blocked_sum<T: Float>(x: &[T], block_sum: fn(&[T]) -> f64) -> KResult<f64> {
     }
     let mut partials = try_vec(blocks, 0.0f64, "partial sums")?;
     let shared = SharedMut::new(&mut partials);
-    run_chunks(blocks, threads_for(x.len(), GRAIN), |b| {
+    run_chunks(blocks, threads_for(x.len(), SUM_GRAIN), |b| {
         let r = b * BLOCK..((b + 1) * BLOCK).min(x.len());
         // SAFETY: each block writes only its own partial.
         unsafe { shared.range(b..b + 1)[0] = block_sum(&x[r]) };
@@ -163,7 +166,7 @@ pub fn max_norm<T: Float>(w: &mut [T], l: Units, c: f64) -> KResult<()> {
 /// `sums[u] = sum of w**2 over unit u`, in `f64`.
 fn unit_sums_of_squares<T: Float>(w: &[T], l: Units, sums: &mut [f64]) {
     let shared = SharedMut::new(sums);
-    let threads = threads_for(l.len(), GRAIN);
+    let threads = threads_for(l.len(), SUM_GRAIN);
     if l.inner == 1 {
         // rows of units: each task adds up a block of columns over every row
         run_chunks(l.units.div_ceil(UNIT_BLOCK), threads, |block| {
@@ -237,7 +240,7 @@ mod tests {
 
     #[test]
     fn sums_match_a_plain_loop_and_ignore_the_thread_count() {
-        let x: Vec<f64> = Rng::new(1).vec(5 * BLOCK + 17);
+        let x: Vec<f64> = Rng::new(1).vec(2 * SUM_GRAIN + 5 * BLOCK + 17);
         let squares: f64 = x.iter().map(|v| v * v).sum();
         let abs: f64 = x.iter().map(|v| v.abs()).sum();
         assert!((sum_of_squares(&x).unwrap() - squares).abs() < 1e-9 * squares);
@@ -309,14 +312,14 @@ mod tests {
         let mut rng = Rng::new(7);
         for l in [
             Units {
-                outer: 300,
-                units: 700,
+                outer: 600,
+                units: 900,
                 inner: 1,
             },
             Units {
                 outer: 3,
                 units: 70,
-                inner: 500,
+                inner: 2600,
             },
         ] {
             let w0 = rng.vec(l.len());
