@@ -25,9 +25,6 @@ def df(x, y):
     return x / 10.0, 2.0 * y
 
 
-@pytest.mark.xfail(raises=AttributeError, strict=False,
-                   reason="ferronet's optimizers update NumPy arrays in place; the book's script passes "
-                          "Python floats as params (optimizers.py is another engineer's work)")
 def test_optimizer_compare_naive(book_plt):
     init_pos = (-7.0, 2.0)
     params = {}

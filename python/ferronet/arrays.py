@@ -1,5 +1,6 @@
 """Array conventions shared by the whole package: the float dtypes ferronet
-computes in, turning input into them, and one-hot labels."""
+computes in, turning input into them, arrays the kernels may update in
+place, and one-hot labels."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ def as_float_array(x: ArrayLike, dtype: DTypeLike | None = None) -> np.ndarray:
     if dtype is None:
         dtype = a.dtype if a.dtype in FLOAT_DTYPES else np.float64
     return np.asarray(a, dtype=dtype)
+
+
+def updatable(a: np.ndarray) -> np.ndarray:
+    """``a`` itself when the in-place kernels may write it (C-contiguous and
+    writeable), else a C-contiguous copy of it."""
+    return a if a.flags.c_contiguous and a.flags.writeable else np.array(a, order="C")
 
 
 def to_one_hot(labels: ArrayLike, num_classes: int, dtype: DTypeLike = np.float64) -> np.ndarray:

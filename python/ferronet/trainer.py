@@ -22,6 +22,12 @@ Differences from the book's class, same constructor arguments:
   test acc:... ===`` per epoch and ``=============== Final Test Accuracy
   ===============`` / ``test acc:...`` at the end;
 * ``epoch_times`` records the seconds spent training in each epoch.
+
+Additions: ``lr_schedule`` (a :mod:`ferronet.schedules` object) sets the
+optimizer's ``lr`` before every update, from the epoch index (default) or
+the iteration count (``lr_schedule_per='iteration'``); and after every
+update the network's ``apply_constraints()`` runs when it has one (the
+max-norm constraint of :mod:`ferronet.regularizers`).
 """
 
 from __future__ import annotations
@@ -78,6 +84,10 @@ class Trainer:
     named optimizer (copied, never modified; ignored for an object).
     evaluate_sample_num_per_epoch: evaluate the per-epoch accuracies on the
     first that many samples of each set (None: all of them).
+    lr_schedule: None, or a schedule (:class:`ferronet.schedules.LRSchedule`)
+    applied before every update: ``lr_schedule.apply(optimizer, n)`` with
+    ``n`` the index of the current epoch (``lr_schedule_per='epoch'``, 0 in
+    the first) or the number of updates made so far (``'iteration'``).
 
     Attributes: ``train_loss_list`` (one loss per step), ``train_acc_list`` /
     ``test_acc_list`` (one per epoch), ``epoch_times`` (training seconds per
@@ -90,13 +100,20 @@ class Trainer:
                  optimizer: str | Optimizer = "SGD",
                  optimizer_param: Mapping[str, Any] = MappingProxyType({"lr": 0.01}),
                  evaluate_sample_num_per_epoch: int | None = None, verbose: bool = True,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, lr_schedule: Any = None, lr_schedule_per: str = "epoch") -> None:
         if len(x_train) != len(t_train):
             raise ValueError(f"x_train and t_train differ in length: {len(x_train)} vs {len(t_train)}")
         if len(x_train) == 0:
             raise ValueError("the training set is empty")
         if mini_batch_size < 1:
             raise ValueError(f"mini_batch_size must be at least 1, got {mini_batch_size}")
+        if lr_schedule_per not in ("epoch", "iteration"):
+            raise ValueError(f"lr_schedule_per must be 'epoch' or 'iteration', got {lr_schedule_per!r}")
+        if lr_schedule is not None and not callable(getattr(lr_schedule, "apply", None)):
+            raise TypeError(f"lr_schedule must be a schedule with an apply(optimizer, step) method "
+                            f"(ferronet.schedules), got {type(lr_schedule).__name__}")
+        self.lr_schedule = lr_schedule
+        self.lr_schedule_per = lr_schedule_per
         self.network = network
         self.verbose = verbose
         self.x_train = x_train
@@ -155,7 +172,13 @@ class Trainer:
         start = time.perf_counter()
         x_batch, t_batch = self._next_batch()
         loss, grads = self._loss_and_gradient(x_batch, t_batch)
+        if self.lr_schedule is not None:
+            per_epoch = self.lr_schedule_per == "epoch"
+            self.lr_schedule.apply(self.optimizer,
+                                   self.current_iter // self.iter_per_epoch if per_epoch else self.current_iter)
         self.optimizer.update(self.network.params, grads)
+        if hasattr(self.network, "apply_constraints"):
+            self.network.apply_constraints()
         self.train_loss_list.append(float(loss))
         self.current_iter += 1
         self._epoch_train_seconds += time.perf_counter() - start

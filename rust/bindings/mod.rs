@@ -12,6 +12,8 @@ pub mod errors;
 pub mod info;
 pub mod optim;
 pub mod pooling;
+pub mod regularize;
 pub mod scalars;
 pub mod softmax;
+pub mod tensors;
 pub mod window;

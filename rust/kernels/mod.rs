@@ -18,6 +18,7 @@ pub mod optim;
 pub mod parallel;
 pub mod pooling;
 pub mod reduce;
+pub mod regularize;
 pub mod softmax;
 
 #[cfg(test)]

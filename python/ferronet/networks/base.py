@@ -9,14 +9,15 @@ a :class:`ferronet.networks.layer_list.LayerList`, which indexes like that
 list and reads like the dict: subclasses choose with ``layer_container``.  Each parameter is bound to one of a layer's declared
 parameters (``'W1'`` -> ``layers['Affine1'].W``, see
 :class:`ferronet.layers.base.Layer`); the layer says where its gradient is.
-Assigning ``net.params['W1'] = array`` rebinds the layer too.
+Assigning ``net.params['W1'] = array`` rebinds the layer too.  The weights
+may be regularised (L2, L1, max-norm: :mod:`ferronet.regularizers`).
 
 Subclasses build their parameters and layers in ``__init__`` with
 :meth:`LayerNetwork.add_param` and :meth:`LayerNetwork.add_layer`; the
 methods here then give predict / loss / accuracy / gradient /
-numerical_gradient / loss_and_gradient / save_params / load_params for
-free.  Every layer follows the layer protocol, so each gets ``train_flg``
-and ``keep_state``.
+numerical_gradient / loss_and_gradient / apply_constraints / save_params /
+load_params for free.  Every layer follows the layer protocol, so each
+gets ``train_flg`` and ``keep_state``.
 
 Two kinds of forward pass:
 
@@ -45,7 +46,8 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ferronet import gradient as _gradient
-from ferronet.arrays import FLOAT_DTYPES
+from ferronet import initializers, regularizers
+from ferronet.arrays import FLOAT_DTYPES, updatable
 from ferronet.layers.base import Layer, LossLayer
 from ferronet.networks.layer_list import LayerList
 from ferronet.networks.param_file import params_path, read_params_into, write_params
@@ -79,37 +81,59 @@ class ParamDict(dict):
 
 
 class LayerNetwork:
-    """Ordered layers, a loss layer, parameters bound to layers, weight decay.
+    """Ordered layers, a loss layer, parameters bound to layers, weight regularisation.
 
     dtype: float32 or float64, the dtype of every parameter (and so of every
     activation: the layers with parameters convert their input to it).
-    weight_decay_lambda: L2 strength; ``loss`` adds ``0.5 * lambda * sum(W**2)``
-    and ``gradient`` adds ``lambda * W`` for every parameter registered with
-    ``decay=True`` (the weights, not the biases).
+    Regularisation of the parameters registered with ``regularize=True``
+    (the weights, not the biases or batch normalisation's gamma and beta),
+    see :mod:`ferronet.regularizers`:
+
+    * weight_decay_lambda (>= 0): L2; ``loss`` adds ``0.5 * lambda * sum(W**2)``
+      and ``gradient`` adds ``lambda * W``;
+    * l1_lambda (>= 0): L1; ``loss`` adds ``lambda * sum(|W|)`` and
+      ``gradient`` adds ``lambda * sign(W)``;
+    * max_norm (None or > 0): :meth:`apply_constraints` scales every unit's
+      incoming weights back to that Euclidean norm; the Trainer calls it
+      after each optimizer update, a hand-written loop must call it too.
     """
 
     #: the type of ``layers``: ``OrderedDict`` (the book's dict) or ``LayerList`` (the book's list)
     layer_container: ClassVar[type] = OrderedDict
 
-    def __init__(self, dtype: DTypeLike = np.float64, weight_decay_lambda: float = 0.0) -> None:
+    def __init__(self, dtype: DTypeLike = np.float64, weight_decay_lambda: float = 0.0,
+                 l1_lambda: float = 0.0, max_norm: float | None = None) -> None:
         self.dtype = np.dtype(dtype)
         if self.dtype not in FLOAT_DTYPES:
             raise TypeError(f"a network's dtype must be float32 or float64, got {self.dtype}")
-        self.weight_decay_lambda = float(weight_decay_lambda)
+        self.weight_decay_lambda = regularizers.check_lambda("weight_decay_lambda", weight_decay_lambda)
+        self.l1_lambda = regularizers.check_lambda("l1_lambda", l1_lambda)
+        self.max_norm = regularizers.check_max_norm(max_norm)
         self.params: ParamDict = ParamDict()
         self.layers: OrderedDict[str, Layer] | LayerList = self.layer_container()
         self.last_layer: LossLayer | None = None
         self._bindings: dict[str, tuple[str, str]] = {}  # param name -> (layer name, attribute)
-        self._decayed: list[str] = []  # names of the parameters with weight decay
+        self.regularized: list[str] = []  # names of the weights the regularisers act on
 
     # ---------------------------------------------------------------- building
 
-    def add_param(self, name: str, value: ArrayLike, decay: bool = False) -> np.ndarray:
-        """Store ``value`` as parameter ``name`` (C-contiguous, in the network's dtype)."""
+    def add_param(self, name: str, value: ArrayLike, regularize: bool = False) -> np.ndarray:
+        """Store ``value`` as parameter ``name`` (C-contiguous, in the network's dtype).
+
+        ``regularize=True`` marks a weight: the penalties and the max-norm
+        constraint act on it (not on biases, gamma or beta).
+        """
         self.params[name] = np.ascontiguousarray(value, dtype=self.dtype)
-        if decay:
-            self._decayed.append(name)
+        if regularize:
+            self.regularized.append(name)
         return self.params[name]
+
+    def add_weight(self, name: str, shape: tuple[int, ...], weight_init_std: str | float,
+                   rng: np.random.Generator) -> np.ndarray:
+        """Draw a weight of ``shape`` (see :func:`ferronet.initializers.init_weight`) and add it,
+        regularised, as parameter ``name``."""
+        return self.add_param(name, initializers.init_weight(shape, weight_init_std, rng, self.dtype),
+                              regularize=True)
 
     def add_layer(self, name: str, layer: Layer, **bindings: str) -> Layer:
         """Append ``layer`` as ``name``; ``bindings`` maps its declared parameters to parameter names.
@@ -162,25 +186,28 @@ class LayerNetwork:
                   for start in range(0, len(x), step)]
         return np.concatenate(chunks)  # (N, output_size)
 
-    def weight_decay_loss(self) -> float:
-        """``0.5 * lambda * sum over decayed weights of sum(W**2)`` (0 when lambda is 0)."""
-        if self.weight_decay_lambda == 0:
-            return 0.0
-        total = 0.0
-        for name in self._decayed:
-            w = self.params[name].ravel()
-            if w.dtype == np.float16:
-                w = w.astype(np.float32)  # a float16 sum of squares overflows at 65504
-            total += float(np.dot(w, w))
-        return 0.5 * self.weight_decay_lambda * total
+    def _weights(self) -> list[np.ndarray]:
+        """The regularised parameters (the weights), in the order they were added."""
+        return [self.params[name] for name in self.regularized]
+
+    def regularization_loss(self) -> float:
+        """``0.5 * weight_decay_lambda * sum(W**2) + l1_lambda * sum(|W|)`` over the weights."""
+        return regularizers.penalty(self._weights(), self.weight_decay_lambda, self.l1_lambda)
+
+    def apply_constraints(self) -> None:
+        """Apply the max-norm constraint to the weights, in place (nothing when ``max_norm`` is None).
+
+        Call it after every optimizer update; :class:`ferronet.trainer.Trainer` does.
+        """
+        regularizers.apply_max_norm(self._weights(), self.max_norm)
 
     def loss(self, x: np.ndarray, t: np.ndarray, train_flg: bool = False) -> float:
-        """Loss of ``x`` against targets ``t`` (labels (N,) or one-hot (N, C)), weight decay included.
+        """Loss of ``x`` against targets ``t`` (labels (N,) or one-hot (N, C)), penalties included.
 
         The layers keep what ``backward`` needs (one batch, whatever its size).
         """
         y = self._forward(x, train_flg, keep_state=True)
-        return float(self.last_layer.forward(y, t)) + self.weight_decay_loss()
+        return float(self.last_layer.forward(y, t)) + self.regularization_loss()
 
     def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = 100) -> float:
         """Fraction of samples whose largest score is the true class.
@@ -208,22 +235,25 @@ class LayerNetwork:
     def loss_and_gradient(self, x: np.ndarray, t: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         """One forward and one backward pass: ``(loss, {param name: gradient})``.
 
-        The gradients have the parameters' shapes and dtype; weight decay is
-        included in both the loss and the gradients.
+        The gradients have the parameters' shapes and dtype; the penalties
+        are included in both the loss and the gradients (the weights'
+        gradients are the layers' own arrays, with the penalty terms added
+        in place).
         """
         loss = self.loss(x, t, train_flg=True)
         dout = self.last_layer.backward(1)
         for layer in reversed(self.layers.values()):
             dout = layer.backward(dout)
-        lam = self.dtype.type(self.weight_decay_lambda)
         layer_grads = {name: layer.gradients() for name, layer in self.layers.items() if layer.params}
         grads: dict[str, np.ndarray] = {}
         for name in self.params:
             layer_name, attr = self._bindings[name]
             grads[name] = layer_grads[layer_name][attr]
-        if lam != 0:
-            for name in self._decayed:
-                grads[name] = grads[name] + lam * self.params[name]
+        if self.weight_decay_lambda != 0 or self.l1_lambda != 0:
+            for name in self.regularized:
+                grads[name] = updatable(grads[name])
+            regularizers.add_penalty_gradients([grads[name] for name in self.regularized], self._weights(),
+                                               self.weight_decay_lambda, self.l1_lambda)
         return loss, grads
 
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:

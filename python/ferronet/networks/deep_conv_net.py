@@ -42,9 +42,14 @@ class DeepConvNet(LayerNetwork):
     Parameters ``W1 .. W6`` (FN, C, FS, FS) and ``b1 .. b6`` for the
     convolutions, ``W7`` (flattened size, hidden_size), ``b7``, ``W8``
     (hidden_size, output_size), ``b8``, all in ``dtype``.  Weights are He
-    initialised, std ``sqrt(2 / fan_in)`` with fan_in = C*FS*FS of the
-    layer's input (the book's ``pre_node_nums``, here computed from
-    ``input_dim`` rather than fixed for 1x28x28); biases start at zero.
+    initialised by default (``weight_init_std='he'``), std
+    ``sqrt(2 / fan_in)`` with fan_in = C*FS*FS of the layer's input (the
+    book's ``pre_node_nums``, here computed from ``input_dim`` rather than
+    fixed for 1x28x28); weight_init_std also takes a number (the std) or any
+    initializer's name (:mod:`ferronet.initializers`).  Biases start at zero.
+    weight_decay_lambda, l1_lambda, max_norm: L2, L1 and the max-norm
+    constraint on W1 .. W8 (:mod:`ferronet.regularizers`; none by default,
+    as in the book).
     ``layers`` is a :class:`~ferronet.networks.layer_list.LayerList`: the
     book's list, indexed as the book does (``layers[0]`` is the first
     convolution, ``layers[15]`` and ``layers[18]`` the Affine layers; the
@@ -67,8 +72,11 @@ class DeepConvNet(LayerNetwork):
                  conv_param_5: Mapping[str, Any] = _book_conv(64, 1),
                  conv_param_6: Mapping[str, Any] = _book_conv(64, 1),
                  hidden_size: int = 50, output_size: int = 10,
-                 dtype: DTypeLike = np.float64, seed: int | None = None) -> None:
-        super().__init__(dtype=dtype)
+                 dtype: DTypeLike = np.float64, seed: int | None = None,
+                 weight_init_std: float | str = "he", weight_decay_lambda: float = 0,
+                 l1_lambda: float = 0, max_norm: float | None = None) -> None:
+        super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
+                         max_norm=max_norm)
         rng = generator(seed)
         shape = input_shape(input_dim)  # (C, H, W) entering the next layer
         conv_params = (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6)
@@ -77,7 +85,7 @@ class DeepConvNet(LayerNetwork):
             fn, fs = param["filter_num"], param["filter_size"]
             stride, pad = param.get("stride", 1), param.get("pad", 0)
             w, b = f"W{i}", f"b{i}"
-            self.add_param(w, initializers.he((fn, shape[0], fs, fs), rng, dtype), decay=True)
+            self.add_weight(w, (fn, shape[0], fs, fs), weight_init_std, rng)
             self.add_param(b, initializers.zeros((fn,), dtype))
             self.add_layer(f"Conv{i}", Convolution(self.params[w], self.params[b], stride, pad), W=w, b=b)
             shape = conv_output_shape(shape, fn, fs, stride, pad)  # (FN, oh, ow)
@@ -89,9 +97,9 @@ class DeepConvNet(LayerNetwork):
                 shape = pool_output_shape(shape)  # (FN, oh // 2, ow // 2)
 
         flat = int(np.prod(shape))
-        self.add_param("W7", initializers.he((flat, hidden_size), rng, dtype), decay=True)
+        self.add_weight("W7", (flat, hidden_size), weight_init_std, rng)
         self.add_param("b7", initializers.zeros((hidden_size,), dtype))
-        self.add_param("W8", initializers.he((hidden_size, output_size), rng, dtype), decay=True)
+        self.add_weight("W8", (hidden_size, output_size), weight_init_std, rng)
         self.add_param("b8", initializers.zeros((output_size,), dtype))
         self.add_layer("Affine1", Affine(self.params["W7"], self.params["b7"]), W="W7", b="b7")
         self.add_layer(f"Relu{relus + 1}", Relu())

@@ -37,9 +37,12 @@ class MultiLayerNetExtend(LayerNetwork):
     (zeros), all in ``dtype``.  Layers named as in the book: ``Affine{i}``,
     ``BatchNorm{i}``, ``Activation_function{i}``, ``Dropout{i}``.
 
-    activation: 'relu' or 'sigmoid'.  weight_init_std: 'relu'/'he',
-    'sigmoid'/'xavier' (scaled by each layer's fan-in) or a number.
-    weight_decay_lambda: L2 on the weights W (not gamma, beta or biases).
+    activation: 'relu' or 'sigmoid'.  weight_init_std: a number (the std)
+    or an initializer's name ('relu'/'he' by default, 'sigmoid'/'xavier',
+    'glorot_uniform', ...: :mod:`ferronet.initializers`).
+    weight_decay_lambda, l1_lambda, max_norm: L2, L1 and the max-norm
+    constraint on the weights W (not gamma, beta or biases; see
+    :mod:`ferronet.regularizers`).
     use_dropout, dropout_ration (the book's spelling) or dropout_ratio:
     the book's dropout after every hidden activation.
     use_batchnorm: batch normalisation (per feature) after every hidden Affine;
@@ -55,8 +58,10 @@ class MultiLayerNetExtend(LayerNetwork):
                  weight_decay_lambda: float = 0, use_dropout: bool = False,
                  dropout_ration: float = BOOK_DROPOUT_RATIO, use_batchnorm: bool = False,
                  dtype: DTypeLike = np.float64, seed: int | None = None,
-                 dropout_ratio: float | None = None) -> None:
-        super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda)
+                 dropout_ratio: float | None = None, l1_lambda: float = 0,
+                 max_norm: float | None = None) -> None:
+        super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
+                         max_norm=max_norm)
         activation_class = activation_layer(activation)
         self.input_size = input_size
         self.hidden_size_list = list(hidden_size_list)
@@ -69,8 +74,7 @@ class MultiLayerNetExtend(LayerNetwork):
         rng = generator(seed)
         sizes = [input_size, *self.hidden_size_list, output_size]
         for i in range(1, len(sizes)):  # the book draws every weight first
-            self.add_param(f"W{i}", initializers.init_weight((sizes[i - 1], sizes[i]), weight_init_std, rng, dtype),
-                           decay=True)
+            self.add_weight(f"W{i}", (sizes[i - 1], sizes[i]), weight_init_std, rng)
             self.add_param(f"b{i}", initializers.zeros((sizes[i],), dtype))
 
         for i in range(1, len(sizes)):
