@@ -12,7 +12,6 @@ from ferronet.layers import Affine, SoftmaxWithLoss, activation_layer
 from ferronet.networks.base import LayerNetwork
 
 
-
 class MultiLayerNet(LayerNetwork):
     """A multi-layer perceptron with optional L2 weight decay.
 
@@ -20,7 +19,11 @@ class MultiLayerNet(LayerNetwork):
     Parameters ``W1 .. W{k+1}`` and ``b1 .. b{k+1}`` (k hidden layers), all
     in ``dtype``; layers named as in the book: ``Affine1``,
     ``Activation_function1``, ..., ``Affine{k+1}``.
-    activation: 'relu' or 'sigmoid'.  weight_init_std: 'relu'/'he',
+    activation: any name in :data:`ferronet.layers.ACTIVATIONS` ('relu',
+    'sigmoid', 'tanh', 'leaky_relu', 'prelu', 'rrelu', 'relu6', 'softplus',
+    'swish', 'silu', 'gelu', 'elu', 'identity'); 'prelu' adds parameters
+    ``alpha1 .. alpha{k}``, one slope per unit (0.25 at first, no weight
+    decay).  weight_init_std: 'relu'/'he',
     'sigmoid'/'xavier' (scaled by each layer's fan-in) or a number (the std).
     weight_decay_lambda: loss adds ``0.5 * lambda * sum(W**2)``, gradients
     add ``lambda * W`` (weights only).  seed: seeds the initialisation.
@@ -46,5 +49,5 @@ class MultiLayerNet(LayerNetwork):
             self.add_param(b, initializers.zeros((sizes[i],), dtype))
             self.add_layer(f"Affine{i}", Affine(self.params[w], self.params[b]), W=w, b=b)
             if i < len(sizes) - 1:
-                self.add_layer(f"Activation_function{i}", activation_class())
+                self.add_activation(f"Activation_function{i}", activation_class, sizes[i], i, rng)
         self.last_layer = SoftmaxWithLoss()

@@ -36,7 +36,9 @@ class MultiLayerNetExtend(LayerNetwork):
     (zeros), all in ``dtype``.  Layers named as in the book: ``Affine{i}``,
     ``BatchNorm{i}``, ``Activation_function{i}``, ``Dropout{i}``.
 
-    activation: 'relu' or 'sigmoid'.  weight_init_std: 'relu'/'he',
+    activation: any name in :data:`ferronet.layers.ACTIVATIONS` (see
+    :class:`MultiLayerNet`; 'prelu' adds ``alpha1 .. alpha{k}``).
+    weight_init_std: 'relu'/'he',
     'sigmoid'/'xavier' (scaled by each layer's fan-in) or a number.
     weight_decay_lambda: L2 on the weights W (not gamma, beta or biases).
     use_dropout, dropout_ration (the book's spelling) or dropout_ratio:
@@ -80,7 +82,7 @@ class MultiLayerNetExtend(LayerNetwork):
                 gamma = self.add_param(f"gamma{i}", np.ones(sizes[i]))
                 beta = self.add_param(f"beta{i}", np.zeros(sizes[i]))
                 self.add_layer(f"BatchNorm{i}", BatchNormalization(gamma, beta), gamma=f"gamma{i}", beta=f"beta{i}")
-            self.add_layer(f"Activation_function{i}", activation_class())
+            self.add_activation(f"Activation_function{i}", activation_class, sizes[i], i, rng)
             if self.use_dropout:
                 self.add_layer(f"Dropout{i}", Dropout(self.dropout_ratio, seed=int(rng.integers(2**63))))
         self.last_layer = SoftmaxWithLoss()
