@@ -27,6 +27,24 @@ fn _native(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
     m.add_function(wrap_pyfunction!(activation::relu_backward, m)?)?;
     m.add_function(wrap_pyfunction!(activation::sigmoid_forward, m)?)?;
     m.add_function(wrap_pyfunction!(activation::sigmoid_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::tanh_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::tanh_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::leaky_relu_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::leaky_relu_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::prelu_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::prelu_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::rrelu_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::rrelu_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::relu6_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::relu6_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::softplus_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::softplus_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::swish_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::swish_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::gelu_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::gelu_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::elu_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(activation::elu_backward, m)?)?;
 
     m.add_function(wrap_pyfunction!(softmax::softmax, m)?)?;
     m.add_function(wrap_pyfunction!(softmax::softmax_cross_entropy_forward, m)?)?;

@@ -36,6 +36,10 @@ HUGE = st.sampled_from([2**36, 2**45, 2**62])
 GEO = st.one_of(st.sampled_from([0, 1, 2, 3]), st.sampled_from([-1, 2**40, 2**63, 2**70]))
 DTYPES = st.sampled_from([np.float32, np.float64, np.float64, np.float32, np.int64, np.float16])
 FLAGS = st.sampled_from([True, False, np.True_, 1, 0])
+#: the activations with only element-wise arrays: their hyper-parameters (seeds apart)
+ACTIVATION_SCALARS = {"relu": 0, "sigmoid": 0, "tanh": 0, "relu6": 0, "softplus": 0, "gelu": 0,
+                      "leaky_relu": 1, "swish": 1, "elu": 1, "rrelu": 2}
+SEEDS = st.sampled_from([0, 1, 2**64 - 1, 2**64, -1, 1.5])
 REALS = st.sampled_from([0.1, 0.9, 1, 0.0, -1.0, np.nan, np.inf, "0.1", True, np.float32(0.5), 2**70])
 
 
@@ -87,11 +91,19 @@ def calls(draw):
     if name == "affine_backward":
         x, W = a2(), a2()
         return name, (draw(arrays(2, x.dtype)), x, W, draw(FLAGS))
-    if name.endswith("_forward") and name.split("_")[0] in ("relu", "sigmoid"):
-        return name, (draw(arrays()),)
-    if name.endswith("_backward") and name.split("_")[0] in ("relu", "sigmoid"):
-        d = draw(arrays())
-        return name, (d, like(draw, d))
+    activation, _, direction = name.rpartition("_")
+    if activation in ACTIVATION_SCALARS:
+        x = draw(arrays())
+        arrs = (x,) if direction == "forward" else (x, like(draw, x))
+        scalars = tuple(draw(REALS) for _ in range(ACTIVATION_SCALARS[activation]))
+        seed = (draw(SEEDS),) if activation == "rrelu" else ()
+        return name, (*arrs, *scalars, *seed)
+    if activation == "prelu":
+        x = draw(arrays())
+        c = x.shape[1] if x.ndim > 1 and x.shape[1] < 2**30 else draw(SMALL)
+        alpha = draw(st.sampled_from([np.full(c, 0.25, x.dtype if x.dtype.kind == "f" else np.float64),
+                                      draw(arrays(1))]))
+        return name, (x, alpha) if direction == "forward" else (like(draw, x), x, alpha)
     if name == "softmax":
         return name, (draw(arrays(draw(st.integers(0, 3)))),)
     if name.startswith("softmax_cross_entropy"):
@@ -151,8 +163,7 @@ def calls(draw):
         c = x.shape[1] if x.shape[1] < 2**30 else 0
         return name, (like(draw, x), x, *[np.ones(c, x.dtype) for _ in range(3)])
     if name == "dropout_forward":
-        return name, (draw(arrays()), draw(st.sampled_from([0.5, 0.0, 1.0, -0.1, np.nan])),
-                      draw(st.sampled_from([0, 1, 2**64 - 1, 2**64, -1, 1.5])), draw(FLAGS))
+        return name, (draw(arrays()), draw(st.sampled_from([0.5, 0.0, 1.0, -0.1, np.nan])), draw(SEEDS), draw(FLAGS))
     if name == "dropout_backward":
         d = draw(arrays())
         return name, (d, np.ones(d.shape, bool), draw(st.sampled_from([0.5, 0.0, 1.0])), draw(FLAGS))

@@ -28,6 +28,7 @@ def all_calls(dtype):
         "relu_backward": (x2, x2),
         "sigmoid_forward": (x2,),
         "sigmoid_backward": (x2, x2),
+        **activation_calls(dtype),
         "softmax": (x2,),
         "softmax_cross_entropy_forward": (x2, np.array([0, 1, 2, 0])),
         "softmax_cross_entropy_backward": (x2, np.array([0, 1, 2, 0])),
@@ -46,6 +47,26 @@ def all_calls(dtype):
         "scale_step": (x2.copy(), 0.5),
         "max_norm_step": (x2.copy(), 1.0, 1),
         **cnn_calls(dtype),
+    }
+
+
+def activation_calls(dtype):
+    """Valid calls of the activation kernels other than ReLU and sigmoid: x (4, 3), PReLU's alpha (3,)."""
+    x2 = arr((4, 3), dtype)
+    calls = {f"{name}_{d}": (x2,) if d == "forward" else (x2, x2)
+             for name in ("tanh", "relu6", "softplus", "gelu") for d in ("forward", "backward")}
+    return {
+        **calls,
+        "leaky_relu_forward": (x2, 0.01),
+        "leaky_relu_backward": (x2, x2, 0.01),
+        "swish_forward": (x2, 1.0),
+        "swish_backward": (x2, x2, 1.0),
+        "elu_forward": (x2, 1.0),
+        "elu_backward": (x2, x2, 1.0),
+        "rrelu_forward": (x2, 0.125, 1 / 3, 7),
+        "rrelu_backward": (x2, x2, 0.125, 1 / 3, 7),
+        "prelu_forward": (x2, arr((3,), dtype)),
+        "prelu_backward": (x2, x2, arr((3,), dtype)),
     }
 
 
@@ -143,6 +164,16 @@ def shapes_in(message: str) -> list[str]:
         ("batchnorm_backward", (arr((2, 4)), arr((2, 3)), arr((3,)), arr((3,)), arr((3,))), "(2, 3)", "(2, 4)"),
         ("batchnorm_backward", (arr((2, 3)), arr((2, 3)), arr((3,)), arr((3,)), arr((1,))), "(2, 3)", "(1,)"),
         ("dropout_backward", (arr((2, 3)), np.ones((3, 2), bool), 0.5), "(2, 3)", "(3, 2)"),
+        ("tanh_backward", (arr((2, 3)), arr((3, 2))), "(2, 3)", "(3, 2)"),
+        ("gelu_backward", (arr((2, 3)), arr((6,))), "(2, 3)", "(6,)"),
+        ("leaky_relu_backward", (arr((2,)), arr((1, 2)), 0.1), "(2,)", "(1, 2)"),
+        ("elu_backward", (arr((2, 3)), arr((2, 4)), 1.0), "(2, 3)", "(2, 4)"),
+        ("swish_backward", (arr((5,)), arr((4,)), 1.0), "(5,)", "(4,)"),
+        ("rrelu_backward", (arr((2, 3)), arr((3, 3)), 0.1, 0.3, 1), "(2, 3)", "(3, 3)"),
+        ("prelu_forward", (arr((2, 3, 4, 4)), arr((4,))), "(2, 3, 4, 4)", "(4,)"),
+        ("prelu_forward", (arr((5, 2)), arr((5,))), "(5, 2)", "(5,)"),
+        ("prelu_backward", (arr((2, 3)), arr((2, 4)), arr((3,))), "(2, 4)", "(3,)"),
+        ("prelu_backward", (arr((3, 3)), arr((2, 3)), arr((3,))), "(3, 3)", "(2, 3)"),
     ],
 )
 def test_mismatched_shapes_name_both(backend, name, args, first, second):
@@ -422,3 +453,67 @@ def test_non_contiguous_cnn_inputs_are_handled(backend, rng):
     for got, want in zip(ops.max_pool_forward(x, 2, 2), ops.max_pool_forward(xc, 2, 2)):
         np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(ops.dropout_forward(x, 0.5, 3)[1], ops.dropout_forward(xc, 0.5, 3)[1])
+
+
+# --------------------------------------------------------------------------
+# Activations: hyper-parameters and PReLU's slopes
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, args, match", [
+    ("leaky_relu_forward", (arr((2, 3)), -0.1), "alpha must be >= 0"),
+    ("leaky_relu_backward", (arr((2, 3)), arr((2, 3)), -1.0), "alpha must be >= 0"),
+    ("elu_forward", (arr((2, 3)), 0.0), "alpha must be > 0"),
+    ("elu_backward", (arr((2, 3)), arr((2, 3)), -1.0), "alpha must be > 0"),
+    ("rrelu_forward", (arr((2, 3)), 0.5, 0.25, 1), "lower must be <= upper"),
+    ("rrelu_backward", (arr((2, 3)), arr((2, 3)), 0.5, 0.25, 1), "lower must be <= upper"),
+    ("rrelu_forward", (arr((2, 3)), -0.1, 0.25, 1), "lower must be >= 0"),
+    ("rrelu_forward", (arr((2, 3)), 0.1, 0.25, -1), "seed"),
+    ("rrelu_forward", (arr((2, 3)), 0.1, 0.25, 2**64), "seed"),
+    ("swish_forward", (arr((2, 3)), float("nan")), "beta must be finite"),
+    ("swish_backward", (arr((2, 3)), arr((2, 3)), float("inf")), "beta must be finite"),
+    ("leaky_relu_forward", (arr((2, 3)), float("inf")), "alpha must be finite"),
+    ("rrelu_forward", (arr((2, 3)), 0.1, float("nan"), 1), "upper must be finite"),
+])
+def test_activation_hyper_parameters_out_of_range(backend, name, args, match):
+    with pytest.raises(ValueError, match=match):
+        getattr(ops, name)(*args)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("leaky_relu_forward", (arr((2, 3)), "0.1")),
+    ("elu_forward", (arr((2, 3)), True)),
+    ("swish_backward", (arr((2, 3)), arr((2, 3)), None)),
+    ("rrelu_forward", (arr((2, 3)), 0.1, [0.3], 1)),
+    ("rrelu_forward", (arr((2, 3)), 0.1, 0.3, 1.5)),
+    ("rrelu_backward", (arr((2, 3)), arr((2, 3)), 0.1, 0.3, "1")),
+])
+def test_activation_hyper_parameters_of_the_wrong_type(backend, name, args):
+    with pytest.raises(TypeError):
+        getattr(ops, name)(*args)
+
+
+@pytest.mark.parametrize("name", ["prelu_forward", "prelu_backward"])
+@pytest.mark.parametrize("x_shape", [(), (5,)])
+def test_prelu_needs_a_channel_axis(backend, name, x_shape):
+    x = arr(x_shape)
+    args = (x, arr((1,))) if name == "prelu_forward" else (x, x, arr((1,)))
+    with pytest.raises(ValueError, match=r"\(N, C, \.\.\.\)"):
+        getattr(ops, name)(*args)
+
+
+def test_prelu_alpha_must_be_an_array_of_the_dtype(backend):
+    with pytest.raises(TypeError, match="ndarray"):
+        ops.prelu_forward(arr((2, 3)), 0.25)
+    with pytest.raises(TypeError, match="float32"):
+        ops.prelu_backward(arr((2, 3)), arr((2, 3)), arr((3,), F32))
+
+
+def test_empty_activations_are_fine(backend):
+    x = arr((0, 3))
+    for name, args in activation_calls(F64).items():
+        args = tuple(x if isinstance(a, np.ndarray) and a.shape == (4, 3) else a for a in args)
+        result = getattr(ops, name)(*args)
+        first = result[0] if isinstance(result, tuple) else result
+        assert first.shape == (0, 3), name
+    np.testing.assert_array_equal(ops.prelu_backward(x, x, arr((3,)))[1], np.zeros(3))

@@ -207,3 +207,21 @@ def test_missing_partners_are_not_measured() -> None:
     assert row["ratio"] is None and row["met"] is None
     assert "not measured" in "\n".join(targets.markdown(_record(beside)))
 
+
+
+def test_activation_cases_cover_every_kernel_and_run(backend: str) -> None:
+    """One case per activation kernel (Identity has none), each runnable on the ferronet backends."""
+    import dataclasses
+
+    from ferronet import ops
+    from ferronet.bench import activation_cases
+
+    sizes = dataclasses.replace(cases.QUICK, activation=20_000)
+    suite = list(activation_cases.suite(sizes, None))
+    kernels = {k for k, _, _ in activation_cases.ELEMENTWISE.values()} | {"prelu"}
+    assert kernels == {name.rsplit("_", 1)[0] for name in ops.KERNELS if name.endswith("_backward")} - {
+        "affine", "softmax_cross_entropy", "conv", "max_pool", "avg_pool", "batchnorm", "dropout"}
+    assert len(suite) == len(kernels) and all(c.group == "activation" for c in suite)
+    for case in suite:
+        case.build(backend).fn()
+        assert case.build("torch") is None  # no torch module given

@@ -18,9 +18,9 @@ from ferronet.datasets import fashion_mnist
 from ferronet.bench import report, timing
 from ferronet.cli import COMMANDS, build_parser, main
 
-EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "adam", "sgd", "update", "relu", "sigmoid", "mlp_epoch",
-                   "im2col", "conv", "deep_conv_layer", "max_pool", "batchnorm", "dropout", "simple_convnet",
-                   "deep_convnet", "beside_numpy", "two_processes"}
+EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "adam", "sgd", "update", "relu", "sigmoid", "activation",
+                   "mlp_epoch", "im2col", "conv", "deep_conv_layer", "max_pool", "batchnorm", "dropout",
+                   "simple_convnet", "deep_convnet", "beside_numpy", "two_processes"}
 #: groups the NumPy backend does not run (native and PyTorch only)
 NATIVE_AND_TORCH_ONLY = {"beside_numpy", "two_processes"}
 

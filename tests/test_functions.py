@@ -142,3 +142,35 @@ def test_kl_divergence(rng):
     expected = np.sum(p * np.log(p / q)) / 3
     assert F.kl_divergence(p, q) == pytest.approx(expected, rel=1e-12)
     assert F.kl_divergence(np.array([1.0, 0.0]), np.array([0.5, 0.5])) == pytest.approx(np.log(2.0))
+
+
+GRADIENTS = [
+    (F.tanh, F.tanh_grad), (F.leaky_relu, F.leaky_relu_grad), (F.relu6, F.relu6_grad),
+    (F.softplus, F.softplus_grad), (F.swish, F.swish_grad), (F.silu, F.silu_grad), (F.gelu, F.gelu_grad),
+    (F.elu, F.elu_grad), (lambda v: F.elu(v, 0.5), lambda v: F.elu_grad(v, 0.5)),
+    (lambda v: F.swish(v, 2.0), lambda v: F.swish_grad(v, 2.0)), (F.identity_function, F.identity_grad),
+]
+
+
+@pytest.mark.parametrize("fn, grad", GRADIENTS)
+def test_activation_gradients_match_numerical_derivatives(fn, grad):
+    for x in (-7.5, -3.0, -0.6, 0.3, 0.7, 4.0, 6.5):
+        assert float(grad(x)) == pytest.approx(numerical_diff(lambda v: float(fn(v)), x), rel=1e-6, abs=1e-8)
+
+
+def test_prelu_and_its_gradient_per_channel():
+    x = np.array([[-2.0, 3.0], [4.0, -1.0]])
+    np.testing.assert_array_equal(F.prelu(x, [0.5, -0.25]), [[-1.0, 3.0], [4.0, 0.25]])
+    np.testing.assert_array_equal(F.prelu_grad(x, [0.5, -0.25]), [[0.5, 1.0], [1.0, -0.25]])
+
+
+def test_new_activations_are_silent_for_huge_inputs_and_keep_float32():
+    x = np.array([-1e30, -1000.0, 0.0, 1000.0, 1e30])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for fn in (F.tanh, F.softplus, F.swish, F.silu, F.gelu, F.elu, F.tanh_grad, F.softplus_grad, F.swish_grad,
+                   F.gelu_grad, F.elu_grad):
+            assert np.all(np.isfinite(fn(x))), fn.__name__
+            assert fn(x.astype(np.float32)).dtype == np.float32
+    np.testing.assert_array_equal(F.gelu(x), [0.0, 0.0, 0.0, 1000.0, 1e30])
+    np.testing.assert_array_equal(F.elu(x), [-1.0, -1.0, 0.0, 1000.0, 1e30])

@@ -90,24 +90,7 @@ def test_affine_matches_reference(n, d, m, dtype, seed):
     np.testing.assert_allclose(db, dout.sum(axis=0), **tol(dtype, n))
 
 
-shapes = st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=4).map(tuple)
-
-
-@SETTINGS
-@given(shape=shapes, dtype=dtypes, seed=seeds, scale=st.sampled_from([1.0, 30.0, 1000.0]))
-def test_activations_match_reference(shape, dtype, seed, scale):
-    rng = np.random.default_rng(seed)
-    x = rand(rng, shape, dtype, scale)
-    dout = rand(rng, shape, dtype)
-    dout_before = dout.copy()
-    for fwd, bwd in [("relu_forward", "relu_backward"), ("sigmoid_forward", "sigmoid_backward")]:
-        y = getattr(nat, fwd)(x)
-        y_ref = getattr(ref, fwd)(x)
-        assert y.dtype == dtype and y.shape == shape
-        np.testing.assert_allclose(y, y_ref, rtol=4e-7 if dtype == np.float32 else 1e-15, atol=1e-37)
-        dx = getattr(nat, bwd)(dout, y_ref)
-        np.testing.assert_allclose(dx, getattr(ref, bwd)(dout, y_ref), rtol=1e-6, atol=1e-37)
-    np.testing.assert_array_equal(dout, dout_before)  # backward never mutates dout
+# The activations are compared in test_kernels_native_activations.py.
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -204,6 +187,7 @@ def test_optimizer_steps_match_reference(name, dtype, shape, rng):
 
 # ---------------------------------------------------------------- regularisation (regularize.rs)
 
+shapes = st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=4).map(tuple)
 tensor_lists = st.lists(shapes, min_size=0, max_size=4)
 
 
@@ -344,8 +328,8 @@ def test_stubs_and_signatures_match_the_reference():
 
 @pytest.mark.parametrize("tier", ["sse2", "avx2"])
 def test_lower_simd_tiers_match_the_reference(tier):
-    """Run this file's (and the CNN kernels') comparisons again with the kernels capped at an older
-    instruction set, so every compiled variant is checked on this CPU."""
+    """Run this file's (and the CNN kernels' and activations') comparisons again with the kernels capped
+    at an older instruction set, so every compiled variant is checked on this CPU."""
     import os
     import subprocess
     import sys
@@ -357,6 +341,7 @@ def test_lower_simd_tiers_match_the_reference(tier):
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
          os.path.join(os.path.dirname(__file__), "test_kernels_native_cnn.py"),
+         os.path.join(os.path.dirname(__file__), "test_kernels_native_activations.py"),
          "-k", "not lower_simd_tiers", "-W", "error"],
         env=env, capture_output=True, text=True, cwd=os.path.dirname(__file__))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

@@ -5,7 +5,6 @@ dataset-fashion-mnist is not installed; CI installs it)."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from conftest import requires_native
 from test_learning_fashion_mnist import fashion_mnist_or_skip
 

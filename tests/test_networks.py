@@ -143,8 +143,8 @@ def test_book_layer_names_and_activation(backend):
     assert list(net.params) == ["W1", "b1", "W2", "b2", "W3", "b3"]
     assert net.layers["Affine2"].W is net.params["W2"]
     assert isinstance(MultiLayerNet(4, [3], 2).layers["Activation_function1"], Relu)
-    with pytest.raises(ValueError):
-        MultiLayerNet(4, [3], 2, activation="tanh")
+    with pytest.raises(ValueError, match="unknown activation 'tanhh'; choose one of .*'gelu'.*'tanh'"):
+        MultiLayerNet(4, [3], 2, activation="tanhh")
     with pytest.raises(TypeError):
         TwoLayerNet(4, 3, 2, dtype=np.int32)
 

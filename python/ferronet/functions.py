@@ -15,12 +15,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ferronet.arrays import as_float_array
+from ferronet.ops import reference as _kernels
 
 # --------------------------------------------------------------------------
 # Activations (element-wise, any shape)
 # --------------------------------------------------------------------------
-
-
 
 
 def identity_function(x: ArrayLike) -> ArrayLike:
@@ -61,32 +60,117 @@ def relu_grad(x: ArrayLike) -> np.ndarray:
     return (a > 0).astype(a.dtype)
 
 
+# The activations below share their definitions with the NumPy reference
+# kernels (ferronet.ops.reference): overflow-free, NaN kept, float32 kept.
+# Each ``*_grad`` is the derivative with respect to x, element by element.
+
+
+def _ones_like(a: np.ndarray) -> np.ndarray:
+    return np.ones(np.shape(a), dtype=a.dtype)
+
+
+def identity_grad(x: ArrayLike) -> np.ndarray:
+    """Derivative of :func:`identity_function`: ones like x (float)."""
+    return _ones_like(as_float_array(x))
+
+
 def tanh(x: ArrayLike) -> np.ndarray:
     """Hyperbolic tangent."""
-    return np.tanh(as_float_array(x))
+    return _kernels.tanh_forward(as_float_array(x))
+
+
+def tanh_grad(x: ArrayLike) -> np.ndarray:
+    """Derivative of :func:`tanh`: ``1 - tanh(x)**2``, as ``(1 - y)(1 + y)``."""
+    y = tanh(x)
+    return _kernels.tanh_backward(_ones_like(y), y)
 
 
 def leaky_relu(x: ArrayLike, alpha: float = 0.01) -> np.ndarray:
-    """``x`` where ``x > 0`` else ``alpha * x``."""
+    """``x`` where ``x > 0`` else ``alpha * x``; alpha >= 0."""
+    return _kernels.leaky_relu_forward(as_float_array(x), alpha)
+
+
+def leaky_relu_grad(x: ArrayLike, alpha: float = 0.01) -> np.ndarray:
+    """Derivative of :func:`leaky_relu`: 1 where ``x > 0`` else alpha (alpha at the kink)."""
+    y = leaky_relu(x, alpha)
+    return _kernels.leaky_relu_backward(_ones_like(y), y, alpha)
+
+
+def prelu(x: ArrayLike, alpha: ArrayLike) -> np.ndarray:
+    """PReLU: ``x`` where ``x > 0`` else ``alpha[c] * x``, x (N, C, ...), alpha (C,) (cast to x's dtype)."""
     a = as_float_array(x)
-    return np.where(a > 0, a, a * a.dtype.type(alpha))
+    return _kernels.prelu_forward(a, as_float_array(alpha, a.dtype))
+
+
+def prelu_grad(x: ArrayLike, alpha: ArrayLike) -> np.ndarray:
+    """Derivative of :func:`prelu` with respect to x: 1 where ``x > 0`` else ``alpha[c]``, like x."""
+    a = as_float_array(x)
+    return _kernels.prelu_backward(_ones_like(a), a, as_float_array(alpha, a.dtype))[0]
 
 
 def relu6(x: ArrayLike) -> np.ndarray:
     """ReLU clipped at 6: ``min(max(x, 0), 6)``."""
-    return np.clip(as_float_array(x), 0, 6)
+    return _kernels.relu6_forward(as_float_array(x))
+
+
+def relu6_grad(x: ArrayLike) -> np.ndarray:
+    """Derivative of :func:`relu6`: 1 where ``0 < x < 6`` else 0 (0 at both kinks)."""
+    y = relu6(x)
+    return _kernels.relu6_backward(_ones_like(y), y)
 
 
 def softplus(x: ArrayLike) -> np.ndarray:
     """``log(1 + exp(x))``, stable for large |x|: ``max(x, 0) + log1p(exp(-|x|))``."""
+    return _kernels.softplus_forward(as_float_array(x))
+
+
+def softplus_grad(x: ArrayLike) -> np.ndarray:
+    """Derivative of :func:`softplus`: ``sigmoid(x)``."""
     a = as_float_array(x)
-    return np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a)))
+    return _kernels.softplus_backward(_ones_like(a), a)
 
 
 def swish(x: ArrayLike, beta: float = 1.0) -> np.ndarray:
     """``x * sigmoid(beta * x)`` (SiLU when ``beta == 1``)."""
+    return _kernels.swish_forward(as_float_array(x), beta)
+
+
+def swish_grad(x: ArrayLike, beta: float = 1.0) -> np.ndarray:
+    """Derivative of :func:`swish`: ``s + beta x s (1 - s)``, ``s = sigmoid(beta x)``."""
     a = as_float_array(x)
-    return a * sigmoid(a * a.dtype.type(beta))
+    return _kernels.swish_backward(_ones_like(a), a, beta)
+
+
+def silu(x: ArrayLike) -> np.ndarray:
+    """SiLU: ``x * sigmoid(x)`` (:func:`swish` with beta 1)."""
+    return swish(x, 1.0)
+
+
+def silu_grad(x: ArrayLike) -> np.ndarray:
+    """Derivative of :func:`silu`."""
+    return swish_grad(x, 1.0)
+
+
+def gelu(x: ArrayLike) -> np.ndarray:
+    """GELU, tanh form: ``x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`` (within 5e-4 of ``x Phi(x)``)."""
+    return _kernels.gelu_forward(as_float_array(x))
+
+
+def gelu_grad(x: ArrayLike) -> np.ndarray:
+    """Derivative of :func:`gelu` (of its tanh form, exactly)."""
+    a = as_float_array(x)
+    return _kernels.gelu_backward(_ones_like(a), a)
+
+
+def elu(x: ArrayLike, alpha: float = 1.0) -> np.ndarray:
+    """ELU: ``x`` where ``x > 0`` else ``alpha * (exp(x) - 1)``; alpha > 0."""
+    return _kernels.elu_forward(as_float_array(x), alpha)
+
+
+def elu_grad(x: ArrayLike, alpha: float = 1.0) -> np.ndarray:
+    """Derivative of :func:`elu`: 1 where ``x > 0`` else ``alpha * exp(x)``."""
+    y = elu(x, alpha)
+    return _kernels.elu_backward(_ones_like(y), y, alpha)
 
 
 def softmax(x: ArrayLike) -> np.ndarray:

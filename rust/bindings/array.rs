@@ -313,6 +313,18 @@ pub fn same_shape(name_a: &str, a: &[usize], name_b: &str, b: &[usize]) -> PyRes
     Ok(())
 }
 
+/// A `ValueError` unless `shape` is `(c,)`.
+pub fn per_channel(name: &str, shape: &[usize], c: usize, x: &[usize]) -> PyResult<()> {
+    if shape != [c] {
+        return Err(value_error(format!(
+            "{name} must have shape ({c},) (one entry per channel of x with shape {}), got {}",
+            fmt_shape(x),
+            fmt_shape(shape)
+        )));
+    }
+    Ok(())
+}
+
 pub fn require_ndim(name: &str, shape: &[usize], ndim: usize) -> PyResult<()> {
     if shape.len() != ndim {
         return Err(value_error(format!(

@@ -4,7 +4,7 @@
 use numpy::PyUntypedArrayMethods;
 use pyo3::prelude::*;
 
-use super::array::{common_dtype, fmt_shape, in_place, same_shape, value_error, Elem, Input, Output};
+use super::array::{common_dtype, fmt_shape, in_place, per_channel, same_shape, value_error, Elem, Input, Output};
 use super::call::{detached, detached_in_place, dispatch};
 use super::scalars::{finite, Flag, Real};
 use crate::kernels::batchnorm::{self as kernel, Layout, Running};
@@ -26,18 +26,6 @@ fn needs_samples(l: Layout, shape: &[usize]) -> PyResult<()> {
     if l.count() == 0 {
         return Err(value_error(format!(
             "batch statistics need at least one value per channel; x has shape {}",
-            fmt_shape(shape)
-        )));
-    }
-    Ok(())
-}
-
-/// A `ValueError` unless `shape` is `(c,)`.
-fn per_channel(name: &str, shape: &[usize], c: usize, x: &[usize]) -> PyResult<()> {
-    if shape != [c] {
-        return Err(value_error(format!(
-            "{name} must have shape ({c},) (one entry per channel of x with shape {}), got {}",
-            fmt_shape(x),
             fmt_shape(shape)
         )));
     }

@@ -1,13 +1,12 @@
 //! Bindings for dropout with a counter-based mask (see `kernels::dropout`),
 //! with the NumPy reference's argument checks.
 
-use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt};
 
 use super::array::{float_dtype, require_dtype, same_shape, type_error, value_error, Elem, Input, Output};
 use super::call::{detached, dispatch};
-use super::scalars::Flag;
+use super::scalars::{seed64, Flag};
 use crate::kernels::dropout as kernel;
 
 /// A dropout ratio: an int or float (Python's or NumPy's, not bool) in [0, 1).
@@ -32,24 +31,6 @@ fn dropout_ratio(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
     Ok(ratio)
 }
 
-/// A seed: an int (or NumPy integer, not bool) in [0, 2**64).
-fn seed(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
-    let not_int = || -> PyResult<PyErr> {
-        let ty = obj.get_type().name()?;
-        Ok(type_error(format!("seed must be an int, got {ty}")))
-    };
-    if obj.is_instance_of::<PyBool>() {
-        return Err(not_int()?);
-    }
-    match obj.extract::<u64>() {
-        Ok(v) => Ok(v),
-        Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
-            Err(value_error(format!("seed must lie in [0, 2**64), got {}", obj.str()?)))
-        }
-        Err(_) => Err(not_int()?),
-    }
-}
-
 /// `(out, mask)`: mask bool like x; out = x * mask, or where(mask, x * scale, 0) when inverted.
 #[pyfunction]
 #[pyo3(signature = (x, dropout_ratio, seed, inverted=Flag(false)), text_signature = "(x, dropout_ratio, seed, inverted=False)")]
@@ -62,7 +43,7 @@ pub fn dropout_forward<'py>(
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let inverted = inverted.0;
     let dtype = float_dtype("x", x)?;
-    let (ratio, seed) = (self::dropout_ratio(dropout_ratio)?, self::seed(seed)?);
+    let (ratio, seed) = (self::dropout_ratio(dropout_ratio)?, seed64(seed)?);
     dispatch!(dtype, forward(py, x, ratio, seed, inverted))
 }
 

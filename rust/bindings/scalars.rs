@@ -4,7 +4,9 @@
 //! * [`Real`]: an int or float (Python or NumPy), not a bool or a string -> else `TypeError`
 //! * [`Flag`]: a bool (Python or NumPy), not an int -> else `TypeError`
 //! * [`finite`]: NaN and infinity -> `ValueError`
+//! * [`seed64`]: an int in [0, 2**64) -> else `TypeError` (not an int) or `ValueError`
 
+use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyString};
 
@@ -60,5 +62,23 @@ pub fn finite(name: &str, value: Real) -> PyResult<f64> {
         Ok(value.0)
     } else {
         Err(value_error(format!("{name} must be finite, got {}", value.0)))
+    }
+}
+
+/// A seed: an int (or NumPy integer, not bool) in [0, 2**64).
+pub fn seed64(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+    let not_int = || -> PyResult<PyErr> {
+        let ty = obj.get_type().name()?;
+        Ok(type_error(format!("seed must be an int, got {ty}")))
+    };
+    if obj.is_instance_of::<PyBool>() {
+        return Err(not_int()?);
+    }
+    match obj.extract::<u64>() {
+        Ok(v) => Ok(v),
+        Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
+            Err(value_error(format!("seed must lie in [0, 2**64), got {}", obj.str()?)))
+        }
+        Err(_) => Err(not_int()?),
     }
 }

@@ -21,8 +21,13 @@ pub struct Layout {
 }
 
 impl Layout {
-    fn len(&self) -> usize {
+    /// Elements in all: `n * c * s`.
+    pub fn len(&self) -> usize {
         self.n * self.c * self.s
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Elements per channel: `n * s`.
@@ -104,7 +109,7 @@ pub fn forward_eval<T: Float>(
     for (s, &v) in inv_std.iter_mut().zip(running_var) {
         *s = T::from_f64(1.0 / (v.to_f64() + eps).sqrt());
     }
-    if l.len() > 0 {
+    if !l.is_empty() {
         normalize(x, gamma, beta, l, mean, inv_std, out);
     }
 }
@@ -127,7 +132,7 @@ pub fn backward<T: Float>(
 ) {
     assert_eq!(dout.len(), l.len());
     assert_eq!(x.len(), l.len());
-    if l.len() == 0 {
+    if l.is_empty() {
         // no channels, or no samples (a count of 0 is refused by the bindings)
         dgamma.fill(T::ZERO);
         dbeta.fill(T::ZERO);

@@ -289,11 +289,12 @@ def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True,
         for n in sizes.optimizer:
             yield optimizer_case(kind, n, torch)
     # the modules below build on this one (imported here: no import cycle)
-    from ferronet.bench import beside_cases, conv_cases, convnet_cases, process_cases, update_cases
+    from ferronet.bench import activation_cases, beside_cases, conv_cases, convnet_cases, process_cases, update_cases
 
     yield from update_cases.suite(sizes)
     for kind in ("relu", "sigmoid"):
         yield activation_case(kind, sizes.activation, torch)
+    yield from activation_cases.suite(sizes, torch)
     yield epoch_case(sizes, torch, use_real_data)
     yield from conv_cases.suite(sizes, torch)
     yield from convnet_cases.suite(sizes, torch, use_real_data)

@@ -136,6 +136,34 @@ def dropout_fwd_bwd(x: np.ndarray, dout: np.ndarray, ratio: float) -> Callable[[
     return _fwd_bwd(lambda: F.dropout(tx, ratio, training=True), dout, tx)
 
 
+#: ferronet's activation kernels -> (PyTorch's function, what it is, for the notes)
+ACTIVATIONS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], str]] = {
+    "relu": (torch.relu, "torch.relu"),
+    "sigmoid": (torch.sigmoid, "torch.sigmoid"),
+    "tanh": (torch.tanh, "torch.tanh"),
+    "leaky_relu": (lambda t: F.leaky_relu(t, 0.01), "F.leaky_relu"),
+    "rrelu": (lambda t: F.rrelu(t, 1 / 8, 1 / 3, training=True), "F.rrelu, training"),
+    "relu6": (F.relu6, "F.relu6"),
+    "softplus": (F.softplus, "F.softplus"),
+    "swish": (F.silu, "F.silu"),
+    "gelu": (lambda t: F.gelu(t, approximate="tanh"), "F.gelu(approximate='tanh')"),
+    "elu": (F.elu, "F.elu"),
+}
+
+
+def activation_fwd_bwd(kernel: str, x: np.ndarray, dout: np.ndarray) -> tuple[Callable[[], Any], str]:
+    """The activation ferronet calls ``kernel`` (e.g. ``"gelu"``), forward and autograd backward; and its name."""
+    fn, what = ACTIVATIONS[kernel]
+    tx = _leaf(x)
+    return _fwd_bwd(lambda: fn(tx), dout, tx), what
+
+
+def prelu_fwd_bwd(x: np.ndarray, alpha: np.ndarray, dout: np.ndarray) -> Callable[[], Any]:
+    """``F.prelu`` with one slope per channel, forward and backward (dx and the slopes' gradient)."""
+    tx, ta = _leaf(x), _leaf(alpha)
+    return _fwd_bwd(lambda: F.prelu(tx, ta), dout, tx, ta)
+
+
 # ---------------------------------------------------------------------- networks and training
 
 

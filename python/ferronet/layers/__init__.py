@@ -12,7 +12,8 @@ nothing for ``backward`` (what networks' ``predict`` uses).  Output layers
 follow :class:`ferronet.layers.base.LossLayer`: ``forward(x, t)``, ``backward(dout=1)``.
 """
 
-from ferronet.layers.activations import ACTIVATIONS, Relu, Sigmoid, activation_layer
+from ferronet.layers.activations import (ACTIVATIONS, ELU, GELU, Activation, Identity, LeakyReLU, PReLU, ReLU6, Relu,
+                                         RReLU, SiLU, Sigmoid, Softplus, Swish, Tanh, activation_layer)
 from ferronet.layers.affine import Affine
 from ferronet.layers.arithmetic import AddLayer, MulLayer
 from ferronet.layers.base import Layer, LossLayer
@@ -22,5 +23,6 @@ from ferronet.layers.dropout import Dropout
 from ferronet.layers.pooling import Pooling
 from ferronet.layers.softmax_with_loss import SoftmaxWithLoss
 
-__all__ = ["ACTIVATIONS", "AddLayer", "Affine", "BatchNormalization", "Convolution", "Dropout", "Layer", "LossLayer",
-           "MulLayer", "Pooling", "Relu", "Sigmoid", "SoftmaxWithLoss", "activation_layer"]
+__all__ = ["ACTIVATIONS", "ELU", "GELU", "Activation", "AddLayer", "Affine", "BatchNormalization", "Convolution",
+           "Dropout", "Identity", "Layer", "LeakyReLU", "LossLayer", "MulLayer", "PReLU", "Pooling", "RReLU", "ReLU6",
+           "Relu", "SiLU", "Sigmoid", "SoftmaxWithLoss", "Softplus", "Swish", "Tanh", "activation_layer"]

@@ -48,6 +48,7 @@ from numpy.typing import ArrayLike, DTypeLike
 from ferronet import gradient as _gradient
 from ferronet import initializers, regularizers
 from ferronet.arrays import FLOAT_DTYPES, updatable
+from ferronet.layers.activations import Activation
 from ferronet.layers.base import Layer, LossLayer
 from ferronet.networks.layer_list import LayerList
 from ferronet.networks.param_file import params_path, read_params_into, write_params
@@ -156,6 +157,17 @@ class LayerNetwork:
             self.params.bind(param_name, layer, attr)
             self._bindings[param_name] = (name, attr)
         return layer
+
+    def add_activation(self, name: str, activation: type[Activation], width: int, number: int,
+                       rng: np.random.Generator) -> Layer:
+        """Append ``activation.for_width(width, dtype, rng)`` as layer ``name``: the activation of
+        ``width`` units (or channels).  Its trainable parameters (PReLU's ``alpha``) become network
+        parameters named after the attribute and ``number`` (``alpha1``), without weight decay."""
+        layer = activation.for_width(width, self.dtype, rng)
+        names = {attr: f"{attr}{number}" for attr in layer.params}
+        for attr, param_name in names.items():
+            self.add_param(param_name, getattr(layer, attr))
+        return self.add_layer(name, layer, **names)
 
     # ---------------------------------------------------------------- inference
 

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
+from ferronet.layers import Affine, Convolution, Dropout, Pooling, SoftmaxWithLoss, activation_layer
 from ferronet.networks.base import LayerNetwork
 from ferronet.networks.layer_list import LayerList
 from ferronet.geometry import conv_output_shape, input_shape, pool_output_shape
@@ -58,6 +58,10 @@ class DeepConvNet(LayerNetwork):
     Pool3``, ``Affine1``, ``Affine2``, ``Dropout1``, ``Dropout2``
     (``layers['Conv1']``, ``layers.items()``).  seed: seeds the weights and the dropout masks (None: both
     come from NumPy's global generator, as in the book; see :mod:`ferronet.rng`).
+    activation: any name in :data:`ferronet.layers.ACTIVATIONS` for all seven
+    activations (default 'relu'), named after its class (``Relu1``,
+    ``ELU1``, ...); 'prelu' adds ``alpha1 .. alpha6`` (one slope per channel
+    of each convolution) and ``alpha7`` (hidden_size,).
     Inputs x (N, C, H, W), float32 or float64 (converted to ``dtype``);
     scores (N, output_size).
     """
@@ -74,13 +78,14 @@ class DeepConvNet(LayerNetwork):
                  hidden_size: int = 50, output_size: int = 10,
                  dtype: DTypeLike = np.float64, seed: int | None = None,
                  weight_init_std: float | str = "he", weight_decay_lambda: float = 0,
-                 l1_lambda: float = 0, max_norm: float | None = None) -> None:
+                 l1_lambda: float = 0, max_norm: float | None = None, activation: str = "relu") -> None:
         super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
                          max_norm=max_norm)
+        activation_class = activation_layer(activation)
         rng = generator(seed)
         shape = input_shape(input_dim)  # (C, H, W) entering the next layer
         conv_params = (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6)
-        relus = pools = 0
+        acts = pools = 0
         for i, param in enumerate(conv_params, start=1):
             fn, fs = param["filter_num"], param["filter_size"]
             stride, pad = param.get("stride", 1), param.get("pad", 0)
@@ -89,8 +94,8 @@ class DeepConvNet(LayerNetwork):
             self.add_param(b, initializers.zeros((fn,), dtype))
             self.add_layer(f"Conv{i}", Convolution(self.params[w], self.params[b], stride, pad), W=w, b=b)
             shape = conv_output_shape(shape, fn, fs, stride, pad)  # (FN, oh, ow)
-            relus += 1
-            self.add_layer(f"Relu{relus}", Relu())
+            acts += 1
+            self.add_activation(f"{activation_class.__name__}{acts}", activation_class, fn, acts, rng)
             if i % 2 == 0:
                 pools += 1
                 self.add_layer(f"Pool{pools}", Pooling(pool_h=2, pool_w=2, stride=2))
@@ -102,7 +107,7 @@ class DeepConvNet(LayerNetwork):
         self.add_weight("W8", (hidden_size, output_size), weight_init_std, rng)
         self.add_param("b8", initializers.zeros((output_size,), dtype))
         self.add_layer("Affine1", Affine(self.params["W7"], self.params["b7"]), W="W7", b="b7")
-        self.add_layer(f"Relu{relus + 1}", Relu())
+        self.add_activation(f"{activation_class.__name__}{acts + 1}", activation_class, hidden_size, acts + 1, rng)
         self.add_layer("Dropout1", Dropout(DROPOUT_RATIO, seed=child_seed(seed, rng)))
         self.add_layer("Affine2", Affine(self.params["W8"], self.params["b8"]), W="W8", b="b8")
         self.add_layer("Dropout2", Dropout(DROPOUT_RATIO, seed=child_seed(seed, rng)))

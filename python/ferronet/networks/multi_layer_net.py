@@ -13,7 +13,6 @@ from ferronet.networks.base import LayerNetwork
 from ferronet.rng import generator
 
 
-
 class MultiLayerNet(LayerNetwork):
     """A multi-layer perceptron with optional weight regularisation.
 
@@ -21,10 +20,13 @@ class MultiLayerNet(LayerNetwork):
     Parameters ``W1 .. W{k+1}`` and ``b1 .. b{k+1}`` (k hidden layers), all
     in ``dtype``; layers named as in the book: ``Affine1``,
     ``Activation_function1``, ..., ``Affine{k+1}``.
-    activation: 'relu' or 'sigmoid'.  weight_init_std: a number (the std)
-    or an initializer's name ('relu'/'he' by default, 'sigmoid'/'xavier',
-    'glorot_uniform', ...: :mod:`ferronet.initializers`), scaled by each
-    layer's fans.
+    activation: any name in :data:`ferronet.layers.ACTIVATIONS` ('relu',
+    'sigmoid', 'tanh', 'leaky_relu', 'prelu', 'rrelu', 'relu6', 'softplus',
+    'swish', 'silu', 'gelu', 'elu', 'identity'); 'prelu' adds parameters
+    ``alpha1 .. alpha{k}``, one slope per unit (0.25 at first, no weight
+    decay).  weight_init_std: a number (the std) or an initializer's name
+    ('relu'/'he' by default, 'sigmoid'/'xavier', 'glorot_uniform', ...:
+    :mod:`ferronet.initializers`), scaled by each layer's fans.
     weight_decay_lambda: loss adds ``0.5 * lambda * sum(W**2)``, gradients
     add ``lambda * W`` (weights only); l1_lambda and max_norm: L1 and the
     max-norm constraint (:mod:`ferronet.regularizers`).  seed: seeds the
@@ -51,5 +53,5 @@ class MultiLayerNet(LayerNetwork):
             self.add_param(b, initializers.zeros((sizes[i],), dtype))
             self.add_layer(f"Affine{i}", Affine(self.params[w], self.params[b]), W=w, b=b)
             if i < len(sizes) - 1:
-                self.add_layer(f"Activation_function{i}", activation_class())
+                self.add_activation(f"Activation_function{i}", activation_class, sizes[i], i, rng)
         self.last_layer = SoftmaxWithLoss()

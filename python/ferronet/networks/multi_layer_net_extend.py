@@ -37,9 +37,11 @@ class MultiLayerNetExtend(LayerNetwork):
     (zeros), all in ``dtype``.  Layers named as in the book: ``Affine{i}``,
     ``BatchNorm{i}``, ``Activation_function{i}``, ``Dropout{i}``.
 
-    activation: 'relu' or 'sigmoid'.  weight_init_std: a number (the std)
-    or an initializer's name ('relu'/'he' by default, 'sigmoid'/'xavier',
-    'glorot_uniform', ...: :mod:`ferronet.initializers`).
+    activation: any name in :data:`ferronet.layers.ACTIVATIONS` (see
+    :class:`MultiLayerNet`; 'prelu' adds ``alpha1 .. alpha{k}``).
+    weight_init_std: a number (the std) or an initializer's name
+    ('relu'/'he' by default, 'sigmoid'/'xavier', 'glorot_uniform', ...:
+    :mod:`ferronet.initializers`).
     weight_decay_lambda, l1_lambda, max_norm: L2, L1 and the max-norm
     constraint on the weights W (not gamma, beta or biases; see
     :mod:`ferronet.regularizers`).
@@ -86,7 +88,7 @@ class MultiLayerNetExtend(LayerNetwork):
                 gamma = self.add_param(f"gamma{i}", np.ones(sizes[i]))
                 beta = self.add_param(f"beta{i}", np.zeros(sizes[i]))
                 self.add_layer(f"BatchNorm{i}", BatchNormalization(gamma, beta), gamma=f"gamma{i}", beta=f"beta{i}")
-            self.add_layer(f"Activation_function{i}", activation_class())
+            self.add_activation(f"Activation_function{i}", activation_class, sizes[i], i, rng)
             if self.use_dropout:
                 self.add_layer(f"Dropout{i}", Dropout(self.dropout_ratio, seed=child_seed(seed, rng)))
         self.last_layer = SoftmaxWithLoss()

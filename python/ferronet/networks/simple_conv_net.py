@@ -1,5 +1,5 @@
 """The simple convolutional network of chapter 7:
-Conv -> ReLU -> Pool -> Affine -> ReLU -> Affine -> SoftmaxWithLoss."""
+Conv -> ReLU -> Pool -> Affine -> ReLU -> Affine -> SoftmaxWithLoss (or another activation for ReLU)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, Convolution, Pooling, Relu, SoftmaxWithLoss
+from ferronet.layers import Affine, Convolution, Pooling, SoftmaxWithLoss, activation_layer
 from ferronet.networks.base import LayerNetwork
 from ferronet.geometry import conv_output_shape, input_shape, pool_output_shape
 from ferronet.rng import generator
@@ -38,6 +38,10 @@ class SimpleConvNet(LayerNetwork):
     constraint on W1, W2, W3 (:mod:`ferronet.regularizers`; a filter is
     one unit of W1).  seed: seeds the weights (None: NumPy's global
     generator, see :mod:`ferronet.rng`).
+    activation: any name in :data:`ferronet.layers.ACTIVATIONS` for both
+    activations (default 'relu'); the layers are named after its class
+    (``Relu1``, ``GELU2``); 'prelu' adds ``alpha1`` (filter_num,), one slope
+    per channel, and ``alpha2`` (hidden_size,).
     Inputs x (N, C, H, W), float32 or float64 (converted to ``dtype``);
     scores (N, output_size).
     """
@@ -45,9 +49,10 @@ class SimpleConvNet(LayerNetwork):
     def __init__(self, input_dim: Sequence[int] = (1, 28, 28), conv_param: Mapping[str, Any] = BOOK_CONV_PARAM,
                  hidden_size: int = 100, output_size: int = 10, weight_init_std: float | str = 0.01,
                  dtype: DTypeLike = np.float64, seed: int | None = None, weight_decay_lambda: float = 0,
-                 l1_lambda: float = 0, max_norm: float | None = None) -> None:
+                 l1_lambda: float = 0, max_norm: float | None = None, activation: str = "relu") -> None:
         super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
                          max_norm=max_norm)
+        activation_class = activation_layer(activation)
         unknown = set(conv_param) - set(BOOK_CONV_PARAM)
         if unknown:
             raise ValueError(f"unknown conv_param keys {sorted(unknown)}; use {sorted(BOOK_CONV_PARAM)}")
@@ -66,9 +71,10 @@ class SimpleConvNet(LayerNetwork):
         self.add_param("b3", initializers.zeros((output_size,), dtype))
 
         self.add_layer("Conv1", Convolution(self.params["W1"], self.params["b1"], stride, pad), W="W1", b="b1")
-        self.add_layer("Relu1", Relu())
+        name = activation_class.__name__
+        self.add_activation(f"{name}1", activation_class, filter_num, 1, rng)
         self.add_layer("Pool1", Pooling(pool_h=2, pool_w=2, stride=2))
         self.add_layer("Affine1", Affine(self.params["W2"], self.params["b2"]), W="W2", b="b2")
-        self.add_layer("Relu2", Relu())
+        self.add_activation(f"{name}2", activation_class, hidden_size, 2, rng)
         self.add_layer("Affine2", Affine(self.params["W3"], self.params["b3"]), W="W3", b="b3")
         self.last_layer = SoftmaxWithLoss()

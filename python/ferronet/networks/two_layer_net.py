@@ -1,4 +1,4 @@
-"""The two-layer network of chapters 4 and 5: Affine -> ReLU -> Affine -> SoftmaxWithLoss."""
+"""The two-layer network of chapters 4 and 5: Affine -> activation (ReLU) -> Affine -> SoftmaxWithLoss."""
 
 from __future__ import annotations
 
@@ -6,16 +6,20 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, Relu, SoftmaxWithLoss
+from ferronet.layers import Affine, SoftmaxWithLoss, activation_layer
 from ferronet.networks.base import LayerNetwork
 from ferronet.rng import generator
 
 
 class TwoLayerNet(LayerNetwork):
-    """A one-hidden-layer ReLU classifier.
+    """A one-hidden-layer classifier: Affine1 -> activation -> Affine2.
 
     Parameters: ``W1`` (input_size, hidden_size), ``b1`` (hidden_size,),
     ``W2`` (hidden_size, output_size), ``b2`` (output_size,), all in ``dtype``.
+    activation: any name in :data:`ferronet.layers.ACTIVATIONS`; 'relu' (the
+    default) is chapter 5's layered net, 'sigmoid' chapter 4's.  The layer is
+    named after its class (``Relu1``, ``Sigmoid1``, ...); 'prelu' adds the
+    parameter ``alpha1`` (hidden_size,).
     weight_init_std: the weights' standard deviation (the book's 0.01), or
     an initializer's name (:mod:`ferronet.initializers`: 'he', 'xavier',
     'glorot_uniform', ...); biases start at 0.
@@ -28,9 +32,10 @@ class TwoLayerNet(LayerNetwork):
     def __init__(self, input_size: int, hidden_size: int, output_size: int,
                  weight_init_std: float | str = 0.01, dtype: DTypeLike = np.float64,
                  seed: int | None = None, weight_decay_lambda: float = 0, l1_lambda: float = 0,
-                 max_norm: float | None = None) -> None:
+                 max_norm: float | None = None, activation: str = "relu") -> None:
         super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
                          max_norm=max_norm)
+        activation_class = activation_layer(activation)
         rng = generator(seed)
         self.add_weight("W1", (input_size, hidden_size), weight_init_std, rng)
         self.add_param("b1", initializers.zeros((hidden_size,), dtype))
@@ -38,6 +43,6 @@ class TwoLayerNet(LayerNetwork):
         self.add_param("b2", initializers.zeros((output_size,), dtype))
 
         self.add_layer("Affine1", Affine(self.params["W1"], self.params["b1"]), W="W1", b="b1")
-        self.add_layer("Relu1", Relu())
+        self.add_activation(f"{activation_class.__name__}1", activation_class, hidden_size, 1, rng)
         self.add_layer("Affine2", Affine(self.params["W2"], self.params["b2"]), W="W2", b="b2")
         self.last_layer = SoftmaxWithLoss()

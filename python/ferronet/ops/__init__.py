@@ -62,6 +62,24 @@ relu_forward = _dispatched(reference.relu_forward)
 relu_backward = _dispatched(reference.relu_backward)
 sigmoid_forward = _dispatched(reference.sigmoid_forward)
 sigmoid_backward = _dispatched(reference.sigmoid_backward)
+tanh_forward = _dispatched(reference.tanh_forward)
+tanh_backward = _dispatched(reference.tanh_backward)
+leaky_relu_forward = _dispatched(reference.leaky_relu_forward)
+leaky_relu_backward = _dispatched(reference.leaky_relu_backward)
+prelu_forward = _dispatched(reference.prelu_forward)
+prelu_backward = _dispatched(reference.prelu_backward)
+rrelu_forward = _dispatched(reference.rrelu_forward)
+rrelu_backward = _dispatched(reference.rrelu_backward)
+relu6_forward = _dispatched(reference.relu6_forward)
+relu6_backward = _dispatched(reference.relu6_backward)
+softplus_forward = _dispatched(reference.softplus_forward)
+softplus_backward = _dispatched(reference.softplus_backward)
+swish_forward = _dispatched(reference.swish_forward)
+swish_backward = _dispatched(reference.swish_backward)
+gelu_forward = _dispatched(reference.gelu_forward)
+gelu_backward = _dispatched(reference.gelu_backward)
+elu_forward = _dispatched(reference.elu_forward)
+elu_backward = _dispatched(reference.elu_backward)
 # softmax and the fused loss (softmax.rs)
 softmax = _dispatched(reference.softmax)
 softmax_cross_entropy_forward = _dispatched(reference.softmax_cross_entropy_forward)
@@ -102,7 +120,10 @@ dropout_backward = _dispatched(reference.dropout_backward)
 #: Every kernel's name, in the order above.
 KERNELS = (
     "matmul", "affine_forward", "affine_backward",
-    "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
+    "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
+    "leaky_relu_forward", "leaky_relu_backward", "prelu_forward", "prelu_backward", "rrelu_forward", "rrelu_backward",
+    "relu6_forward", "relu6_backward", "softplus_forward", "softplus_backward", "swish_forward", "swish_backward",
+    "gelu_forward", "gelu_backward", "elu_forward", "elu_backward",
     "softmax", "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
     "sgd_step", "momentum_step", "nesterov_step", "adagrad_step", "rmsprop_step", "adadelta_step", "adam_step",
     "adamw_step",

@@ -14,7 +14,12 @@ The kernels live in one module per family, named like the Rust bindings
 """
 
 from ferronet.ops.reference.dense import matmul, affine_forward, affine_backward
-from ferronet.ops.reference.activation import relu_forward, relu_backward, sigmoid_forward, sigmoid_backward
+from ferronet.ops.reference.activation import (elu_backward, elu_forward, gelu_backward, gelu_forward,
+                                              leaky_relu_backward, leaky_relu_forward, prelu_backward, prelu_forward,
+                                              relu6_backward, relu6_forward, relu_backward, relu_forward,
+                                              rrelu_backward, rrelu_forward, sigmoid_backward, sigmoid_forward,
+                                              softplus_backward, softplus_forward, swish_backward, swish_forward,
+                                              tanh_backward, tanh_forward)
 from ferronet.ops.reference.softmax import softmax, softmax_cross_entropy_forward, softmax_cross_entropy_backward
 from ferronet.ops.reference.optim import (adadelta_step, adagrad_step, adam_step, adamw_step, momentum_step,
                                          nesterov_step, rmsprop_step, sgd_step)
@@ -41,18 +46,30 @@ __all__ = [
     "conv_forward",
     "dropout_backward",
     "dropout_forward",
+    "elu_backward",
+    "elu_forward",
+    "gelu_backward",
+    "gelu_forward",
     "im2col",
     "l1_grad_step",
     "l2_grad_step",
+    "leaky_relu_backward",
+    "leaky_relu_forward",
     "matmul",
     "max_norm_step",
     "max_pool_backward",
     "max_pool_forward",
     "momentum_step",
     "nesterov_step",
+    "prelu_backward",
+    "prelu_forward",
+    "relu6_backward",
+    "relu6_forward",
     "relu_backward",
     "relu_forward",
     "rmsprop_step",
+    "rrelu_backward",
+    "rrelu_forward",
     "scale_step",
     "sgd_step",
     "sigmoid_backward",
@@ -60,6 +77,12 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy_backward",
     "softmax_cross_entropy_forward",
+    "softplus_backward",
+    "softplus_forward",
     "sum_of_abs",
     "sum_of_squares",
+    "swish_backward",
+    "swish_forward",
+    "tanh_backward",
+    "tanh_forward",
 ]
