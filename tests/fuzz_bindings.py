@@ -36,6 +36,8 @@ HUGE = st.sampled_from([2**36, 2**45, 2**62])
 GEO = st.one_of(st.sampled_from([0, 1, 2, 3]), st.sampled_from([-1, 2**40, 2**63, 2**70]))
 DTYPES = st.sampled_from([np.float32, np.float64, np.float64, np.float32, np.int64, np.float16])
 FLAGS = st.sampled_from([True, False, np.True_, 1, 0])
+#: the losses' kernels are NAME_forward and NAME_backward
+LOSSES = ("mse", "l1", "huber", "sigmoid_bce", "kl_div")
 REALS = st.sampled_from([0.1, 0.9, 1, 0.0, -1.0, np.nan, np.inf, "0.1", True, np.float32(0.5), 2**70])
 
 
@@ -87,6 +89,14 @@ def calls(draw):
     if name == "affine_backward":
         x, W = a2(), a2()
         return name, (draw(arrays(2, x.dtype)), x, W, draw(FLAGS))
+    if name.rsplit("_", 1)[0] in LOSSES:
+        y = a2() if name.startswith("kl_div") else draw(arrays())
+        args = [y, like(draw, y)]  # targets usually 0.25: valid probabilities
+        if name.startswith("huber"):
+            args.append(draw(REALS))  # delta
+        if name.endswith("_backward"):
+            args.append(draw(REALS))  # dout
+        return name, tuple(args)
     if name.endswith("_forward") and name.split("_")[0] in ("relu", "sigmoid"):
         return name, (draw(arrays()),)
     if name.endswith("_backward") and name.split("_")[0] in ("relu", "sigmoid"):

@@ -4,6 +4,7 @@
 //! * [`Real`]: an int or float (Python or NumPy), not a bool or a string -> else `TypeError`
 //! * [`Flag`]: a bool (Python or NumPy), not an int -> else `TypeError`
 //! * [`finite`]: NaN and infinity -> `ValueError`
+//! * [`positive`]: finite and > 0, else `ValueError`
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyString};
@@ -60,5 +61,17 @@ pub fn finite(name: &str, value: Real) -> PyResult<f64> {
         Ok(value.0)
     } else {
         Err(value_error(format!("{name} must be finite, got {}", value.0)))
+    }
+}
+
+/// `value` if it is finite and positive (`ValueError` naming `name` otherwise).
+pub fn positive(name: &str, value: Real) -> PyResult<f64> {
+    if value.0.is_finite() && value.0 > 0.0 {
+        Ok(value.0)
+    } else {
+        Err(value_error(format!(
+            "{name} must be a finite number > 0, got {}",
+            value.0
+        )))
     }
 }

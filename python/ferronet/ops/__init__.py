@@ -62,10 +62,21 @@ relu_forward = _dispatched(reference.relu_forward)
 relu_backward = _dispatched(reference.relu_backward)
 sigmoid_forward = _dispatched(reference.sigmoid_forward)
 sigmoid_backward = _dispatched(reference.sigmoid_backward)
-# softmax and the fused loss (softmax.rs)
+# softmax and the fused softmax losses (softmax.rs)
 softmax = _dispatched(reference.softmax)
 softmax_cross_entropy_forward = _dispatched(reference.softmax_cross_entropy_forward)
 softmax_cross_entropy_backward = _dispatched(reference.softmax_cross_entropy_backward)
+kl_div_forward = _dispatched(reference.kl_div_forward)
+kl_div_backward = _dispatched(reference.kl_div_backward)
+# element-wise losses (loss.rs)
+mse_forward = _dispatched(reference.mse_forward)
+mse_backward = _dispatched(reference.mse_backward)
+l1_forward = _dispatched(reference.l1_forward)
+l1_backward = _dispatched(reference.l1_backward)
+huber_forward = _dispatched(reference.huber_forward)
+huber_backward = _dispatched(reference.huber_backward)
+sigmoid_bce_forward = _dispatched(reference.sigmoid_bce_forward)
+sigmoid_bce_backward = _dispatched(reference.sigmoid_bce_backward)
 # optimizer steps (optim.rs)
 sgd_step = _dispatched(reference.sgd_step)
 momentum_step = _dispatched(reference.momentum_step)
@@ -95,7 +106,9 @@ dropout_backward = _dispatched(reference.dropout_backward)
 KERNELS = (
     "matmul", "affine_forward", "affine_backward",
     "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
-    "softmax", "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
+    "softmax", "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "kl_div_forward", "kl_div_backward",
+    "mse_forward", "mse_backward", "l1_forward", "l1_backward", "huber_forward", "huber_backward",
+    "sigmoid_bce_forward", "sigmoid_bce_backward",
     "sgd_step", "momentum_step", "nesterov_step", "adagrad_step", "rmsprop_step", "adadelta_step", "adam_step",
     "im2col", "col2im", "conv_forward", "conv_backward",
     "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward",

@@ -15,7 +15,10 @@ The kernels live in one module per family, named like the Rust bindings
 
 from ferronet.ops.reference.dense import matmul, affine_forward, affine_backward
 from ferronet.ops.reference.activation import relu_forward, relu_backward, sigmoid_forward, sigmoid_backward
-from ferronet.ops.reference.softmax import softmax, softmax_cross_entropy_forward, softmax_cross_entropy_backward
+from ferronet.ops.reference.softmax import (kl_div_backward, kl_div_forward, softmax, softmax_cross_entropy_backward,
+                                           softmax_cross_entropy_forward)
+from ferronet.ops.reference.loss import (huber_backward, huber_forward, l1_backward, l1_forward, mse_backward,
+                                        mse_forward, sigmoid_bce_backward, sigmoid_bce_forward)
 from ferronet.ops.reference.optim import (adadelta_step, adagrad_step, adam_step, momentum_step, nesterov_step,
                                          rmsprop_step, sgd_step)
 from ferronet.ops.reference.conv import im2col, col2im, conv_forward, conv_backward
@@ -38,16 +41,26 @@ __all__ = [
     "conv_forward",
     "dropout_backward",
     "dropout_forward",
+    "huber_backward",
+    "huber_forward",
     "im2col",
+    "kl_div_backward",
+    "kl_div_forward",
+    "l1_backward",
+    "l1_forward",
     "matmul",
     "max_pool_backward",
     "max_pool_forward",
     "momentum_step",
+    "mse_backward",
+    "mse_forward",
     "nesterov_step",
     "relu_backward",
     "relu_forward",
     "rmsprop_step",
     "sgd_step",
+    "sigmoid_bce_backward",
+    "sigmoid_bce_forward",
     "sigmoid_backward",
     "sigmoid_forward",
     "softmax",
