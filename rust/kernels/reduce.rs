@@ -38,18 +38,30 @@ fn lane_max_by<T: Float>(x: &[T], key: impl Fn(T) -> T) -> T {
 }
 
 /// `sum_i term(a_i, b_i)`: each term computed in `T`, the sum accumulated in `f64`.
+///
+/// The terms of a piece go to a small buffer first, in a plain loop the
+/// compiler vectorises however long `term` is; then the buffer is summed
+/// in `LANES` f64 partial sums.
 #[inline(always)]
 pub fn lane_sum_of<T: Float>(a: &[T], b: &[T], term: impl Fn(T, T) -> T) -> f64 {
+    const PIECE: usize = 16 * LANES;
     assert_eq!(a.len(), b.len());
     let mut lanes = [0.0f64; LANES];
-    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (at, bt) = (ac.remainder(), bc.remainder());
-    for (ac, bc) in ac.zip(bc) {
-        for l in 0..LANES {
-            lanes[l] += term(ac[l], bc[l]).to_f64();
+    let mut terms = [T::ZERO; PIECE];
+    let mut tail = 0.0f64;
+    for (a, b) in a.chunks(PIECE).zip(b.chunks(PIECE)) {
+        let terms = &mut terms[..a.len()];
+        for ((o, &a), &b) in terms.iter_mut().zip(a).zip(b) {
+            *o = term(a, b);
+        }
+        let chunks = terms.chunks_exact(LANES);
+        tail += chunks.remainder().iter().map(|v| v.to_f64()).sum::<f64>();
+        for c in chunks {
+            for l in 0..LANES {
+                lanes[l] += c[l].to_f64();
+            }
         }
     }
-    let tail: f64 = at.iter().zip(bt).map(|(&a, &b)| term(a, b).to_f64()).sum();
     lanes.iter().sum::<f64>() + tail
 }
 
