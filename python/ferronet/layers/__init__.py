@@ -9,7 +9,8 @@ Every layer a network runs follows one protocol (:class:`ferronet.layers.base.La
 declared ``params`` (parameter -> gradient attribute) and ``persistent``
 state; ``keep_state=False`` makes ``forward`` an inference pass that keeps
 nothing for ``backward`` (what networks' ``predict`` uses).  Output layers
-follow :class:`ferronet.layers.base.LossLayer`: ``forward(x, t)``, ``backward(dout=1)``.
+follow :class:`ferronet.layers.base.LossLayer`: ``forward(x, t)``, ``backward(dout=1)``;
+``LOSSES`` / :func:`loss_layer` name them for the networks' ``loss=``.
 """
 
 from ferronet.layers.activations import ACTIVATIONS, Relu, Sigmoid, activation_layer
@@ -19,8 +20,12 @@ from ferronet.layers.base import Layer, LossLayer
 from ferronet.layers.batch_norm import BatchNormalization
 from ferronet.layers.convolution import Convolution
 from ferronet.layers.dropout import Dropout
+from ferronet.layers.elementwise_losses import HuberLoss, L1Loss, MSELoss, SigmoidWithLoss
+from ferronet.layers.kl_div_loss import KLDivLoss
+from ferronet.layers.losses import LOSSES, loss_layer
 from ferronet.layers.pooling import Pooling
 from ferronet.layers.softmax_with_loss import SoftmaxWithLoss
 
-__all__ = ["ACTIVATIONS", "AddLayer", "Affine", "BatchNormalization", "Convolution", "Dropout", "Layer", "LossLayer",
-           "MulLayer", "Pooling", "Relu", "Sigmoid", "SoftmaxWithLoss", "activation_layer"]
+__all__ = ["ACTIVATIONS", "LOSSES", "AddLayer", "Affine", "BatchNormalization", "Convolution", "Dropout", "HuberLoss",
+           "KLDivLoss", "L1Loss", "Layer", "LossLayer", "MSELoss", "MulLayer", "Pooling", "Relu", "Sigmoid",
+           "SigmoidWithLoss", "SoftmaxWithLoss", "activation_layer", "loss_layer"]
