@@ -3,7 +3,9 @@
 A :class:`LayerNetwork` owns ``params`` (name -> array, all in one float
 dtype, C-contiguous: the book's dict), an ordered dict ``layers`` run front
 to back by ``predict``, and a ``last_layer`` that turns scores and targets
-into a loss.  Each parameter is bound to one of a layer's declared
+into a loss: the one named by ``loss=`` (:data:`ferronet.layers.LOSSES`;
+the book's ``SoftmaxWithLoss`` by default), so every network does
+classification, regression or multi-label classification with one argument.  Each parameter is bound to one of a layer's declared
 parameters (``'W1'`` -> ``layers['Affine1'].W``, see
 :class:`ferronet.layers.base.Layer`); the layer says where its gradient is.
 Assigning ``net.params['W1'] = array`` rebinds the layer too.
@@ -41,9 +43,11 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ferronet import gradient as _gradient
+from ferronet import metrics
 from ferronet.arrays import FLOAT_DTYPES
 from ferronet.fileio import NpzReader, atomic_write
 from ferronet.layers.base import Layer, LossLayer
+from ferronet.layers.losses import loss_layer
 
 
 PathLike = Union[str, os.PathLike]
@@ -87,16 +91,31 @@ class LayerNetwork:
     weight_decay_lambda: L2 strength; ``loss`` adds ``0.5 * lambda * sum(W**2)``
     and ``gradient`` adds ``lambda * W`` for every parameter registered with
     ``decay=True`` (the weights, not the biases).
+    loss: the output layer, by name (any case; ValueError listing the names):
+
+    * ``"softmax_ce"`` (default): softmax + cross-entropy, the book's
+      classifier; targets are labels (N,) or one-hot rows (N, C);
+    * ``"mse"``, ``"l1"``, ``"huber"`` (delta 1): regression; targets hold
+      the outputs' values, (N, output_size) (or (N,) for one output);
+    * ``"sigmoid_bce"``: multi-label (or binary) classification, one
+      independent sigmoid per output; targets (N, output_size) in {0, 1};
+    * ``"kl_div"``: softmax fitted to target distributions (N, C);
+
+    or a :class:`~ferronet.layers.base.LossLayer` instance (e.g.
+    ``HuberLoss(delta=0.5)``).  ``predict`` always returns the raw outputs
+    (logits, or the regression's values); the loss decides what
+    ``accuracy`` and ``score`` measure.
     """
 
-    def __init__(self, dtype: DTypeLike = np.float64, weight_decay_lambda: float = 0.0) -> None:
+    def __init__(self, dtype: DTypeLike = np.float64, weight_decay_lambda: float = 0.0,
+                 loss: str | LossLayer = "softmax_ce") -> None:
         self.dtype = np.dtype(dtype)
         if self.dtype not in FLOAT_DTYPES:
             raise TypeError(f"a network's dtype must be float32 or float64, got {self.dtype}")
         self.weight_decay_lambda = float(weight_decay_lambda)
         self.params: ParamDict = ParamDict()
         self.layers: OrderedDict[str, Layer] = OrderedDict()
-        self.last_layer: LossLayer | None = None
+        self.last_layer: LossLayer = loss if isinstance(loss, LossLayer) else loss_layer(loss)()
         self._bindings: dict[str, tuple[str, str]] = {}  # param name -> (layer name, attribute)
         self._decayed: list[str] = []  # names of the parameters with weight decay
 
@@ -171,7 +190,7 @@ class LayerNetwork:
         return 0.5 * self.weight_decay_lambda * total
 
     def loss(self, x: np.ndarray, t: np.ndarray, train_flg: bool = False) -> float:
-        """Loss of ``x`` against targets ``t`` (labels (N,) or one-hot (N, C)), weight decay included.
+        """Loss of ``x`` against targets ``t`` (as the loss layer takes them), weight decay included.
 
         The layers keep what ``backward`` needs (one batch, whatever its size).
         """
@@ -179,25 +198,48 @@ class LayerNetwork:
         return float(self.last_layer.forward(y, t)) + self.weight_decay_loss()
 
     def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = 100) -> float:
-        """Fraction of samples whose largest score is the true class.
+        """Fraction of the predictions that are right, as the loss defines them.
 
-        x: (N, ...); t: labels (N,) of any integer dtype or one-hot (N, C).
+        * classification (``softmax_ce``, ``kl_div``): the samples whose
+          largest score is the true class; t labels (N,) of any integer dtype,
+          or one-hot rows / distributions (N, C) (their largest entry);
+        * multi-label (``sigmoid_bce``): the (sample, label) pairs whose score
+          is above 0 exactly where the target is 1 (above 1/2); t (N, K).
+
+        A regression network (``mse``, ``l1``, ``huber``) has no accuracy:
+        ValueError, pointing to :meth:`score` (R²).  x: (N, ...).
         ``batch_size`` predicts in chunks (the last partial chunk included,
         unlike the book's SimpleConvNet), to bound memory on large sets;
         None predicts all at once.
         """
-        t = np.asarray(t)
-        if t.ndim != 1:
-            t = np.argmax(t, axis=-1)  # one-hot -> labels
-        t = t.reshape(-1)  # (N,)
+        task = self.last_layer.task
+        if task == "regression":
+            raise ValueError(f"accuracy is not defined for a regression network (loss layer "
+                             f"{type(self.last_layer).__name__}): use score(x, t) for the R² of its "
+                             f"predictions, or loss(x, t)")
+        y = self._outputs(x, batch_size)  # (N, output_size)
+        if task == "multilabel":
+            return metrics.multilabel_accuracy(y, t)
+        return metrics.accuracy(y, t)
+
+    def score(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = 100) -> float:
+        """One number for how well the network fits ``(x, t)``, higher is better
+        (scikit-learn's convention): :meth:`accuracy` for the classifiers, the
+        coefficient of determination R² (:func:`ferronet.metrics.r2_score`)
+        of the predictions for regression (1 is perfect, 0 is no better than
+        predicting the targets' mean)."""
+        if self.last_layer.task == "regression":
+            return metrics.r2_score(self._outputs(x, batch_size), t)
+        return self.accuracy(x, t, batch_size)
+
+    def _outputs(self, x: np.ndarray, batch_size: int | None) -> np.ndarray:
+        """``predict`` of x (N, ...) (a 1-d x is one sample) for scoring; ValueError for no samples."""
         x = np.asarray(x)
         if x.ndim == 1:
             x = x.reshape(1, -1)  # a single sample
-        n = x.shape[0]
-        if n == 0:
-            raise ValueError("accuracy needs at least one sample")
-        y = self.predict(x, batch_size=batch_size)  # (N, C)
-        return int(np.count_nonzero(np.argmax(y, axis=-1) == t)) / n
+        if x.shape[0] == 0:
+            raise ValueError("scoring needs at least one sample")
+        return self.predict(x, batch_size=batch_size)  # (N, output_size)
 
     # ---------------------------------------------------------------- gradients
 

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
+from ferronet.layers import Affine, Convolution, Dropout, LossLayer, Pooling, Relu
 from ferronet.networks.base import LayerNetwork
 from ferronet.geometry import conv_output_shape, input_shape, pool_output_shape
 
@@ -47,7 +47,9 @@ class DeepConvNet(LayerNetwork):
     ``Affine1``, ``Affine2``, ``Dropout1``, ``Dropout2`` (the book keeps an
     unnamed list).  seed: seeds the weights and the dropout masks.
     Inputs x (N, C, H, W), float32 or float64 (converted to ``dtype``);
-    scores (N, output_size).
+    scores (N, output_size).  loss: the output layer, ``"softmax_ce"`` (the
+    book's) or another name of :data:`ferronet.layers.LOSSES` (see
+    :class:`~ferronet.networks.base.LayerNetwork`).
     """
 
     def __init__(self, input_dim: Sequence[int] = (1, 28, 28),
@@ -58,8 +60,9 @@ class DeepConvNet(LayerNetwork):
                  conv_param_5: Mapping[str, Any] = _book_conv(64, 1),
                  conv_param_6: Mapping[str, Any] = _book_conv(64, 1),
                  hidden_size: int = 50, output_size: int = 10,
-                 dtype: DTypeLike = np.float64, seed: int | None = None) -> None:
-        super().__init__(dtype=dtype)
+                 dtype: DTypeLike = np.float64, seed: int | None = None,
+                 loss: str | LossLayer = "softmax_ce") -> None:
+        super().__init__(dtype=dtype, loss=loss)
         rng = np.random.default_rng(seed)
         shape = input_shape(input_dim)  # (C, H, W) entering the next layer
         conv_params = (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6)
@@ -90,4 +93,3 @@ class DeepConvNet(LayerNetwork):
         self.add_layer("Dropout1", Dropout(DROPOUT_RATIO, seed=int(dropout_seeds[0])))
         self.add_layer("Affine2", Affine(self.params["W8"], self.params["b8"]), W="W8", b="b8")
         self.add_layer("Dropout2", Dropout(DROPOUT_RATIO, seed=int(dropout_seeds[1])))
-        self.last_layer = SoftmaxWithLoss()

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, SoftmaxWithLoss, activation_layer
+from ferronet.layers import Affine, LossLayer, activation_layer
 from ferronet.networks.base import LayerNetwork
 
 
@@ -24,13 +24,17 @@ class MultiLayerNet(LayerNetwork):
     'sigmoid'/'xavier' (scaled by each layer's fan-in) or a number (the std).
     weight_decay_lambda: loss adds ``0.5 * lambda * sum(W**2)``, gradients
     add ``lambda * W`` (weights only).  seed: seeds the initialisation.
+    loss: the output layer, ``"softmax_ce"`` (the book's) or another name of
+    :data:`ferronet.layers.LOSSES` (see :class:`~ferronet.networks.base.LayerNetwork`):
+    ``loss="mse"`` makes it a regression network, ``loss="sigmoid_bce"`` a
+    multi-label classifier.
     """
 
     def __init__(self, input_size: int, hidden_size_list: Sequence[int], output_size: int,
                  activation: str = "relu", weight_init_std: float | str = "relu",
                  weight_decay_lambda: float = 0, dtype: DTypeLike = np.float64,
-                 seed: int | None = None) -> None:
-        super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda)
+                 seed: int | None = None, loss: str | LossLayer = "softmax_ce") -> None:
+        super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, loss=loss)
         activation_class = activation_layer(activation)
         self.input_size = input_size
         self.hidden_size_list = list(hidden_size_list)
@@ -47,4 +51,3 @@ class MultiLayerNet(LayerNetwork):
             self.add_layer(f"Affine{i}", Affine(self.params[w], self.params[b]), W=w, b=b)
             if i < len(sizes) - 1:
                 self.add_layer(f"Activation_function{i}", activation_class())
-        self.last_layer = SoftmaxWithLoss()

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, BatchNormalization, Dropout, SoftmaxWithLoss, activation_layer
+from ferronet.layers import Affine, BatchNormalization, Dropout, LossLayer, activation_layer
 from ferronet.networks.base import LayerNetwork
 
 BOOK_DROPOUT_RATIO = 0.5
@@ -46,6 +46,8 @@ class MultiLayerNetExtend(LayerNetwork):
     seed: seeds the weights and the dropout masks (None: fresh entropy).
     Inputs x (N, input_size) (or (N, ...) of that many values), float32 or
     float64 (converted to ``dtype``); scores (N, output_size).
+    loss: the output layer, ``"softmax_ce"`` (the book's) or another name of
+    :data:`ferronet.layers.LOSSES` (see :class:`~ferronet.networks.base.LayerNetwork`).
     """
 
     def __init__(self, input_size: int, hidden_size_list: Sequence[int], output_size: int,
@@ -53,8 +55,8 @@ class MultiLayerNetExtend(LayerNetwork):
                  weight_decay_lambda: float = 0, use_dropout: bool = False,
                  dropout_ration: float = BOOK_DROPOUT_RATIO, use_batchnorm: bool = False,
                  dtype: DTypeLike = np.float64, seed: int | None = None,
-                 dropout_ratio: float | None = None) -> None:
-        super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda)
+                 dropout_ratio: float | None = None, loss: str | LossLayer = "softmax_ce") -> None:
+        super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, loss=loss)
         activation_class = activation_layer(activation)
         self.input_size = input_size
         self.hidden_size_list = list(hidden_size_list)
@@ -83,4 +85,3 @@ class MultiLayerNetExtend(LayerNetwork):
             self.add_layer(f"Activation_function{i}", activation_class())
             if self.use_dropout:
                 self.add_layer(f"Dropout{i}", Dropout(self.dropout_ratio, seed=int(rng.integers(2**63))))
-        self.last_layer = SoftmaxWithLoss()

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, Convolution, Pooling, Relu, SoftmaxWithLoss
+from ferronet.layers import Affine, Convolution, LossLayer, Pooling, Relu
 from ferronet.networks.base import LayerNetwork
 from ferronet.geometry import conv_output_shape, input_shape, pool_output_shape
 
@@ -33,13 +33,16 @@ class SimpleConvNet(LayerNetwork):
     'sigmoid'/'xavier' (scaled by each layer's fan-in).  seed: seeds the
     weights (None: fresh entropy).
     Inputs x (N, C, H, W), float32 or float64 (converted to ``dtype``);
-    scores (N, output_size).
+    scores (N, output_size).  loss: the output layer, ``"softmax_ce"`` (the
+    book's) or another name of :data:`ferronet.layers.LOSSES` (see
+    :class:`~ferronet.networks.base.LayerNetwork`).
     """
 
     def __init__(self, input_dim: Sequence[int] = (1, 28, 28), conv_param: Mapping[str, Any] = BOOK_CONV_PARAM,
                  hidden_size: int = 100, output_size: int = 10, weight_init_std: float | str = 0.01,
-                 dtype: DTypeLike = np.float64, seed: int | None = None) -> None:
-        super().__init__(dtype=dtype)
+                 dtype: DTypeLike = np.float64, seed: int | None = None,
+                 loss: str | LossLayer = "softmax_ce") -> None:
+        super().__init__(dtype=dtype, loss=loss)
         unknown = set(conv_param) - set(BOOK_CONV_PARAM)
         if unknown:
             raise ValueError(f"unknown conv_param keys {sorted(unknown)}; use {sorted(BOOK_CONV_PARAM)}")
@@ -67,4 +70,3 @@ class SimpleConvNet(LayerNetwork):
         self.add_layer("Affine1", Affine(self.params["W2"], self.params["b2"]), W="W2", b="b2")
         self.add_layer("Relu2", Relu())
         self.add_layer("Affine2", Affine(self.params["W3"], self.params["b3"]), W="W3", b="b3")
-        self.last_layer = SoftmaxWithLoss()

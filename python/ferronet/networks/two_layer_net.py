@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, Relu, SoftmaxWithLoss
+from ferronet.layers import Affine, LossLayer, Relu
 from ferronet.networks.base import LayerNetwork
 
 
@@ -18,12 +18,14 @@ class TwoLayerNet(LayerNetwork):
     weight_init_std: the weights' standard deviation (a number, or one of the
     strings of :func:`ferronet.initializers.resolve_std`); biases start at 0.
     seed: seeds the weight initialisation (None: fresh entropy).
+    loss: the output layer, ``"softmax_ce"`` (the book's) or another name of
+    :data:`ferronet.layers.LOSSES` (see :class:`~ferronet.networks.base.LayerNetwork`).
     """
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int,
                  weight_init_std: float | str = 0.01, dtype: DTypeLike = np.float64,
-                 seed: int | None = None) -> None:
-        super().__init__(dtype=dtype)
+                 seed: int | None = None, loss: str | LossLayer = "softmax_ce") -> None:
+        super().__init__(dtype=dtype, loss=loss)
         rng = np.random.default_rng(seed)
         self.add_param("W1", initializers.init_weight((input_size, hidden_size), weight_init_std, rng, dtype),
                        decay=True)
@@ -35,4 +37,3 @@ class TwoLayerNet(LayerNetwork):
         self.add_layer("Affine1", Affine(self.params["W1"], self.params["b1"]), W="W1", b="b1")
         self.add_layer("Relu1", Relu())
         self.add_layer("Affine2", Affine(self.params["W2"], self.params["b2"]), W="W2", b="b2")
-        self.last_layer = SoftmaxWithLoss()
