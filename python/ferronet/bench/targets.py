@@ -170,6 +170,8 @@ TARGETS = (
            time_ratio("torch", "native"), 2),
     Target("Adam step 1e7 at the copy-bandwidth ceiling: ≥ 0.9× np.copyto's GB/s", "native GB/s / copy GB/s", 0.9,
            False, labelled("Adam step 1e7"), over_copy_bandwidth, 2),
+    Target("fused loss layers fwd+bwd ≥ 2× NumPy", "numpy / native time", 2.0, False, in_group("loss"),
+           time_ratio("numpy", "native"), 2),
     # the convolutional-network issue's, still reported at every thread count
     Target("convolution fwd+bwd ≥ 4× NumPy", "numpy / native time", 4.0, False, in_group("conv"),
            time_ratio("numpy", "native")),
