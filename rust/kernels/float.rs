@@ -165,8 +165,9 @@ macro_rules! float_basics {
 
 impl Float for f32 {
     float_basics!(f32);
+    #[allow(clippy::excessive_precision)] // the published Cody-Waite constants
     const LN_2_HI: f32 = 0.693_359_375;
-    #[allow(clippy::excessive_precision)] // the published Cody-Waite constant
+    #[allow(clippy::excessive_precision)]
     const LN_2_LO: f32 = -2.121_944_4e-4;
 
     #[inline(always)]
