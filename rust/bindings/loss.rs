@@ -8,29 +8,43 @@ use super::call::{detached, dispatch};
 use super::scalars::{positive, Real};
 use crate::kernels::loss::{self as kernel, Elementwise};
 
-/// `(loss, kernel name for messages, name of the scores)`.
-type Which = (Elementwise, &'static str, &'static str);
+/// One of the bindings: the kernel's loss, the function's name and its
+/// scores' argument name (for messages).
+#[derive(Clone, Copy)]
+struct Which {
+    loss: Elementwise,
+    function: &'static str,
+    y_name: &'static str,
+}
 
-fn inputs<'py, T: Elem>(
-    (_, what, y_name): Which,
-    y: &Bound<'py, PyAny>,
-    t: &Bound<'py, PyAny>,
-) -> PyResult<(Input<'py, T>, Input<'py, T>)> {
-    let (y, t) = (Input::<T>::new(y_name, y)?, Input::<T>::new("t", t)?);
-    same_shape(y_name, y.shape(), "t", t.shape())?;
-    if y.shape().contains(&0) {
-        return Err(value_error(format!(
-            "{what} needs at least one element, got shape {}",
-            fmt_shape(y.shape())
-        )));
+impl Which {
+    fn new(loss: Elementwise, function: &'static str, y_name: &'static str) -> Self {
+        Which { loss, function, y_name }
     }
-    Ok((y, t))
+
+    /// `y` and `t` of one shape with at least one element (their dtype `T` already checked).
+    fn inputs<'py, T: Elem>(
+        self,
+        y: &Bound<'py, PyAny>,
+        t: &Bound<'py, PyAny>,
+    ) -> PyResult<(Input<'py, T>, Input<'py, T>)> {
+        let (y, t) = (Input::<T>::new(self.y_name, y)?, Input::<T>::new("t", t)?);
+        same_shape(self.y_name, y.shape(), "t", t.shape())?;
+        if y.shape().contains(&0) {
+            return Err(value_error(format!(
+                "{} needs at least one element, got shape {}",
+                self.function,
+                fmt_shape(y.shape())
+            )));
+        }
+        Ok((y, t))
+    }
 }
 
 fn forward<'py, T: Elem>(py: Python<'py>, which: Which, y: &Bound<'py, PyAny>, t: &Bound<'py, PyAny>) -> PyResult<f64> {
-    let (y, t) = inputs::<T>(which, y, t)?;
+    let (y, t) = which.inputs::<T>(y, t)?;
     let (ys, ts) = (y.slice(), t.slice());
-    Ok(detached(py, || kernel::forward(which.0, ys, ts))??)
+    Ok(detached(py, || kernel::forward(which.loss, ys, ts))??)
 }
 
 fn backward<'py, T: Elem>(
@@ -40,18 +54,18 @@ fn backward<'py, T: Elem>(
     t: &Bound<'py, PyAny>,
     dout: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (y, t) = inputs::<T>(which, y, t)?;
+    let (y, t) = which.inputs::<T>(y, t)?;
     let mut result = Output::<T>::try_new(py, y.shape())?;
     let dy = result.data();
     let (ys, ts) = (y.slice(), t.slice());
-    detached(py, || kernel::backward(which.0, ys, ts, dout, dy))??;
+    detached(py, || kernel::backward(which.loss, ys, ts, dout, dy))??;
     Ok(result.into_any())
 }
 
 /// `mean((y - t)**2)` over every element.
 #[pyfunction]
 pub fn mse_forward<'py>(py: Python<'py>, y: &Bound<'py, PyAny>, t: &Bound<'py, PyAny>) -> PyResult<f64> {
-    let which = (Elementwise::Squared, "mse_forward", "y");
+    let which = Which::new(Elementwise::Squared, "mse_forward", "y");
     dispatch!(common_dtype(&[("y", y), ("t", t)])?, forward(py, which, y, t))
 }
 
@@ -64,14 +78,14 @@ pub fn mse_backward<'py>(
     t: &Bound<'py, PyAny>,
     dout: Real,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let which = (Elementwise::Squared, "mse_backward", "y");
+    let which = Which::new(Elementwise::Squared, "mse_backward", "y");
     dispatch!(common_dtype(&[("y", y), ("t", t)])?, backward(py, which, y, t, dout.0))
 }
 
 /// `mean(|y - t|)` over every element.
 #[pyfunction]
 pub fn l1_forward<'py>(py: Python<'py>, y: &Bound<'py, PyAny>, t: &Bound<'py, PyAny>) -> PyResult<f64> {
-    let which = (Elementwise::Absolute, "l1_forward", "y");
+    let which = Which::new(Elementwise::Absolute, "l1_forward", "y");
     dispatch!(common_dtype(&[("y", y), ("t", t)])?, forward(py, which, y, t))
 }
 
@@ -84,7 +98,7 @@ pub fn l1_backward<'py>(
     t: &Bound<'py, PyAny>,
     dout: Real,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let which = (Elementwise::Absolute, "l1_backward", "y");
+    let which = Which::new(Elementwise::Absolute, "l1_backward", "y");
     dispatch!(common_dtype(&[("y", y), ("t", t)])?, backward(py, which, y, t, dout.0))
 }
 
@@ -92,13 +106,8 @@ pub fn l1_backward<'py>(
 #[pyfunction]
 #[pyo3(signature = (y, t, delta=Real(1.0)), text_signature = "(y, t, delta=1.0)")]
 pub fn huber_forward<'py>(py: Python<'py>, y: &Bound<'py, PyAny>, t: &Bound<'py, PyAny>, delta: Real) -> PyResult<f64> {
-    let which = (
-        Elementwise::Huber {
-            delta: positive("delta", delta)?,
-        },
-        "huber_forward",
-        "y",
-    );
+    let delta = positive("delta", delta)?;
+    let which = Which::new(Elementwise::Huber { delta }, "huber_forward", "y");
     dispatch!(common_dtype(&[("y", y), ("t", t)])?, forward(py, which, y, t))
 }
 
@@ -112,20 +121,15 @@ pub fn huber_backward<'py>(
     delta: Real,
     dout: Real,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let which = (
-        Elementwise::Huber {
-            delta: positive("delta", delta)?,
-        },
-        "huber_backward",
-        "y",
-    );
+    let delta = positive("delta", delta)?;
+    let which = Which::new(Elementwise::Huber { delta }, "huber_backward", "y");
     dispatch!(common_dtype(&[("y", y), ("t", t)])?, backward(py, which, y, t, dout.0))
 }
 
 /// Mean binary cross-entropy of `sigmoid(x)` against probabilities `t`, over every element.
 #[pyfunction]
 pub fn sigmoid_bce_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, t: &Bound<'py, PyAny>) -> PyResult<f64> {
-    let which = (Elementwise::SigmoidCrossEntropy, "sigmoid_bce_forward", "x");
+    let which = Which::new(Elementwise::SigmoidCrossEntropy, "sigmoid_bce_forward", "x");
     dispatch!(common_dtype(&[("x", x), ("t", t)])?, forward(py, which, x, t))
 }
 
@@ -138,6 +142,6 @@ pub fn sigmoid_bce_backward<'py>(
     t: &Bound<'py, PyAny>,
     dout: Real,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let which = (Elementwise::SigmoidCrossEntropy, "sigmoid_bce_backward", "x");
+    let which = Which::new(Elementwise::SigmoidCrossEntropy, "sigmoid_bce_backward", "x");
     dispatch!(common_dtype(&[("x", x), ("t", t)])?, backward(py, which, x, t, dout.0))
 }

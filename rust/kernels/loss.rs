@@ -35,6 +35,24 @@ pub enum Elementwise {
     SigmoidCrossEntropy,
 }
 
+impl Elementwise {
+    /// Whether the targets must be probabilities (both passes check them).
+    pub fn needs_probabilities(self) -> bool {
+        matches!(self, Self::SigmoidCrossEntropy)
+    }
+
+    /// What a block of terms adds up to: their sum, with the range of the
+    /// block's targets `t` when they must be probabilities.
+    #[inline(always)]
+    fn block<T: Float>(self, sum: f64, t: &[T]) -> Sums {
+        if self.needs_probabilities() {
+            Sums::with_range(sum, t)
+        } else {
+            Sums::of(sum)
+        }
+    }
+}
+
 /// Targets that had to be probabilities and were not: the smallest and
 /// largest of them (NaN is not counted, and does not make an error).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -75,12 +93,12 @@ impl Sums {
     }
 
     /// A sum of terms, with the range of the targets `t` behind them.
-    #[inline(always)]
     pub fn with_range<T: Float>(sum: f64, t: &[T]) -> Self {
+        let (min, max) = range_of(t);
         Sums {
             sum,
-            min: lane_min(t).to_f64(),
-            max: lane_max(t).to_f64(),
+            min: min.to_f64(),
+            max: max.to_f64(),
         }
     }
 
@@ -103,12 +121,13 @@ pub fn forward<T: Float>(loss: Elementwise, y: &[T], t: &[T]) -> Result<f64, Not
     assert_eq!(y.len(), t.len(), "length mismatch");
     let total = reduce_blocks(y.len(), BLOCK, GRAIN, |r| {
         let (y, t) = (&y[r.clone()], &t[r]);
-        match loss {
-            Elementwise::Squared => Sums::of(squared_sum(y, t)),
-            Elementwise::Absolute => Sums::of(absolute_sum(y, t)),
-            Elementwise::Huber { delta } => Sums::of(huber_sum(y, t, T::from_f64(delta))),
-            Elementwise::SigmoidCrossEntropy => Sums::with_range(sigmoid_cross_entropy_sum(y, t), t),
-        }
+        let sum = match loss {
+            Elementwise::Squared => squared_sum(y, t),
+            Elementwise::Absolute => absolute_sum(y, t),
+            Elementwise::Huber { delta } => huber_sum(y, t, T::from_f64(delta)),
+            Elementwise::SigmoidCrossEntropy => sigmoid_cross_entropy_sum(y, t),
+        };
+        loss.block(sum, t)
     });
     total.probabilities().map(|sum| sum / y.len() as f64)
 }
@@ -137,13 +156,16 @@ pub fn backward<T: Float>(
             Elementwise::Huber { delta } => huber_grad(y, t, T::from_f64(delta), scale, dy),
             Elementwise::SigmoidCrossEntropy => sigmoid_cross_entropy_grad(y, t, scale, dy),
         }
-        if loss == Elementwise::SigmoidCrossEntropy {
-            Sums::with_range(0.0, t)
-        } else {
-            Sums::EMPTY
-        }
+        loss.block(0.0, t)
     });
     total.probabilities().map(|_| ())
+}
+
+multiversion! {
+    /// `(min, max)` of `t`, NaN skipped (`(+inf, -inf)` when empty).
+    fn range_of<T>(t: &[T]) -> (T, T) {
+        (lane_min(t), lane_max(t))
+    }
 }
 
 multiversion! {
