@@ -9,7 +9,7 @@ mod bindings;
 #[cfg(feature = "python")]
 #[pyo3::pymodule]
 fn _native(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
-    use bindings::{activation, batchnorm, conv, dense, dropout, info, loss, optim, pooling, softmax};
+    use bindings::{activation, batchnorm, conv, dense, dropout, info, loss, optim, pooling, regularize, softmax};
     use pyo3::prelude::*;
 
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -66,5 +66,13 @@ fn _native(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
     m.add_function(wrap_pyfunction!(optim::rmsprop_step, m)?)?;
     m.add_function(wrap_pyfunction!(optim::adadelta_step, m)?)?;
     m.add_function(wrap_pyfunction!(optim::adam_step, m)?)?;
+    m.add_function(wrap_pyfunction!(optim::adamw_step, m)?)?;
+
+    m.add_function(wrap_pyfunction!(regularize::sum_of_squares, m)?)?;
+    m.add_function(wrap_pyfunction!(regularize::sum_of_abs, m)?)?;
+    m.add_function(wrap_pyfunction!(regularize::l2_grad_step, m)?)?;
+    m.add_function(wrap_pyfunction!(regularize::l1_grad_step, m)?)?;
+    m.add_function(wrap_pyfunction!(regularize::scale_step, m)?)?;
+    m.add_function(wrap_pyfunction!(regularize::max_norm_step, m)?)?;
     Ok(())
 }

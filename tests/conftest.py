@@ -27,3 +27,45 @@ def backend(request: pytest.FixtureRequest):
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def _synthetic_mnist_dirs(tmp_path_factory: pytest.TempPathFactory):
+    from book_mnist import write_synthetic_mnist
+
+    root = tmp_path_factory.mktemp("book-mnist")
+    return write_synthetic_mnist(root / "mnist"), root / "data-dir"
+
+
+@pytest.fixture
+def book_mnist(_synthetic_mnist_dirs, monkeypatch: pytest.MonkeyPatch):
+    """``load_mnist()`` as the book calls it (no path) reads a small synthetic MNIST (see tests/book_mnist.py)."""
+    mnist_dir, data_dir = _synthetic_mnist_dirs
+    monkeypatch.setenv("FERRONET_MNIST_DIR", str(mnist_dir))
+    monkeypatch.setenv("FERRONET_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("FERRONET_OFFLINE", "1")
+    return mnist_dir
+
+
+@pytest.fixture
+def book_plt(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """matplotlib.pyplot on the Agg backend for the book's plotting lines, or None without matplotlib.
+
+    ``plt.show()`` saves the current figure as ``figure<N>.png`` in the test's
+    directory instead of opening a window.
+    """
+    try:
+        import matplotlib
+    except ImportError:
+        yield None
+        return
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def show() -> None:
+        plt.savefig(tmp_path / f"figure{len(list(tmp_path.glob('figure*.png')))}.png")
+        plt.close("all")
+
+    monkeypatch.setattr(plt, "show", show)
+    yield plt
+    plt.close("all")

@@ -110,17 +110,26 @@ def calls(draw):
         t = draw(st.sampled_from([labels, like(draw, x)]))
         args = (x, t) if name.endswith("forward") else (x, t, draw(REALS))
         return name, args
+    if name in ("sum_of_squares", "sum_of_abs"):
+        x = draw(arrays())
+        return name, (draw(st.sampled_from([x, [x], [x, like(draw, x)], []])),)
+    if name in ("scale_step", "max_norm_step"):
+        x = draw(arrays())
+        arg = draw(st.sampled_from([x, [x], []]))
+        if name == "scale_step":
+            return name, (arg, draw(REALS))
+        return name, (arg, draw(REALS), draw(st.sampled_from([0, 1, -1, 3, -5, 2**70, 1.0, True])))
     if name.endswith("_step"):
         states = {"sgd_step": 0, "momentum_step": 1, "nesterov_step": 1, "adagrad_step": 1, "rmsprop_step": 1,
-                  "adadelta_step": 2, "adam_step": 2}[name]
+                  "adadelta_step": 2, "adam_step": 2, "adamw_step": 2, "l2_grad_step": 0, "l1_grad_step": 0}[name]
         scalars = {"sgd_step": 1, "momentum_step": 2, "nesterov_step": 2, "adagrad_step": 1, "rmsprop_step": 2,
-                   "adadelta_step": 3, "adam_step": 3}[name]
+                   "adadelta_step": 3, "adam_step": 3, "adamw_step": 4, "l2_grad_step": 1, "l1_grad_step": 1}[name]
         p = draw(arrays())
         arrs = [p] + [like(draw, p) for _ in range(1 + states)]
         if draw(st.booleans()):
             arrs = [[a] for a in arrs]  # the multi-tensor form
         extra = [draw(REALS) for _ in range(scalars)]
-        if name == "adam_step":
+        if name in ("adam_step", "adamw_step"):
             extra.append(draw(st.sampled_from([1, 2, 0, -3, 1.5, 2**70, True])))
         return name, (*arrs, *extra)
     if name == "im2col":

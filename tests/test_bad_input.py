@@ -48,6 +48,13 @@ def all_calls(dtype):
         "rmsprop_step": (x2.copy(), x2, x2.copy(), 0.1, 0.99),
         "adadelta_step": (x2.copy(), x2, x2.copy(), x2.copy(), 1.0, 0.95, 1e-6),
         "adam_step": (x2.copy(), x2, x2.copy(), x2.copy(), 0.001, 0.9, 0.999, 1),
+        "adamw_step": (x2.copy(), x2, x2.copy(), x2.copy(), 0.001, 0.9, 0.999, 0.01, 1),
+        "sum_of_squares": (x2,),
+        "sum_of_abs": (x2,),
+        "l2_grad_step": (x2.copy(), x2, 0.1),
+        "l1_grad_step": (x2.copy(), x2, 0.1),
+        "scale_step": (x2.copy(), 0.5),
+        "max_norm_step": (x2.copy(), 1.0, 1),
         **cnn_calls(dtype),
     }
 
@@ -128,6 +135,10 @@ def shapes_in(message: str) -> list[str]:
         ("sigmoid_backward", (arr((2,)), arr((3,))), "(2,)", "(3,)"),
         ("sgd_step", (arr((4, 3)), arr((4, 4)), 0.1), "(4, 3)", "(4, 4)"),
         ("adam_step", (arr((4,)), arr((4,)), arr((4,)), arr((5,)), 0.1, 0.9, 0.9, 1), "(4,)", "(5,)"),
+        ("adamw_step", (arr((4,)), arr((4,)), arr((4,)), arr((5,)), 0.1, 0.9, 0.9, 0.1, 1), "(4,)", "(5,)"),
+        ("l2_grad_step", (arr((4, 3)), arr((3, 4)), 0.1), "(4, 3)", "(3, 4)"),
+        ("l1_grad_step", ([arr((2,)), arr((4, 3))], [arr((2,)), arr((4, 2))], 0.1), "(4, 3)", "(4, 2)"),
+        ("max_norm_step", (arr((4, 3)), 1.0, 2), "(4, 3)", "(4, 3)"),
         ("softmax_cross_entropy_forward", (arr((4, 3)), arr((4, 2))), "(4, 3)", "(4, 2)"),
         ("conv_forward", (arr((1, 3, 5, 5)), arr((4, 2, 3, 3)), arr((4,))), "(1, 3, 5, 5)", "(4, 2, 3, 3)"),
         ("conv_backward", (arr((1, 4, 3, 3)), arr((1, 3, 5, 5)), arr((4, 2, 3, 3))), "(1, 3, 5, 5)", "(4, 2, 3, 3)"),
@@ -173,7 +184,8 @@ def test_non_contiguous_inputs_are_handled(backend, rng):
     np.testing.assert_allclose(p, -base[0, ::2])
 
 
-@pytest.mark.parametrize("name", ["sgd_step", "momentum_step", "adam_step"])
+@pytest.mark.parametrize("name", ["sgd_step", "momentum_step", "adam_step", "adamw_step", "l2_grad_step",
+                                  "l1_grad_step", "scale_step", "max_norm_step"])
 def test_in_place_arrays_must_be_contiguous_and_writeable(backend, name):
     args = list(all_calls(F64)[name])
     strided = np.zeros((4, 6))[:, ::2]

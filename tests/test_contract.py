@@ -60,8 +60,11 @@ STEPS = {
     "rmsprop_step": (["h"], ("lr", "decay_rate")),
     "adadelta_step": (["h", "d"], ("lr", "rho", "eps")),
     "adam_step": (["m", "v"], ("lr", "beta1", "beta2")),
+    "adamw_step": (["m", "v"], ("lr", "beta1", "beta2", "weight_decay")),
 }
-GOOD = {"lr": 0.1, "momentum": 0.9, "decay_rate": 0.99, "rho": 0.95, "eps": 1e-6, "beta1": 0.9, "beta2": 0.999}
+COUNTED = ("adam_step", "adamw_step")  # the steps that take a step count t
+GOOD = {"lr": 0.1, "momentum": 0.9, "decay_rate": 0.99, "rho": 0.95, "eps": 1e-6, "beta1": 0.9, "beta2": 0.999,
+        "weight_decay": 0.01}
 
 
 def step_call(name, **override):
@@ -72,7 +75,7 @@ def step_call(name, **override):
         p = np.ones((3, 4))
         args = [p, np.full((3, 4), 0.5)] + [np.zeros((3, 4)) for _ in states]
         args += [override.get(h, GOOD[h]) for h in hypers]
-        if name == "adam_step":
+        if name in COUNTED:
             args.append(override.get("t", 1))
         getattr(ops, name)(*args)
         return p
@@ -102,14 +105,16 @@ def test_python_and_numpy_numbers_are_accepted(value):
     assert all(np.allclose(p, want) for p in outcomes.values()), outcomes
 
 
+@pytest.mark.parametrize("name", COUNTED)
 @pytest.mark.parametrize("t", [1.5, 2.0, "3", True])
-def test_adam_step_count_must_be_an_int(t):
-    raises_everywhere(TypeError, step_call("adam_step", t=t))
+def test_adam_step_count_must_be_an_int(name, t):
+    raises_everywhere(TypeError, step_call(name, t=t))
 
 
+@pytest.mark.parametrize("name", COUNTED)
 @pytest.mark.parametrize("t", [0, -1, -(2**70)])
-def test_adam_step_count_must_be_positive(t):
-    raises_everywhere(ValueError, step_call("adam_step", t=t))
+def test_adam_step_count_must_be_positive(name, t):
+    raises_everywhere(ValueError, step_call(name, t=t))
 
 
 def test_a_huge_adam_step_count_is_a_very_late_step():
@@ -121,10 +126,88 @@ def test_a_huge_adam_step_count_is_a_very_late_step():
         np.testing.assert_allclose(r, results[0], rtol=1e-12)
 
 
+@pytest.mark.parametrize("name", COUNTED)
 @pytest.mark.parametrize("beta", [1.0, -0.1, 1.5])
-def test_adam_betas_lie_in_zero_one(beta):
-    raises_everywhere(ValueError, step_call("adam_step", beta1=beta))
-    raises_everywhere(ValueError, step_call("adam_step", beta2=beta))
+def test_adam_betas_lie_in_zero_one(name, beta):
+    raises_everywhere(ValueError, step_call(name, beta1=beta))
+    raises_everywhere(ValueError, step_call(name, beta2=beta))
+
+
+@pytest.mark.parametrize("weight_decay", [-0.01, -1])
+def test_adamw_weight_decay_is_not_negative(weight_decay):
+    raises_everywhere(ValueError, step_call("adamw_step", weight_decay=weight_decay))
+
+
+def test_adamw_without_weight_decay_is_adam():
+    for name in COUNTED:
+        assert name in STEPS
+    plain = on_every_backend(step_call("adam_step"))
+    decoupled = on_every_backend(step_call("adamw_step", weight_decay=0.0))
+    for backend_name in plain:
+        np.testing.assert_array_equal(plain[backend_name], decoupled[backend_name])
+
+
+# ---------------------------------------------------------------- regularisation kernels
+
+
+REGULARIZE = {  # name -> (call with its hyper-parameter replaced, the hyper-parameter's name)
+    "l2_grad_step": (lambda v: ops.l2_grad_step(np.ones((3, 4)), np.ones((3, 4)), v), "lam"),
+    "l1_grad_step": (lambda v: ops.l1_grad_step(np.ones((3, 4)), np.ones((3, 4)), v), "lam"),
+    "scale_step": (lambda v: ops.scale_step(np.ones((3, 4)), v), "factor"),
+    "max_norm_step": (lambda v: ops.max_norm_step(np.ones((3, 4)), v, 1), "max_norm"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGULARIZE))
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_regularize_hyper_parameters_must_be_finite(name, value):
+    call, _ = REGULARIZE[name]
+    raises_everywhere(ValueError, lambda: call(value))
+
+
+@pytest.mark.parametrize("name", sorted(REGULARIZE))
+@pytest.mark.parametrize("value", ["0.1", True, None, [0.1]])
+def test_regularize_hyper_parameters_must_be_real_numbers(name, value):
+    call, _ = REGULARIZE[name]
+    raises_everywhere(TypeError, lambda: call(value))
+
+
+@pytest.mark.parametrize("bound", [0, 0.0, -1.0])
+def test_max_norm_must_be_positive(bound):
+    raises_everywhere(ValueError, lambda: ops.max_norm_step(np.ones((3, 4)), bound, 0))
+
+
+@pytest.mark.parametrize("axis", [2, -3, 2**70, -(2**70)])
+def test_max_norm_axis_must_name_an_axis(axis):
+    raises_everywhere(ValueError, lambda: ops.max_norm_step(np.ones((3, 4)), 1.0, axis))
+    raises_everywhere(ValueError, lambda: ops.max_norm_step(np.ones(()), 1.0, 0))  # a 0-d array has no units
+
+
+@pytest.mark.parametrize("axis", [1.0, "0", True, None])
+def test_max_norm_axis_must_be_an_int(axis):
+    raises_everywhere(TypeError, lambda: ops.max_norm_step(np.ones((3, 4)), 1.0, axis))
+
+
+def test_sums_take_one_array_or_a_sequence_of_one_dtype():
+    a = np.arange(6.0).reshape(2, 3)
+    for name, want in (("sum_of_squares", 55.0), ("sum_of_abs", 15.0)):
+        outcomes = on_every_backend(lambda: (getattr(ops, name)(a), getattr(ops, name)([a, -a]),
+                                             getattr(ops, name)(())))
+        assert all(o == (want, 2 * want, 0.0) for o in outcomes.values()), outcomes
+        raises_everywhere(TypeError, lambda: getattr(ops, name)([a, a.astype(F32)]))
+        raises_everywhere(TypeError, lambda: getattr(ops, name)({"W": a}))
+        raises_everywhere(TypeError, lambda: getattr(ops, name)([a.astype(np.int64)]))
+        raises_everywhere(TypeError, lambda: getattr(ops, name)(a.tolist()))
+
+
+def test_penalty_gradients_check_their_arguments_alike():
+    g, w = np.ones(3), np.ones(3)
+    raises_everywhere(ValueError, lambda: ops.l2_grad_step([g], [w, w], 0.1))        # lengths differ
+    raises_everywhere(ValueError, lambda: ops.l2_grad_step([g], w, 0.1))             # a list and an array
+    raises_everywhere(ValueError, lambda: ops.l1_grad_step([g, g], [w, w], 0.1))     # the same grad twice
+    raises_everywhere(ValueError, lambda: ops.l1_grad_step([g], [g], 0.1))           # grad is also param
+    raises_everywhere(ValueError, lambda: ops.scale_step([g, g], 0.5))
+    raises_everywhere(TypeError, lambda: ops.l2_grad_step([g], [w.astype(F32)], 0.1))
 
 
 # ---------------------------------------------------------------- flags
@@ -186,7 +269,7 @@ def test_one_step_call_for_many_tensors_equals_one_call_per_tensor(name, dtype, 
     rng = np.random.default_rng(3)
     shapes = [(5, 4), (4,), (3, 2, 2), (0, 3)]
     states, hypers = STEPS[name]
-    extra = [GOOD[h] for h in hypers] + ([3] if name == "adam_step" else [])
+    extra = [GOOD[h] for h in hypers] + ([3] if name in COUNTED else [])
 
     def fresh():
         ps = [rng.standard_normal(s).astype(dtype) for s in shapes]
@@ -210,6 +293,39 @@ def test_one_step_call_for_many_tensors_equals_one_call_per_tensor(name, dtype, 
 def test_a_step_over_no_tensors_does_nothing(backend):
     ops.sgd_step([], [], 0.1)
     ops.adam_step((), (), (), (), 0.1, 0.9, 0.999, 1)
+    ops.adamw_step((), (), (), (), 0.1, 0.9, 0.999, 0.1, 1)
+    ops.l2_grad_step([], [], 0.1)
+    ops.scale_step((), 2.0)
+    ops.max_norm_step([], 1.0, 0)
+
+
+REGULARIZE_STEPS = {
+    "l2_grad_step": lambda x, w: ops.l2_grad_step(x, w, 0.3),
+    "l1_grad_step": lambda x, w: ops.l1_grad_step(x, w, 0.3),
+    "scale_step": lambda x, w: ops.scale_step(x, 0.3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGULARIZE_STEPS))
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_one_regularize_call_for_many_tensors_equals_one_call_per_tensor(name, dtype, backend):
+    rng = np.random.default_rng(4)
+    shapes = [(5, 4), (4,), (3, 2, 2), (0, 3)]
+    ws = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    xs = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    each = [x.copy() for x in xs]
+    REGULARIZE_STEPS[name](xs, ws)
+    for x, w in zip(each, ws):
+        REGULARIZE_STEPS[name](x, w)
+    for a, b in zip(xs, each):
+        np.testing.assert_array_equal(a, b)
+    clipped = [rng.standard_normal(s).astype(dtype) * 3 for s in shapes[:1] + [(2, 6)]]
+    single = [c.copy() for c in clipped]
+    ops.max_norm_step(clipped, 1.0, 1)
+    for c in single:
+        ops.max_norm_step(c, 1.0, 1)
+    for a, b in zip(clipped, single):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_multi_tensor_steps_check_their_arguments_alike():

@@ -177,6 +177,7 @@ STEPS = {
     "rmsprop_step": (["h"], {"lr": 0.01, "decay_rate": 0.99}),
     "adadelta_step": (["h", "d"], {"lr": 1.0, "rho": 0.95, "eps": 1e-6}),
     "adam_step": (["m", "v"], {"lr": 0.001, "beta1": 0.9, "beta2": 0.999}),
+    "adamw_step": (["m", "v"], {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "weight_decay": 0.1}),
 }
 
 
@@ -191,7 +192,7 @@ def test_optimizer_steps_match_reference(name, dtype, shape, rng):
     s_ref = [s.copy() for s in s_nat]
     for step in range(1, 4):
         g = rand(rng, shape, dtype)
-        extra = {"t": step} if name == "adam_step" else {}
+        extra = {"t": step} if name in ("adam_step", "adamw_step") else {}
         assert getattr(nat, name)(p_nat, g, *s_nat, **hyper, **extra) is None
         getattr(ref, name)(p_ref, g, *s_ref, **hyper, **extra)
     rtol = 2e-6 if dtype == np.float32 else 1e-13
@@ -199,6 +200,103 @@ def test_optimizer_steps_match_reference(name, dtype, shape, rng):
     for a, b in zip(s_nat, s_ref):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
         assert a.dtype == dtype
+
+
+# ---------------------------------------------------------------- regularisation (regularize.rs)
+
+tensor_lists = st.lists(shapes, min_size=0, max_size=4)
+
+
+def tensors(rng, shape_list, dtype, scale=1.0):
+    return [rand(rng, s, dtype, scale) for s in shape_list]
+
+
+@SETTINGS
+@given(shape_list=tensor_lists, dtype=dtypes, seed=seeds, scale=st.sampled_from([1e-3, 1.0, 1e3]))
+def test_penalty_sums_match_reference(shape_list, dtype, seed, scale):
+    rng = np.random.default_rng(seed)
+    xs = tensors(rng, shape_list, dtype, scale)
+    for name in ("sum_of_squares", "sum_of_abs"):
+        got, want = getattr(nat, name)(xs), getattr(ref, name)(xs)
+        assert isinstance(got, float)
+        assert got == pytest.approx(want, rel=1e-12, abs=0)  # both accumulate in float64
+        if xs:
+            assert getattr(nat, name)(xs[0]) == pytest.approx(getattr(ref, name)(xs[0]), rel=1e-12, abs=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [70_000, 1_000_003])
+def test_large_penalty_sums_are_threaded_and_exact_in_float64(dtype, size, rng):
+    import ferronet
+
+    x = rand(rng, (size,), dtype)
+    want = float(np.sum(x.astype(np.float64) ** 2))
+    before = ferronet.get_num_threads()
+    try:
+        sums = []
+        for threads in (1, 2):
+            ferronet.set_num_threads(threads)
+            sums.append(nat.sum_of_squares(x))
+    finally:
+        ferronet.set_num_threads(before)
+    assert sums[0] == sums[1]  # fixed blocks: the same bits whatever the thread count
+    assert sums[0] == pytest.approx(want, rel=1e-12)
+    assert nat.sum_of_abs(x) == pytest.approx(float(np.sum(np.abs(x.astype(np.float64)))), rel=1e-12)
+
+
+@SETTINGS
+@given(shape_list=tensor_lists, dtype=dtypes, seed=seeds, lam=st.sampled_from([0.0, 1e-4, 0.5, -2.0]))
+def test_penalty_gradients_match_reference(shape_list, dtype, seed, lam):
+    rng = np.random.default_rng(seed)
+    ws = tensors(rng, shape_list, dtype)
+    for w in ws:
+        w.ravel()[::3] = 0  # sign(0) = 0
+    for name in ("l2_grad_step", "l1_grad_step"):
+        g_nat = tensors(rng, shape_list, dtype)
+        g_ref = [g.copy() for g in g_nat]
+        assert getattr(nat, name)(g_nat, ws, lam) is None
+        getattr(ref, name)(g_ref, ws, lam)
+        for a, b in zip(g_nat, g_ref):
+            assert a.dtype == dtype
+            np.testing.assert_array_equal(a, b)  # one multiply and one add per element on both
+
+
+@SETTINGS
+@given(shape_list=tensor_lists, dtype=dtypes, seed=seeds, factor=st.sampled_from([0.0, 0.25, 1.0, 3.5]))
+def test_scale_matches_reference(shape_list, dtype, seed, factor):
+    rng = np.random.default_rng(seed)
+    x_nat = tensors(rng, shape_list, dtype)
+    x_ref = [x.copy() for x in x_nat]
+    nat.scale_step(x_nat, factor)
+    ref.scale_step(x_ref, factor)
+    for a, b in zip(x_nat, x_ref):
+        np.testing.assert_array_equal(a, b)
+
+
+@SETTINGS
+@given(shape=st.lists(st.integers(1, 9), min_size=1, max_size=4).map(tuple), dtype=dtypes, seed=seeds,
+       axis_pick=st.integers(0, 7), bound=st.sampled_from([0.1, 1.0, 3.0, 100.0]))
+def test_max_norm_matches_reference(shape, dtype, seed, axis_pick, bound):
+    rng = np.random.default_rng(seed)
+    axis = axis_pick % (2 * len(shape)) - len(shape)  # negative and positive axes
+    w_nat = rand(rng, shape, dtype, 2.0)
+    w_ref = w_nat.copy()
+    nat.max_norm_step(w_nat, bound, axis)
+    ref.max_norm_step(w_ref, bound, axis)
+    np.testing.assert_allclose(w_nat, w_ref, **tol(dtype))
+    others = tuple(i for i in range(len(shape)) if i != axis % len(shape))
+    norms = np.sqrt(np.sum(w_nat.astype(np.float64) ** 2, axis=others))
+    assert np.all(norms <= bound * (1 + (1e-6 if dtype == np.float32 else 1e-13)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape, axis", [((1000, 600), 1), ((1000, 600), 0), ((64, 32, 3, 3), 0), ((3, 5000, 40), 1)])
+def test_large_max_norm_is_threaded_and_matches_reference(dtype, shape, axis, rng):
+    w_nat = rand(rng, shape, dtype)
+    w_ref = w_nat.copy()
+    nat.max_norm_step([w_nat], 4.0, axis)
+    ref.max_norm_step([w_ref], 4.0, axis)
+    np.testing.assert_allclose(w_nat, w_ref, **tol(dtype))
 
 
 def test_thread_count_knob_and_results_independent_of_it(rng):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from test_layers import assert_grad_close
 
-from ferronet.layers import BatchNormalization, Convolution, Dropout, Pooling
+from ferronet.layers import Affine, BatchNormalization, Convolution, Dropout, Pooling
 
 
 def distinct_values(rng, shape, spacing=0.01):
@@ -318,3 +318,19 @@ def test_batchnorm_inference_pass_in_train_mode_still_updates_running_statistics
     layer.forward(rng.standard_normal((4, 3)) + 5, train_flg=True, keep_state=False)
     assert np.all(layer.running_mean > 0.3)
     assert layer.x is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scalar_bias_as_in_the_books_apply_filter(backend, dtype):
+    # ch07/apply_filter.py: Convolution(w, 0) with one filter taken from a trained network
+    gen = np.random.default_rng(0)
+    w = gen.standard_normal((1, 1, 3, 3)).astype(dtype)
+    img = gen.random((1, 1, 6, 6), dtype=np.float32)  # imread gives float32
+    conv = Convolution(w, 0)
+    assert conv.b.shape == (1,) and conv.b.dtype == dtype and conv.b[0] == 0
+    np.testing.assert_allclose(conv.forward(img), Convolution(w, np.zeros(1, dtype)).forward(img))
+    shifted = Convolution(w, 1.5).forward(img)
+    np.testing.assert_allclose(shifted, conv.forward(img) + 1.5, rtol=1e-6)
+    affine = Affine(gen.standard_normal((4, 3)).astype(dtype), 0.25)
+    assert affine.b.shape == (3,) and affine.b.dtype == dtype
+    np.testing.assert_allclose(affine.forward(np.zeros((2, 4), dtype)), np.full((2, 3), 0.25))

@@ -113,7 +113,7 @@ def test_simple_conv_net_sizes_odd_and_non_square_inputs(backend, rng):
 
 def test_deep_conv_net_book_structure():
     net = DeepConvNet(seed=0)
-    assert list(net.layers) == [
+    assert list(net.layers.keys()) == [
         "Conv1", "Relu1", "Conv2", "Relu2", "Pool1",
         "Conv3", "Relu3", "Conv4", "Relu4", "Pool2",
         "Conv5", "Relu5", "Conv6", "Relu6", "Pool3",
@@ -308,11 +308,15 @@ def test_saved_file_is_a_plain_npz_without_pickle(tmp_path, rng):
             assert saved[k].dtype == np.float64
 
 
-def test_book_file_names_get_the_npz_suffix_both_ways(tmp_path):
+def test_book_file_names_are_kept_and_hold_npz(tmp_path):
     net = tiny_simple()
-    written = net.save_params(tmp_path / "params.pkl")  # the book's name
-    assert written == tmp_path / "params.pkl.npz" and written.exists()
-    tiny_simple(seed=5).load_params(str(tmp_path / "params.pkl"))
+    written = net.save_params(tmp_path / "params.pkl")  # the book's name, kept as it is
+    assert written == tmp_path / "params.pkl" and zipfile.is_zipfile(written)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.pkl"]
+    other = tiny_simple(seed=5)
+    other.load_params(str(tmp_path / "params.pkl"))
+    for name in net.params:
+        np.testing.assert_array_equal(other.params[name], net.params[name])
 
 
 def test_load_converts_to_the_network_dtype(tmp_path):

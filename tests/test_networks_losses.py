@@ -166,7 +166,7 @@ def test_mlp_regression_on_diabetes_beats_the_mean(backend):
     test_mse = float(np.mean((prediction[:, 0] - t_test) ** 2))
     mean_mse = float(np.mean(t_test ** 2))  # predicting the training mean (0 after standardising)
     assert test_mse <= 0.7 * mean_mse, (test_mse, mean_mse)
-    assert net.loss(x_test, t_test) - net.weight_decay_loss() == pytest.approx(test_mse)
+    assert net.loss(x_test, t_test) - net.regularization_loss() == pytest.approx(test_mse)
     assert net.score(x_test, t_test) == pytest.approx(1 - test_mse / np.var(t_test))
 
 

@@ -162,8 +162,9 @@ def test_book_style_network_without_loss_and_gradient(backend):
     np.testing.assert_allclose(tr.train_loss_list, ref.train_loss_list, rtol=1e-12)
 
 
-def test_verbose_output(backend, capsys, monkeypatch):
+def test_verbose_output_on_a_terminal(backend, capsys, monkeypatch):
     monkeypatch.setattr(trainer_module, "_BAR_INTERVAL", 0.0)  # draw the bar on every step
+    monkeypatch.setattr(trainer_module, "_on_terminal", lambda: True)
     tr = make_trainer(n=30, batch=10, epochs=2, verbose=True)
     tr.train()
     out, err = capsys.readouterr()
@@ -172,6 +173,63 @@ def test_verbose_output(backend, capsys, monkeypatch):
     quiet = make_trainer(n=30, batch=10, epochs=2, verbose=False)
     quiet.train()
     assert capsys.readouterr() == ("", "")
+
+
+def test_verbose_output_elsewhere_is_the_books(backend, capsys):
+    tr = make_trainer(n=30, batch=10, epochs=2, verbose=True)  # capsys: stdout is not a terminal
+    tr.train()
+    out, err = capsys.readouterr()
+    assert err == ""  # no progress bar, no carriage returns
+    lines = out.splitlines()
+    assert lines == [
+        f"=== epoch:1, train acc:{tr.train_acc_list[0]}, test acc:{tr.test_acc_list[0]} ===",
+        f"=== epoch:2, train acc:{tr.train_acc_list[1]}, test acc:{tr.test_acc_list[1]} ===",
+        "=============== Final Test Accuracy ===============",
+        f"test acc:{tr.final_test_acc}",
+    ]
+
+
+def test_on_terminal_needs_both_streams_to_be_terminals(monkeypatch):
+    class Stream:
+        def __init__(self, tty):
+            self.tty = tty
+
+        def isatty(self):
+            return self.tty
+
+    for out_tty, err_tty in ((True, True), (True, False), (False, True), (False, False)):
+        monkeypatch.setattr("sys.stdout", Stream(out_tty))
+        monkeypatch.setattr("sys.stderr", Stream(err_tty))
+        assert trainer_module._on_terminal() is (out_tty and err_tty)
+    monkeypatch.setattr("sys.stderr", None)  # pythonw
+    assert trainer_module._on_terminal() is False
+
+
+@pytest.mark.parametrize("epochs, steps", [(0.2, 2), (0.5, 5), (1.5, 15), (0.29, 2), (0.01, 1), (0, 0), (2, 20)])
+def test_fractional_epochs_train_the_books_number_of_steps(backend, epochs, steps):
+    tr = make_trainer(n=100, batch=10, epochs=epochs)  # 10 steps per epoch
+    before = {k: v.copy() for k, v in tr.network.params.items()}
+    tr.train()
+    assert tr.max_iter == tr.current_iter == steps
+    assert len(tr.train_loss_list) == steps
+    assert tr.current_epoch == len(tr.test_acc_list) == int(epochs)  # whole epochs only
+    changed = any(not np.array_equal(before[k], v) for k, v in tr.network.params.items())
+    assert changed is (steps > 0)  # epochs=0.2 trains (the old int(epochs) trained nothing)
+    assert tr.final_test_acc == tr.network.accuracy(tr.x_test, tr.t_test)  # measured after the last step
+
+
+def test_book_rounding_of_fractional_epochs():
+    assert trainer_module.steps_for(0.29, 100) == 29  # 0.29 * 100 == 28.999999999999996
+    assert trainer_module.steps_for(0.7, 10) == 7
+    assert trainer_module.steps_for(1e-6, 10) == 1
+    assert trainer_module.steps_for(20, 600) == 12000
+
+
+@pytest.mark.parametrize("bad, error", [(-1, ValueError), (float("nan"), ValueError), (float("inf"), ValueError),
+                                        ("3", TypeError), (True, TypeError)])
+def test_bad_epochs(bad, error):
+    with pytest.raises(error):
+        make_trainer(epochs=bad)
 
 
 def test_invalid_arguments():

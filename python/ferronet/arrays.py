@@ -1,5 +1,6 @@
 """Array conventions shared by the whole package: the float dtypes ferronet
-computes in, turning input into them, and one-hot labels."""
+computes in, turning input into them, arrays the kernels may update in
+place, and one-hot labels."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ def as_float_array(x: ArrayLike, dtype: DTypeLike | None = None) -> np.ndarray:
     return np.asarray(a, dtype=dtype)
 
 
+def updatable(a: np.ndarray) -> np.ndarray:
+    """``a`` itself when the in-place kernels may write it (C-contiguous and
+    writeable), else a C-contiguous copy of it."""
+    return a if a.flags.c_contiguous and a.flags.writeable else np.array(a, order="C")
+
+
 def to_one_hot(labels: ArrayLike, num_classes: int, dtype: DTypeLike = np.float64) -> np.ndarray:
     """One-hot rows (N, num_classes) of ``dtype`` for integer labels (N,) in [0, num_classes)."""
     lab = np.asarray(labels)
@@ -31,3 +38,17 @@ def to_one_hot(labels: ArrayLike, num_classes: int, dtype: DTypeLike = np.float6
     out = np.zeros((lab.size, num_classes), dtype=dtype)  # (N, C)
     out[np.arange(lab.size), lab] = 1
     return out
+
+
+def bias_vector(b: ArrayLike, W: ArrayLike, axis: int) -> np.ndarray:
+    """A layer's bias for weights ``W``, one entry per ``W.shape[axis]``.
+
+    Anything but a scalar is returned as it is (the caller's array, which a
+    network's optimizer updates in place; the kernels check its shape and
+    dtype).  A scalar - the book's ``Convolution(w, 0)`` - becomes a new array of
+    ``W.shape[axis]`` entries in W's dtype, filled with it.
+    """
+    if np.ndim(b) > 0:
+        return b
+    w = np.asarray(W)
+    return np.full(w.shape[axis], b, dtype=w.dtype)

@@ -4,7 +4,8 @@
   power cut) leaves either the old file or the new one, never a mix;
 * :class:`NpzReader` - read an ``.npz`` archive member by member, with each
   ``.npy`` header available before any of its data is read, so callers can
-  refuse an unexpected shape without allocating what the header claims.
+  refuse an unexpected shape without allocating what the header claims;
+* :func:`is_zip` - whether a file's first bytes start a zip archive (an ``.npz``).
 
 Every format problem in a file read here is a ``ValueError`` whose message
 starts with the file's path.
@@ -31,8 +32,16 @@ PathLike = Union[str, os.PathLike]
 #: Marks the temporary files of :func:`atomic_write`: ``.<name>.tmp-<8 hex digits>``.
 TEMP_MARK = ".tmp-"
 
+#: The first bytes of a zip archive: a local file header, or the end record of an empty archive.
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+
 #: What reading a damaged zip archive or ``.npy`` member can raise (besides ValueError).
 _ARCHIVE_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError)
+
+
+def is_zip(head: bytes) -> bool:
+    """True when ``head`` (a file's first bytes) starts a zip archive, as every ``.npz`` does."""
+    return head[:4] in ZIP_MAGICS
 
 
 def temp_name(name: str) -> str:

@@ -1,7 +1,8 @@
-"""Numerical differentiation and gradient checking (chapter 4 and 5 of the book).
+"""Numerical differentiation, gradient descent and gradient checking (chapters 4 and 5 of the book).
 
 ``numerical_gradient`` is slow (two evaluations of ``f`` per element) and
-only meant for checking the analytic gradients of the layers and networks.
+only meant for checking the analytic gradients of the layers and networks,
+and for the book's small examples (:func:`gradient_descent`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from ferronet.arrays import as_float_array
+from ferronet.ops import _checks
 
 H = 1e-4
 """The central-difference step of the book."""
@@ -20,25 +24,28 @@ def numerical_diff(f: Callable[[float], float], x: float) -> float:
     return float((f(x + H) - f(x - H)) / (2 * H))
 
 
-def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray) -> np.ndarray:
+def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = H) -> np.ndarray:
     """Central-difference gradient of the scalar function ``f`` at ``x``.
 
     x: a writeable float ndarray of any shape (0-d included).  Each element is
-    perturbed **in place** by ``+h`` and ``-h`` (h = 1e-4), ``f(x)`` is
+    perturbed **in place** by ``+h`` and ``-h`` (h = 1e-4, the book's step,
+    unless given), ``f(x)`` is
     evaluated, and the element is then restored bit for bit, so ``f`` may read
     ``x`` through another reference (a network's parameter shared with its
     layers, as in the book).  Returns a float64 array of x's shape.
 
     The divisor is the step actually stored, ``(x + h) - (x - h)`` after
     rounding to x's dtype, rather than ``2h``: identical to ``2h`` up to
-    rounding in float64, and it keeps float32 checks honest.
+    rounding in float64, and it keeps float32 checks honest.  Where ``h`` is
+    lost to rounding entirely (``|x|`` beyond about 1e12 in float64), the
+    divisor is ``2h`` as in the book, and that element's gradient is 0.
     """
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
         raise TypeError("numerical_gradient needs a float ndarray x (it is perturbed in place)")
     if not x.flags.writeable:
         raise ValueError("numerical_gradient perturbs x in place, but x is read-only")
     grad = np.zeros(x.shape, dtype=np.float64)  # same shape as x
-    step = x.dtype.type(H)
+    step = x.dtype.type(h)
     for idx in np.ndindex(x.shape):
         original = x[idx].copy()  # a NumPy scalar of x's dtype
         x[idx] = original + step
@@ -48,8 +55,37 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray) -> np.nd
         lower = x[idx].copy()
         f_minus = float(f(x))
         x[idx] = original  # exact restore
-        grad[idx] = (f_plus - f_minus) / (float(upper) - float(lower))
+        step_taken = float(upper) - float(lower)
+        grad[idx] = (f_plus - f_minus) / (step_taken if step_taken != 0 else 2 * h)
     return grad
+
+
+def gradient_descent(f: Callable[[np.ndarray], float], init_x: Any, lr: float = 0.01, step_num: int = 100,
+                     return_path: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """The book's gradient descent (chapter 4): ``step_num`` times ``x -= lr * grad``.
+
+    The gradient of ``f`` is :func:`numerical_gradient`'s.  init_x: an array
+    (or anything ``np.array`` takes) of any shape; it is copied, never
+    modified (float32 and float64 are kept, anything else becomes float64).
+    Returns the final ``x``; with ``return_path=True``, ``(x, path)`` where
+    ``path`` (step_num + 1, *x.shape) holds init_x and every step's result,
+    the final x last (what the book's ``gradient_method.py`` plots).
+    lr: a finite real number; step_num: an int >= 0.
+    """
+    lr = _checks.finite("lr", lr)
+    steps = _checks.integer("step_num", step_num)
+    if steps < 0:
+        raise ValueError(f"step_num must be >= 0, got {steps}")
+    x = np.array(as_float_array(init_x))  # a copy: the caller's array is left alone
+    path = np.empty((steps + 1, *x.shape), dtype=x.dtype) if return_path else None
+    for i in range(steps):
+        if path is not None:
+            path[i] = x
+        x -= x.dtype.type(lr) * numerical_gradient(f, x).astype(x.dtype)
+    if path is not None:
+        path[steps] = x
+        return x, path
+    return x
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:

@@ -1,4 +1,4 @@
-"""The book's optimizers (chapter 6), each step one fused kernel of :mod:`ferronet.ops`.
+"""The book's optimizers (chapter 6) and AdamW, each step one fused kernel of :mod:`ferronet.ops`.
 
 ``update(params, grads)`` updates every array of ``params`` **in place**
 (so layers sharing those arrays see the change).  Per-parameter state
@@ -8,18 +8,33 @@ the parameter's shape and dtype.  One ``update`` is one kernel call for all
 the parameters (a multi-tensor step), so a small network's update costs
 about what the book's plain NumPy loop costs.  A gradient whose dtype differs from its
 parameter's (e.g. a float64 numerical gradient for a float32 network) is
-converted to the parameter's dtype first; the parameter itself must be a
+converted to the parameter's dtype first; an array parameter must be a
 C-contiguous, writeable float32/float64 array.
+
+A parameter that is not an array -- a Python number or a NumPy scalar, as
+in the book's ``optimizer_compare_naive.py`` -- cannot change in place:
+its new value is computed (in float64, or float32 for a NumPy float32)
+and stored back into ``params[key]`` with its type kept (a Python number
+becomes a Python float, a NumPy scalar stays that NumPy type).
+
+Hyper-parameters are Python or NumPy numbers.  Every optimizer takes
+``clip_norm=`` (None: off): before each step the gradients are clipped to
+that global norm (:func:`ferronet.clipping.clip_grads`, in place) and the
+norm measured before clipping is kept in ``grad_norm``.  Learning-rate
+schedules set ``lr`` between updates (:mod:`ferronet.schedules`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
 
 from ferronet import ops
+from ferronet.arrays import as_float_array, updatable
+from ferronet.clipping import clip_grads
+from ferronet.ops import _checks
 
 
 class Optimizer:
@@ -33,16 +48,33 @@ class Optimizer:
 
     #: names of the per-parameter state dicts (e.g. ("m", "v")), created as zeros
     state_names: tuple[str, ...] = ()
+    #: the global norm the gradients are clipped to before each step (None: no clipping)
+    clip_norm: float | None = None
+    #: the gradients' global norm in the last update, before clipping (measured with clip_norm only)
+    grad_norm: float | None = None
 
-    def update(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
-        """Update every ``params[key]`` in place from ``grads[key]``."""
+    def __init__(self, clip_norm: float | None = None) -> None:
+        self.clip_norm = None if clip_norm is None else _checks.positive("clip_norm", clip_norm)
+
+    def update(self, params: MutableMapping[str, Any], grads: Mapping[str, Any]) -> None:
+        """Update every ``params[key]`` from ``grads[key]``: arrays in place, numbers stored back."""
         self._begin_update()
-        for keys in self._groups(params):
-            ps = [params[k] for k in keys]
+        arrays = {key: _updated_array(key, value) for key, value in params.items()}
+        groups = []
+        for keys in self._groups(arrays):
+            ps = [arrays[k] for k in keys]
             gs = [np.asarray(grads[k], dtype=p.dtype) for k, p in zip(keys, ps)]
+            groups.append((keys, ps, gs))
+        if self.clip_norm is not None:
+            groups = [(keys, ps, [updatable(g) for g in gs]) for keys, ps, gs in groups]
+            self.grad_norm = clip_grads([g for _, _, gs in groups for g in gs], self.clip_norm)
+        for keys, ps, gs in groups:
             states = [[self._state(getattr(self, name), k, p) for k, p in zip(keys, ps)]
                       for name in self.state_names]
             self._step(ps, gs, *states)
+        for key, value in params.items():
+            if not isinstance(value, np.ndarray):
+                params[key] = _stored_back(value, arrays[key])
 
     def _begin_update(self) -> None:
         """Hook run once per ``update`` call (Adam counts its steps here)."""
@@ -55,7 +87,7 @@ class Optimizer:
         """The keys of ``params`` grouped by dtype (one group for a network)."""
         groups: dict[Any, list[str]] = {}
         for key, p in params.items():
-            groups.setdefault(getattr(p, "dtype", None), []).append(key)
+            groups.setdefault(p.dtype, []).append(key)
         return list(groups.values())
 
     @staticmethod
@@ -71,10 +103,28 @@ class Optimizer:
         return f"{type(self).__name__}({hyper})"
 
 
+def _updated_array(key: str, value: Any) -> np.ndarray:
+    """The array a step updates for ``params[key]``: the array itself, or a 0-d
+    float array holding a number (float32 for a NumPy float32, else float64)."""
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"params[{key!r}] must be a numpy.ndarray or a real number, got {type(value).__name__}")
+    return as_float_array(value)
+
+
+def _stored_back(original: Any, updated: np.ndarray) -> Any:
+    """The updated 0-d value in the type of the ``original`` non-array parameter."""
+    if isinstance(original, np.generic):
+        return updated[()]  # a NumPy scalar of the dtype it was computed in
+    return float(updated)
+
+
 class SGD(Optimizer):
     """``param -= lr * grad``."""
 
-    def __init__(self, lr: float = 0.01) -> None:
+    def __init__(self, lr: float = 0.01, *, clip_norm: float | None = None) -> None:
+        super().__init__(clip_norm)
         self.lr = lr
 
     def _step(self, params, grads, *states) -> None:
@@ -86,7 +136,8 @@ class Momentum(Optimizer):
 
     state_names = ("v",)
 
-    def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, *, clip_norm: float | None = None) -> None:
+        super().__init__(clip_norm)
         self.lr = lr
         self.momentum = momentum
         self.v: dict[str, np.ndarray] = {}
@@ -104,7 +155,8 @@ class Nesterov(Optimizer):
 
     state_names = ("v",)
 
-    def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, *, clip_norm: float | None = None) -> None:
+        super().__init__(clip_norm)
         self.lr = lr
         self.momentum = momentum
         self.v: dict[str, np.ndarray] = {}
@@ -118,7 +170,8 @@ class AdaGrad(Optimizer):
 
     state_names = ("h",)
 
-    def __init__(self, lr: float = 0.01) -> None:
+    def __init__(self, lr: float = 0.01, *, clip_norm: float | None = None) -> None:
+        super().__init__(clip_norm)
         self.lr = lr
         self.h: dict[str, np.ndarray] = {}
 
@@ -131,7 +184,8 @@ class RMSprop(Optimizer):
 
     state_names = ("h",)
 
-    def __init__(self, lr: float = 0.01, decay_rate: float = 0.99) -> None:
+    def __init__(self, lr: float = 0.01, decay_rate: float = 0.99, *, clip_norm: float | None = None) -> None:
+        super().__init__(clip_norm)
         self.lr = lr
         self.decay_rate = decay_rate
         self.h: dict[str, np.ndarray] = {}
@@ -150,7 +204,9 @@ class AdaDelta(Optimizer):
 
     state_names = ("h", "d")
 
-    def __init__(self, lr: float = 1.0, rho: float = 0.95, eps: float = 1e-6) -> None:
+    def __init__(self, lr: float = 1.0, rho: float = 0.95, eps: float = 1e-6, *,
+                 clip_norm: float | None = None) -> None:
+        super().__init__(clip_norm)
         self.lr = lr
         self.rho = rho
         self.eps = eps
@@ -170,7 +226,9 @@ class Adam(Optimizer):
 
     state_names = ("m", "v")
 
-    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999) -> None:
+    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, *,
+                 clip_norm: float | None = None) -> None:
+        super().__init__(clip_norm)
         self.lr = lr
         self.beta1 = beta1
         self.beta2 = beta2
@@ -185,8 +243,29 @@ class Adam(Optimizer):
         ops.adam_step(params, grads, *states, self.lr, self.beta1, self.beta2, self.iter)
 
 
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay.
+
+    Each step first shrinks every parameter by ``lr * weight_decay`` of
+    itself, then takes :class:`Adam`'s step; the decay bypasses ``m`` and
+    ``v`` (unlike an L2 penalty added to the gradient, which Adam's
+    per-parameter scaling would weaken where gradients are large).  The
+    decay follows ``lr``, so a schedule scales both.  It applies to every
+    parameter given to ``update`` (biases too): pass a dict without them
+    to exempt them.  weight_decay >= 0.
+    """
+
+    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, weight_decay: float = 0.01, *,
+                 clip_norm: float | None = None) -> None:
+        super().__init__(lr, beta1, beta2, clip_norm=clip_norm)
+        self.weight_decay = weight_decay
+
+    def _step(self, params, grads, *states) -> None:
+        ops.adamw_step(params, grads, *states, self.lr, self.beta1, self.beta2, self.weight_decay, self.iter)
+
+
 OPTIMIZERS: dict[str, type[Optimizer]] = {
-    cls.__name__.lower(): cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSprop, AdaDelta, Adam)
+    cls.__name__.lower(): cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSprop, AdaDelta, Adam, AdamW)
 }
 
 

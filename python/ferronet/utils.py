@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike
 
 from ferronet.arrays import as_float_array, to_one_hot
 from ferronet.geometry import conv_output_size
+from ferronet.rng import generator
 
 __all__ = ["as_float_array", "col2im", "conv_output_size", "im2col", "shuffle_dataset", "smooth_curve", "to_one_hot"]
 
@@ -18,11 +19,12 @@ def shuffle_dataset(x: np.ndarray, t: np.ndarray,
     """``(x[p], t[p])`` for one random permutation ``p`` of the first axis.
 
     x: (N, ...) and t: (N,) or (N, C); returns new arrays (the inputs are not
-    touched).  rng: a Generator, a seed, or None for fresh entropy.
+    touched).  rng: a Generator, a seed, or None for NumPy's global generator
+    (as the book's ``np.random.permutation``; see :mod:`ferronet.rng`).
     """
     if len(x) != len(t):
         raise ValueError(f"x and t must have the same length, got {len(x)} and {len(t)}")
-    perm = np.random.default_rng(rng).permutation(len(x))  # (N,)
+    perm = generator(rng).permutation(len(x))  # (N,)
     return x[perm], t[perm]
 
 

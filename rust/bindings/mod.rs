@@ -13,6 +13,8 @@ pub mod info;
 pub mod loss;
 pub mod optim;
 pub mod pooling;
+pub mod regularize;
 pub mod scalars;
 pub mod softmax;
+pub mod tensors;
 pub mod window;

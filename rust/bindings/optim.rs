@@ -3,72 +3,24 @@
 //! optimizers), so a small network's update costs one crossing into Rust.
 //!
 //! `param` is one array or a list/tuple of arrays; `grad` and every state
-//! argument are alike (one array, or a sequence of the same length). Params
+//! argument are alike (one array, or a sequence of the same length; see
+//! [`super::tensors`]). Params
 //! and states are written in place (C-contiguous, writeable, distinct, or
 //! `ValueError`); grads may have any layout (copied if needed). All arrays
 //! share one float dtype. Hyper-parameters are real numbers (`TypeError`
-//! otherwise), finite (`ValueError`); Adam's betas lie in [0, 1) and its
-//! step count `t` is an int >= 1.
+//! otherwise), finite (`ValueError`); Adam's betas lie in [0, 1), AdamW's
+//! weight decay is >= 0, and their step count `t` is an int >= 1.
 
-use numpy::{PyReadwriteArrayDyn, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{PyReadwriteArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
 
-use super::array::{common_dtype, in_place, same_shape, type_error, value_error, Dtype, Elem, Input};
+use super::array::{in_place, same_shape, value_error, Dtype, Elem, Input};
 use super::call::{detached_in_place, dispatch};
 use super::scalars::{finite, Real};
+use super::tensors::{dtype_of, Arg};
 use super::window::Int;
 use crate::kernels::float::Float;
 use crate::kernels::optim;
-
-/// The arrays one argument holds, each with the name errors use for it
-/// (`param`, or `param[2]` in a sequence).
-struct Arg<'py> {
-    items: Vec<(String, Bound<'py, PyAny>)>,
-    sequence: bool,
-}
-
-impl<'py> Arg<'py> {
-    fn read(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<Self> {
-        if obj.cast::<PyUntypedArray>().is_ok() {
-            return Ok(Self {
-                items: vec![(name.to_string(), obj.clone())],
-                sequence: false,
-            });
-        }
-        if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-            let items = obj
-                .try_iter()?
-                .enumerate()
-                .map(|(i, a)| Ok((format!("{name}[{i}]"), a?)))
-                .collect::<PyResult<_>>()?;
-            return Ok(Self { items, sequence: true });
-        }
-        let ty = obj.get_type().name()?;
-        Err(type_error(format!(
-            "{name} must be a numpy.ndarray or a list of them, got {ty}"
-        )))
-    }
-
-    /// A `ValueError` unless `self` holds what `param` holds.
-    fn like(&self, param: &Arg<'_>, name: &str) -> PyResult<()> {
-        if self.sequence != param.sequence || self.items.len() != param.items.len() {
-            let describe = |a: &Arg<'_>| {
-                if a.sequence {
-                    format!("a sequence of {} arrays", a.items.len())
-                } else {
-                    "one array".to_string()
-                }
-            };
-            return Err(value_error(format!(
-                "{name} must match param: param is {}, {name} is {}",
-                describe(param),
-                describe(self)
-            )));
-        }
-        Ok(())
-    }
-}
 
 /// One tensor's `(param, grad, state arrays)` as the kernels take them.
 type TensorSlices<'a, T> = (&'a mut [T], &'a [T], Vec<&'a mut [T]>);
@@ -150,25 +102,13 @@ impl<'py> StepArgs<'py> {
         states: &[(&str, &Bound<'py, PyAny>)],
     ) -> PyResult<(Self, Option<Dtype>)> {
         let param = Arg::read("param", param)?;
-        let grad = Arg::read("grad", grad)?;
-        grad.like(&param, "grad")?;
+        let grad = Arg::read_like("grad", grad, &param)?;
         let states = states
             .iter()
-            .map(|&(name, obj)| {
-                let s = Arg::read(name, obj)?;
-                s.like(&param, name)?;
-                Ok(s)
-            })
+            .map(|&(name, obj)| Arg::read_like(name, obj, &param))
             .collect::<PyResult<Vec<_>>>()?;
-        let mut all: Vec<(&str, &Bound<'py, PyAny>)> = Vec::new();
-        for arg in [&param, &grad].into_iter().chain(&states) {
-            all.extend(arg.items.iter().map(|(n, a)| (n.as_str(), a)));
-        }
-        let dtype = if all.is_empty() {
-            None
-        } else {
-            Some(common_dtype(&all)?)
-        };
+        let every: Vec<&Arg<'py>> = [&param, &grad].into_iter().chain(&states).collect();
+        let dtype = dtype_of(&every)?;
         Ok((Self { param, grad, states }, dtype))
     }
 }
@@ -221,11 +161,15 @@ macro_rules! step_binding {
     };
 }
 
-/// Range checks of the hyper-parameters that have one (Adam's betas).
+/// Range checks of the hyper-parameters that have one (Adam's betas,
+/// AdamW's weight decay).
 fn check_hyper(scalars: &[(&str, f64)]) -> PyResult<()> {
     for &(name, v) in scalars {
         if name.starts_with("beta") && !(0.0..1.0).contains(&v) {
             return Err(value_error(format!("{name} must lie in [0, 1), got {v}")));
+        }
+        if name == "weight_decay" && v < 0.0 {
+            return Err(value_error(format!("weight_decay must be >= 0, got {v}")));
         }
     }
     Ok(())
@@ -266,6 +210,11 @@ step_binding!(
 step_binding!(
     /// Adam at step `t >= 1`, the book's form.
     adam_step, [m, v], (lr, beta1, beta2; step t), adam_at
+);
+
+step_binding!(
+    /// AdamW at step `t >= 1`: Adam with decoupled weight decay.
+    adamw_step, [m, v], (lr, beta1, beta2, weight_decay; step t), optim::adamw
 );
 
 /// [`optim::adam`] with the step count as Python passes it (checked >= 1).

@@ -20,6 +20,7 @@ pub mod parallel;
 pub mod partials;
 pub mod pooling;
 pub mod reduce;
+pub mod regularize;
 pub mod softmax;
 
 #[cfg(test)]

@@ -82,8 +82,7 @@ pub fn adadelta<T: Float>(p: &mut [T], g: &[T], h: &mut [T], d: &mut [T], lr: f6
 /// `lr_t = lr sqrt(1-b2^t) / (1-b1^t)`.
 #[allow(clippy::too_many_arguments)]
 pub fn adam<T: Float>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], lr: f64, beta1: f64, beta2: f64, t: u64) {
-    let t = t.min(i32::MAX as u64) as i32;
-    let lr_t = lr * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t));
+    let lr_t = adam_lr_t(lr, beta1, beta2, t);
     step!(
         adam_chunk,
         p,
@@ -94,6 +93,41 @@ pub fn adam<T: Float>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], lr: f64, b
         T::from_f64(1.0 - beta2),
         T::from_f64(1e-7)
     );
+}
+
+/// AdamW (Loshchilov & Hutter): Adam with decoupled weight decay. The
+/// parameter first shrinks by `lr * weight_decay` of itself, then takes
+/// [`adam`]'s step: `p = p * (1 - lr*weight_decay) - lr_t m / (sqrt(v) + 1e-7)`.
+#[allow(clippy::too_many_arguments)]
+pub fn adamw<T: Float>(
+    p: &mut [T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    weight_decay: f64,
+    t: u64,
+) {
+    let lr_t = adam_lr_t(lr, beta1, beta2, t);
+    step!(
+        adamw_chunk,
+        p,
+        g,
+        [m, v],
+        T::from_f64(lr_t),
+        T::from_f64(1.0 - beta1),
+        T::from_f64(1.0 - beta2),
+        T::from_f64(1e-7),
+        T::from_f64(1.0 - lr * weight_decay)
+    );
+}
+
+/// Adam's step size at step `t >= 1`: `lr sqrt(1-b2^t) / (1-b1^t)`.
+fn adam_lr_t(lr: f64, beta1: f64, beta2: f64, t: u64) -> f64 {
+    let t = t.min(i32::MAX as u64) as i32;
+    lr * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t))
 }
 
 multiversion! {
@@ -161,6 +195,17 @@ multiversion! {
     }
 }
 
+multiversion! {
+    fn adamw_chunk<T>(p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], lr_t: T, one_minus_b1: T, one_minus_b2: T, eps: T,
+                      decay: T) {
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            *m += one_minus_b1 * (g - *m);
+            *v += one_minus_b2 * (g * g - *v);
+            *p = *p * decay - lr_t * *m / (v.sqrt() + eps);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +236,27 @@ mod tests {
             adam(&mut p, &g[i..i + 1], &mut m1, &mut v1, 0.001, 0.9, 0.999, 3);
             assert_eq!(p[0], p_big[i]);
         }
+    }
+
+    #[test]
+    fn adamw_is_adam_after_a_decoupled_shrink() {
+        let g = [0.5f64, -2.0, 4.0];
+        let (mut p, mut m, mut v) = ([1.0f64, -3.0, 0.25], [0.1f64; 3], [0.2f64; 3]);
+        let (mut q, mut mq, mut vq) = (p, m, v);
+        adamw(&mut p, &g, &mut m, &mut v, 0.01, 0.9, 0.999, 0.5, 4);
+        for q in q.iter_mut() {
+            *q *= 1.0 - 0.01 * 0.5;
+        }
+        adam(&mut q, &g, &mut mq, &mut vq, 0.01, 0.9, 0.999, 4);
+        for (a, b) in p.iter().zip(&q) {
+            assert!((a - b).abs() < 1e-15, "{a} vs {b}");
+        }
+        assert_eq!((m, v), (mq, vq));
+        let (mut p0, mut m0, mut v0) = ([1.0f64, -3.0, 0.25], [0.1f64; 3], [0.2f64; 3]);
+        let (mut p1, mut m1, mut v1) = (p0, m0, v0);
+        adamw(&mut p0, &g, &mut m0, &mut v0, 0.01, 0.9, 0.999, 0.0, 2);
+        adam(&mut p1, &g, &mut m1, &mut v1, 0.01, 0.9, 0.999, 2);
+        assert_eq!(p0, p1, "no decay: exactly Adam");
     }
 
     #[test]

@@ -79,6 +79,26 @@ pub fn lane_sum<T: Float>(x: &[T]) -> T {
     lanes.iter().chain(tail).fold(T::ZERO, |s, &v| s + v)
 }
 
+/// `f64` lanes of [`lane_sum_by`]: enough independent additions in flight
+/// to cover the adder's latency (4 AVX-512 or 8 AVX2 registers).
+const WIDE_LANES: usize = 32;
+
+/// The sum of `f(v)` over the elements `v` of `x`, accumulated in `f64`
+/// (`f` is inlined: `|v| v.to_f64().abs()` gives the sum of magnitudes).
+#[inline(always)]
+pub fn lane_sum_by<T: Float>(x: &[T], f: impl Fn(T) -> f64) -> f64 {
+    let mut lanes = [0.0f64; WIDE_LANES];
+    let chunks = x.chunks_exact(WIDE_LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        let c: &[T; WIDE_LANES] = c.try_into().expect("chunks_exact gives whole chunks");
+        for l in 0..WIDE_LANES {
+            lanes[l] += f(c[l]);
+        }
+    }
+    lanes.iter().sum::<f64>() + tail.iter().map(|&v| f(v)).sum::<f64>()
+}
+
 /// `(sum of (a - ca), sum of (a - ca) * (b - cb))`, accumulated in `f64`.
 /// With `a = b = x` and `ca = cb` near the mean these are the shifted
 /// moments of `x`; with `ca = 0` and `cb = mean`, the sums a normalization's

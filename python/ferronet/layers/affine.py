@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from ferronet import ops
+from ferronet.arrays import bias_vector
 from ferronet.layers.base import Layer
 
 
 class Affine(Layer):
     """``out = x @ W + b`` on a batch flattened to rows.
 
-    W: (D, M) and b: (M,), float32 or float64 (the same dtype), C-contiguous.
+    W: (D, M) and b: (M,), float32 or float64 (the same dtype), C-contiguous;
+    a scalar b is a new (M,) array of W's dtype filled with it.
     forward: x (N, d1, d2, ...) with ``d1 * d2 * ... == D`` -> (N, M); a 1-d
     x (D,) is one sample and gives (M,).  x is converted to W's dtype (no
     copy when it already matches), so float32 images can feed a float64 net.
@@ -32,7 +34,7 @@ class Affine(Layer):
 
     def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
         self.W = W
-        self.b = b
+        self.b = bias_vector(b, W, axis=1)
         self.x: np.ndarray | None = None  # (N, D): the flattened input, kept for backward
         self.original_x_shape: tuple[int, ...] | None = None
         self.dW: np.ndarray | None = None

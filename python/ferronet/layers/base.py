@@ -18,6 +18,10 @@ A :class:`Layer` is a node of the book's computational graph:
 Subclasses implement ``_forward(x, train_flg, keep_state)`` and
 ``_backward(dout)``.  A :class:`LossLayer` is the graph's end:
 ``forward(x, t) -> float`` and ``backward(dout=1) -> dx``.
+
+Float16: a layer holding float16 parameters (or a parameter-free layer
+given float16 input) computes in float32 and returns float16, for inference
+only; see :mod:`ferronet.layers.half`.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
+
+from ferronet.layers import half
 
 
 class Layer:
@@ -37,16 +43,25 @@ class Layer:
     persistent: ClassVar[tuple[str, ...]] = ()
 
     _forwarded = False  # set once a forward pass kept its state
+    _half_pass = False  # the kept pass ran in float16 (inference only)
 
     def forward(self, x: np.ndarray, train_flg: bool = True, keep_state: bool = True) -> np.ndarray:
-        out = self._forward(x, bool(train_flg), bool(keep_state))
+        half_pass = half.applies(self, x)
+        if half_pass:
+            out = half.forward(self, x, bool(train_flg), bool(keep_state))
+        else:
+            out = self._forward(x, bool(train_flg), bool(keep_state))
         if keep_state:
             self._forwarded = True
+            self._half_pass = half_pass
         return out
 
     def backward(self, dout: np.ndarray) -> Any:
         if not self._forwarded:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        if self._half_pass:
+            raise TypeError(f"{type(self).__name__}: float16 runs inference only (no backward); train in "
+                            f"float32 or float64, then convert the parameters")
         return self._backward(dout)
 
     def gradients(self) -> dict[str, np.ndarray]:
@@ -78,6 +93,8 @@ class LossLayer:
     _forwarded = False
 
     def forward(self, x: np.ndarray, t: np.ndarray) -> float:
+        if getattr(x, "dtype", None) == half.HALF:
+            x = x.astype(half.COMPUTE)  # float16 scores: the loss in float32
         loss = self._forward(x, t)
         self._forwarded = True
         return loss

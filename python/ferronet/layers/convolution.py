@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ferronet import ops
+from ferronet.arrays import bias_vector
 from ferronet.layers.base import Layer
 
 
@@ -12,7 +13,9 @@ class Convolution(Layer):
     """``out[n, f] = b[f] + sum over c of W[f, c] cross-correlated with x[n, c]``.
 
     W: (FN, C, FH, FW) filters and b: (FN,), float32 or float64 (the same
-    dtype).  stride >= 1 and pad >= 0 (zero padding on every side) are ints.
+    dtype); a scalar b (the book's ``Convolution(w, 0)``) is a new (FN,)
+    array of W's dtype filled with it.  stride >= 1 and pad >= 0 (zero
+    padding on every side) are ints.
     forward(x): x (N, C, H, W) -> (N, FN, oh, ow) in W's dtype, where
     ``oh = (H + 2*pad - FH) // stride + 1`` and likewise ``ow``.  x is
     converted to W's dtype (no copy when it already matches), so float32
@@ -36,7 +39,7 @@ class Convolution(Layer):
 
     def __init__(self, W: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0) -> None:
         self.W = W
-        self.b = b
+        self.b = bias_vector(b, W, axis=0)
         self.stride = stride
         self.pad = pad
         self.x: np.ndarray | None = None  # (N, C, H, W) in W's dtype, kept for backward

@@ -6,6 +6,7 @@ import numpy as np
 
 from ferronet import ops
 from ferronet.layers.base import Layer
+from ferronet.rng import generator
 
 
 class Dropout(Layer):
@@ -24,8 +25,9 @@ class Dropout(Layer):
     forward pass (masked, scaled as in forward); ``dout`` is not modified.
 
     seed: seeds ``rng``, a :class:`numpy.random.Generator` that draws a new
-    64-bit seed for the kernel's mask on every train-mode call (None: fresh
-    entropy).  Replacing ``rng`` with a newly seeded generator before each
+    64-bit seed for the kernel's mask on every train-mode call (None: drawn
+    from NumPy's global generator, as the book's masks are; see
+    :mod:`ferronet.rng`).  Replacing ``rng`` with a newly seeded generator before each
     forward gives the same mask every time (what a gradient check needs).
     ``mask`` is the bool mask of the last kept train-mode pass.
 
@@ -39,7 +41,7 @@ class Dropout(Layer):
             raise ValueError(f"dropout_ratio must lie in [0, 1), got {dropout_ratio}")
         self.dropout_ratio = ratio
         self.inverted = bool(inverted)
-        self.rng = np.random.default_rng(seed)
+        self.rng = generator(seed)
         self.mask: np.ndarray | None = None  # bool, x's shape
         self.train_flg: bool | None = None  # the mode of the kept forward pass
 

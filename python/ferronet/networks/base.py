@@ -1,21 +1,26 @@
 """The shared skeleton of the book's networks: ordered layers + a loss layer.
 
 A :class:`LayerNetwork` owns ``params`` (name -> array, all in one float
-dtype, C-contiguous: the book's dict), an ordered dict ``layers`` run front
-to back by ``predict``, and a ``last_layer`` that turns scores and targets
+dtype, C-contiguous: the book's dict), the named ``layers`` run front to
+back by ``predict``, and a ``last_layer`` that turns scores and targets
 into a loss: the one named by ``loss=`` (:data:`ferronet.layers.LOSSES`;
 the book's ``SoftmaxWithLoss`` by default), so every network does
-classification, regression or multi-label classification with one argument.  Each parameter is bound to one of a layer's declared
+classification, regression or multi-label classification with one
+argument.  ``layers`` is an ordered dict (name -> layer) as in the book,
+or, for a network whose book version keeps a plain list (``DeepConvNet``),
+a :class:`ferronet.networks.layer_list.LayerList`, which indexes like that
+list and reads like the dict: subclasses choose with ``layer_container``.  Each parameter is bound to one of a layer's declared
 parameters (``'W1'`` -> ``layers['Affine1'].W``, see
 :class:`ferronet.layers.base.Layer`); the layer says where its gradient is.
-Assigning ``net.params['W1'] = array`` rebinds the layer too.
+Assigning ``net.params['W1'] = array`` rebinds the layer too.  The weights
+may be regularised (L2, L1, max-norm: :mod:`ferronet.regularizers`).
 
 Subclasses build their parameters and layers in ``__init__`` with
 :meth:`LayerNetwork.add_param` and :meth:`LayerNetwork.add_layer`; the
 methods here then give predict / loss / accuracy / gradient /
-numerical_gradient / loss_and_gradient / save_params / load_params for
-free.  Every layer follows the layer protocol, so each gets ``train_flg``
-and ``keep_state``.
+numerical_gradient / loss_and_gradient / apply_constraints / save_params /
+load_params for free.  Every layer follows the layer protocol, so each
+gets ``train_flg`` and ``keep_state``.
 
 Two kinds of forward pass:
 
@@ -29,7 +34,8 @@ Two kinds of forward pass:
 Saved state: ``save_params`` writes the parameters and every array a layer
 lists in its ``persistent`` class attribute (batch normalisation's running
 statistics, as ``'<layer name>.running_mean'``), which the book's pickle
-files lose.
+files lose.  ``load_params`` reads those files and the book's pickles
+(see :mod:`ferronet.networks.param_file`).
 """
 
 from __future__ import annotations
@@ -37,17 +43,18 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, ClassVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ferronet import gradient as _gradient
-from ferronet import metrics
-from ferronet.arrays import FLOAT_DTYPES
-from ferronet.fileio import NpzReader, atomic_write
+from ferronet import initializers, metrics, regularizers
+from ferronet.arrays import FLOAT_DTYPES, updatable
 from ferronet.layers.base import Layer, LossLayer
 from ferronet.layers.losses import loss_layer
+from ferronet.networks.layer_list import LayerList
+from ferronet.networks.param_file import params_path, read_params_into, write_params
 
 
 PathLike = Union[str, os.PathLike]
@@ -77,20 +84,23 @@ class ParamDict(dict):
             self[name] = value
 
 
-def npz_path(path: PathLike) -> Path:
-    """``path`` with ``.npz`` appended unless it already ends so (what ``np.savez`` writes)."""
-    p = Path(os.fspath(path))
-    return p if p.name.endswith(".npz") else p.with_name(p.name + ".npz")
-
-
 class LayerNetwork:
-    """Ordered layers, a loss layer, parameters bound to layers, weight decay.
+    """Ordered layers, a loss layer, parameters bound to layers, weight regularisation.
 
     dtype: float32 or float64, the dtype of every parameter (and so of every
     activation: the layers with parameters convert their input to it).
-    weight_decay_lambda: L2 strength; ``loss`` adds ``0.5 * lambda * sum(W**2)``
-    and ``gradient`` adds ``lambda * W`` for every parameter registered with
-    ``decay=True`` (the weights, not the biases).
+    Regularisation of the parameters registered with ``regularize=True``
+    (the weights, not the biases or batch normalisation's gamma and beta),
+    see :mod:`ferronet.regularizers`:
+
+    * weight_decay_lambda (>= 0): L2; ``loss`` adds ``0.5 * lambda * sum(W**2)``
+      and ``gradient`` adds ``lambda * W``;
+    * l1_lambda (>= 0): L1; ``loss`` adds ``lambda * sum(|W|)`` and
+      ``gradient`` adds ``lambda * sign(W)``;
+    * max_norm (None or > 0): :meth:`apply_constraints` scales every unit's
+      incoming weights back to that Euclidean norm; the Trainer calls it
+      after each optimizer update, a hand-written loop must call it too.
+
     loss: the output layer, by name (any case; ValueError listing the names):
 
     * ``"softmax_ce"`` (default): softmax + cross-entropy, the book's
@@ -107,26 +117,43 @@ class LayerNetwork:
     ``accuracy`` and ``score`` measure.
     """
 
+    #: the type of ``layers``: ``OrderedDict`` (the book's dict) or ``LayerList`` (the book's list)
+    layer_container: ClassVar[type] = OrderedDict
+
     def __init__(self, dtype: DTypeLike = np.float64, weight_decay_lambda: float = 0.0,
+                 l1_lambda: float = 0.0, max_norm: float | None = None,
                  loss: str | LossLayer = "softmax_ce") -> None:
         self.dtype = np.dtype(dtype)
         if self.dtype not in FLOAT_DTYPES:
             raise TypeError(f"a network's dtype must be float32 or float64, got {self.dtype}")
-        self.weight_decay_lambda = float(weight_decay_lambda)
+        self.weight_decay_lambda = regularizers.check_lambda("weight_decay_lambda", weight_decay_lambda)
+        self.l1_lambda = regularizers.check_lambda("l1_lambda", l1_lambda)
+        self.max_norm = regularizers.check_max_norm(max_norm)
         self.params: ParamDict = ParamDict()
-        self.layers: OrderedDict[str, Layer] = OrderedDict()
+        self.layers: OrderedDict[str, Layer] | LayerList = self.layer_container()
         self.last_layer: LossLayer = loss if isinstance(loss, LossLayer) else loss_layer(loss)()
         self._bindings: dict[str, tuple[str, str]] = {}  # param name -> (layer name, attribute)
-        self._decayed: list[str] = []  # names of the parameters with weight decay
+        self.regularized: list[str] = []  # names of the weights the regularisers act on
 
     # ---------------------------------------------------------------- building
 
-    def add_param(self, name: str, value: ArrayLike, decay: bool = False) -> np.ndarray:
-        """Store ``value`` as parameter ``name`` (C-contiguous, in the network's dtype)."""
+    def add_param(self, name: str, value: ArrayLike, regularize: bool = False) -> np.ndarray:
+        """Store ``value`` as parameter ``name`` (C-contiguous, in the network's dtype).
+
+        ``regularize=True`` marks a weight: the penalties and the max-norm
+        constraint act on it (not on biases, gamma or beta).
+        """
         self.params[name] = np.ascontiguousarray(value, dtype=self.dtype)
-        if decay:
-            self._decayed.append(name)
+        if regularize:
+            self.regularized.append(name)
         return self.params[name]
+
+    def add_weight(self, name: str, shape: tuple[int, ...], weight_init_std: str | float,
+                   rng: np.random.Generator) -> np.ndarray:
+        """Draw a weight of ``shape`` (see :func:`ferronet.initializers.init_weight`) and add it,
+        regularised, as parameter ``name``."""
+        return self.add_param(name, initializers.init_weight(shape, weight_init_std, rng, self.dtype),
+                              regularize=True)
 
     def add_layer(self, name: str, layer: Layer, **bindings: str) -> Layer:
         """Append ``layer`` as ``name``; ``bindings`` maps its declared parameters to parameter names.
@@ -179,23 +206,28 @@ class LayerNetwork:
                   for start in range(0, len(x), step)]
         return np.concatenate(chunks)  # (N, output_size)
 
-    def weight_decay_loss(self) -> float:
-        """``0.5 * lambda * sum over decayed weights of sum(W**2)`` (0 when lambda is 0)."""
-        if self.weight_decay_lambda == 0:
-            return 0.0
-        total = 0.0
-        for name in self._decayed:
-            w = self.params[name].ravel()
-            total += float(np.dot(w, w))
-        return 0.5 * self.weight_decay_lambda * total
+    def _weights(self) -> list[np.ndarray]:
+        """The regularised parameters (the weights), in the order they were added."""
+        return [self.params[name] for name in self.regularized]
+
+    def regularization_loss(self) -> float:
+        """``0.5 * weight_decay_lambda * sum(W**2) + l1_lambda * sum(|W|)`` over the weights."""
+        return regularizers.penalty(self._weights(), self.weight_decay_lambda, self.l1_lambda)
+
+    def apply_constraints(self) -> None:
+        """Apply the max-norm constraint to the weights, in place (nothing when ``max_norm`` is None).
+
+        Call it after every optimizer update; :class:`ferronet.trainer.Trainer` does.
+        """
+        regularizers.apply_max_norm(self._weights(), self.max_norm)
 
     def loss(self, x: np.ndarray, t: np.ndarray, train_flg: bool = False) -> float:
-        """Loss of ``x`` against targets ``t`` (as the loss layer takes them), weight decay included.
+        """Loss of ``x`` against targets ``t`` (as the loss layer takes them), penalties included.
 
         The layers keep what ``backward`` needs (one batch, whatever its size).
         """
         y = self._forward(x, train_flg, keep_state=True)
-        return float(self.last_layer.forward(y, t)) + self.weight_decay_loss()
+        return float(self.last_layer.forward(y, t)) + self.regularization_loss()
 
     def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = 100) -> float:
         """Fraction of the predictions that are right, as the loss defines them.
@@ -246,22 +278,25 @@ class LayerNetwork:
     def loss_and_gradient(self, x: np.ndarray, t: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         """One forward and one backward pass: ``(loss, {param name: gradient})``.
 
-        The gradients have the parameters' shapes and dtype; weight decay is
-        included in both the loss and the gradients.
+        The gradients have the parameters' shapes and dtype; the penalties
+        are included in both the loss and the gradients (the weights'
+        gradients are the layers' own arrays, with the penalty terms added
+        in place).
         """
         loss = self.loss(x, t, train_flg=True)
         dout = self.last_layer.backward(1)
         for layer in reversed(self.layers.values()):
             dout = layer.backward(dout)
-        lam = self.dtype.type(self.weight_decay_lambda)
         layer_grads = {name: layer.gradients() for name, layer in self.layers.items() if layer.params}
         grads: dict[str, np.ndarray] = {}
         for name in self.params:
             layer_name, attr = self._bindings[name]
             grads[name] = layer_grads[layer_name][attr]
-        if lam != 0:
-            for name in self._decayed:
-                grads[name] = grads[name] + lam * self.params[name]
+        if self.weight_decay_lambda != 0 or self.l1_lambda != 0:
+            for name in self.regularized:
+                grads[name] = updatable(grads[name])
+            regularizers.add_penalty_gradients([grads[name] for name in self.regularized], self._weights(),
+                                               self.weight_decay_lambda, self.l1_lambda)
         return loss, grads
 
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
@@ -287,51 +322,47 @@ class LayerNetwork:
         return {f"{name}.{attr}": getattr(layer, attr)
                 for name, layer in self.layers.items() for attr in layer.persistent}
 
-    def save_params(self, path: PathLike = "params.npz") -> Path:
-        """Write the parameters and the persistent layer state to an ``.npz`` file; returns its path.
+    def save_params(self, path: PathLike | None = None, *, file_name: PathLike | None = None) -> Path:
+        """Write the parameters and the persistent layer state as an ``.npz`` archive; returns its path.
 
-        ``.npz`` is appended to a name without it (as ``np.savez`` does).
-        Arrays are stored under their parameter names (``W1``, ``gamma1``) and
-        ``'<layer name>.<attribute>'``, in the network's dtype, without pickle.
+        The file: ``path``, or ``file_name`` as the book calls it (default
+        ``params.npz``).  ``.npz`` is appended to a name without an
+        extension (as ``np.savez`` does); a name with one is kept, so the
+        book's ``save_params("params.pkl")`` writes ``params.pkl``, holding
+        an ``.npz`` archive, which :meth:`load_params` recognises by content.
+        Arrays are stored under their parameter names (``W1``, ``gamma1``)
+        and ``'<layer name>.<attribute>'``, in their dtype, without pickle.
         The write is atomic (see ``ferronet.fileio.atomic_write``): if the
         process dies while saving, the previous file is still there, intact.
         """
-        target = npz_path(path)
-        with atomic_write(target) as fh:
-            np.savez(fh, **self.params, **self.persistent_state())
+        target = params_path(path, file_name)
+        write_params(target, {**self.params, **self.persistent_state()})
         return target
 
-    def load_params(self, path: PathLike = "params.npz") -> None:
-        """Copy the arrays of a :meth:`save_params` file into this network, in place.
+    def load_params(self, path: PathLike | None = None, *, file_name: PathLike | None = None) -> None:
+        """Copy the arrays of a weight file into this network, in place.
 
-        The file (``.npz`` appended to a name without it) is read without
-        pickle.  It must hold exactly this network's parameters and
-        persistent layer state with the same shapes, else ValueError naming
-        the first mismatch (and nothing is changed).  Values are converted
-        to the network's dtype, so a float64 file loads into a float32
-        network and back.  The arrays are updated in place (``np.copyto``):
-        the layers and an optimizer's state keep pointing at them.
+        The file: ``path`` or ``file_name`` (the book's keyword), named as in
+        :meth:`save_params`.  Its format is recognised by its first bytes:
 
-        Every shape and dtype is checked from the arrays' headers before any
-        data is read.  A damaged file (truncated, not a zip archive, a bad
-        checksum) raises ValueError naming it; a missing one
-        FileNotFoundError.
+        * a zip archive - what :meth:`save_params` writes - must hold exactly
+          this network's parameters and persistent layer state; every shape
+          and dtype is checked from the arrays' headers before any data is
+          read, and nothing is unpickled;
+        * a pickle - the book's ``pickle.dump(params)`` files, such as
+          ``sample_weight.pkl`` or ``deep_convnet_params.pkl`` - is read by
+          :func:`ferronet.book_pickle.read_book_pickle`, which rebuilds
+          NumPy arrays only and refuses anything else (nothing in the file is
+          run).  It must hold this network's parameters under the book's
+          names; it has no batch normalisation statistics, so those keep
+          their values and a :class:`~ferronet.networks.param_file.MissingStateWarning`
+          says so.
+
+        A name, shape or dtype mismatch raises ValueError naming the file and
+        the first mismatch, and nothing is changed.  Values are converted to
+        the network's dtype, so a float64 file loads into a float32 network
+        and back.  The arrays are updated in place (``np.copyto``): the
+        layers and an optimizer's state keep pointing at them.  A damaged
+        file raises ValueError naming it; a missing one FileNotFoundError.
         """
-        targets = {**self.params, **self.persistent_state()}
-        file = npz_path(path)
-        with NpzReader(file) as saved:
-            missing = [k for k in targets if k not in saved.names]
-            unexpected = [k for k in saved.names if k not in targets]
-            if missing or unexpected:
-                raise ValueError(f"{file}: does not match this network: missing {missing}, "
-                                 f"unexpected {unexpected}")
-            for name, target in targets.items():
-                shape, dtype = saved.header(name)
-                if shape != target.shape:
-                    raise ValueError(f"{file}: parameter {name!r}: the file has shape {shape}, "
-                                     f"the network has shape {target.shape}")
-                if dtype.kind not in "fiu":
-                    raise ValueError(f"{file}: parameter {name!r}: the file holds {dtype}, not real numbers")
-            arrays = {name: saved.read(name) for name in targets}
-        for name, value in arrays.items():
-            np.copyto(targets[name], value, casting="same_kind")
+        read_params_into(params_path(path, file_name), self.params, self.persistent_state())

@@ -18,7 +18,9 @@ from numpy.typing import DTypeLike
 from ferronet import initializers
 from ferronet.layers import Affine, Convolution, Dropout, LossLayer, Pooling, Relu
 from ferronet.networks.base import LayerNetwork
+from ferronet.networks.layer_list import LayerList
 from ferronet.geometry import conv_output_shape, input_shape, pool_output_shape
+from ferronet.rng import child_seed, generator
 
 
 def _book_conv(filter_num: int, pad: int) -> Mapping[str, int]:
@@ -40,17 +42,29 @@ class DeepConvNet(LayerNetwork):
     Parameters ``W1 .. W6`` (FN, C, FS, FS) and ``b1 .. b6`` for the
     convolutions, ``W7`` (flattened size, hidden_size), ``b7``, ``W8``
     (hidden_size, output_size), ``b8``, all in ``dtype``.  Weights are He
-    initialised, std ``sqrt(2 / fan_in)`` with fan_in = C*FS*FS of the
-    layer's input (the book's ``pre_node_nums``, here computed from
-    ``input_dim`` rather than fixed for 1x28x28); biases start at zero.
-    Layers: ``Conv1 .. Conv6``, ``Relu1 .. Relu7``, ``Pool1 .. Pool3``,
-    ``Affine1``, ``Affine2``, ``Dropout1``, ``Dropout2`` (the book keeps an
-    unnamed list).  seed: seeds the weights and the dropout masks.
+    initialised by default (``weight_init_std='he'``), std
+    ``sqrt(2 / fan_in)`` with fan_in = C*FS*FS of the layer's input (the
+    book's ``pre_node_nums``, here computed from ``input_dim`` rather than
+    fixed for 1x28x28); weight_init_std also takes a number (the std) or any
+    initializer's name (:mod:`ferronet.initializers`).  Biases start at zero.
+    weight_decay_lambda, l1_lambda, max_norm: L2, L1 and the max-norm
+    constraint on W1 .. W8 (:mod:`ferronet.regularizers`; none by default,
+    as in the book).
+    ``layers`` is a :class:`~ferronet.networks.layer_list.LayerList`: the
+    book's list, indexed as the book does (``layers[0]`` is the first
+    convolution, ``layers[15]`` and ``layers[18]`` the Affine layers; the
+    book's ``(0, 2, 5, 7, 10, 12, 15, 18)`` hold ``W1 .. W8``), whose layers
+    also have names: ``Conv1 .. Conv6``, ``Relu1 .. Relu7``, ``Pool1 ..
+    Pool3``, ``Affine1``, ``Affine2``, ``Dropout1``, ``Dropout2``
+    (``layers['Conv1']``, ``layers.items()``).  seed: seeds the weights and the dropout masks (None: both
+    come from NumPy's global generator, as in the book; see :mod:`ferronet.rng`).
     Inputs x (N, C, H, W), float32 or float64 (converted to ``dtype``);
     scores (N, output_size).  loss: the output layer, ``"softmax_ce"`` (the
     book's) or another name of :data:`ferronet.layers.LOSSES` (see
     :class:`~ferronet.networks.base.LayerNetwork`).
     """
+
+    layer_container = LayerList
 
     def __init__(self, input_dim: Sequence[int] = (1, 28, 28),
                  conv_param_1: Mapping[str, Any] = _book_conv(16, 1),
@@ -61,9 +75,11 @@ class DeepConvNet(LayerNetwork):
                  conv_param_6: Mapping[str, Any] = _book_conv(64, 1),
                  hidden_size: int = 50, output_size: int = 10,
                  dtype: DTypeLike = np.float64, seed: int | None = None,
-                 loss: str | LossLayer = "softmax_ce") -> None:
-        super().__init__(dtype=dtype, loss=loss)
-        rng = np.random.default_rng(seed)
+                 weight_init_std: float | str = "he", weight_decay_lambda: float = 0,
+                 l1_lambda: float = 0, max_norm: float | None = None, loss: str | LossLayer = "softmax_ce") -> None:
+        super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
+                         max_norm=max_norm, loss=loss)
+        rng = generator(seed)
         shape = input_shape(input_dim)  # (C, H, W) entering the next layer
         conv_params = (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6)
         relus = pools = 0
@@ -71,7 +87,7 @@ class DeepConvNet(LayerNetwork):
             fn, fs = param["filter_num"], param["filter_size"]
             stride, pad = param.get("stride", 1), param.get("pad", 0)
             w, b = f"W{i}", f"b{i}"
-            self.add_param(w, initializers.he((fn, shape[0], fs, fs), rng, dtype), decay=True)
+            self.add_weight(w, (fn, shape[0], fs, fs), weight_init_std, rng)
             self.add_param(b, initializers.zeros((fn,), dtype))
             self.add_layer(f"Conv{i}", Convolution(self.params[w], self.params[b], stride, pad), W=w, b=b)
             shape = conv_output_shape(shape, fn, fs, stride, pad)  # (FN, oh, ow)
@@ -83,13 +99,12 @@ class DeepConvNet(LayerNetwork):
                 shape = pool_output_shape(shape)  # (FN, oh // 2, ow // 2)
 
         flat = int(np.prod(shape))
-        self.add_param("W7", initializers.he((flat, hidden_size), rng, dtype), decay=True)
+        self.add_weight("W7", (flat, hidden_size), weight_init_std, rng)
         self.add_param("b7", initializers.zeros((hidden_size,), dtype))
-        self.add_param("W8", initializers.he((hidden_size, output_size), rng, dtype), decay=True)
+        self.add_weight("W8", (hidden_size, output_size), weight_init_std, rng)
         self.add_param("b8", initializers.zeros((output_size,), dtype))
-        dropout_seeds = rng.integers(2**63, size=2)
         self.add_layer("Affine1", Affine(self.params["W7"], self.params["b7"]), W="W7", b="b7")
         self.add_layer(f"Relu{relus + 1}", Relu())
-        self.add_layer("Dropout1", Dropout(DROPOUT_RATIO, seed=int(dropout_seeds[0])))
+        self.add_layer("Dropout1", Dropout(DROPOUT_RATIO, seed=child_seed(seed, rng)))
         self.add_layer("Affine2", Affine(self.params["W8"], self.params["b8"]), W="W8", b="b8")
-        self.add_layer("Dropout2", Dropout(DROPOUT_RATIO, seed=int(dropout_seeds[1])))
+        self.add_layer("Dropout2", Dropout(DROPOUT_RATIO, seed=child_seed(seed, rng)))

@@ -14,6 +14,7 @@ from numpy.typing import DTypeLike
 from ferronet import initializers
 from ferronet.layers import Affine, BatchNormalization, Dropout, LossLayer, activation_layer
 from ferronet.networks.base import LayerNetwork
+from ferronet.rng import child_seed, generator
 
 BOOK_DROPOUT_RATIO = 0.5
 
@@ -36,14 +37,18 @@ class MultiLayerNetExtend(LayerNetwork):
     (zeros), all in ``dtype``.  Layers named as in the book: ``Affine{i}``,
     ``BatchNorm{i}``, ``Activation_function{i}``, ``Dropout{i}``.
 
-    activation: 'relu' or 'sigmoid'.  weight_init_std: 'relu'/'he',
-    'sigmoid'/'xavier' (scaled by each layer's fan-in) or a number.
-    weight_decay_lambda: L2 on the weights W (not gamma, beta or biases).
+    activation: 'relu' or 'sigmoid'.  weight_init_std: a number (the std)
+    or an initializer's name ('relu'/'he' by default, 'sigmoid'/'xavier',
+    'glorot_uniform', ...: :mod:`ferronet.initializers`).
+    weight_decay_lambda, l1_lambda, max_norm: L2, L1 and the max-norm
+    constraint on the weights W (not gamma, beta or biases; see
+    :mod:`ferronet.regularizers`).
     use_dropout, dropout_ration (the book's spelling) or dropout_ratio:
     the book's dropout after every hidden activation.
     use_batchnorm: batch normalisation (per feature) after every hidden Affine;
     its running statistics are saved by ``save_params``.
-    seed: seeds the weights and the dropout masks (None: fresh entropy).
+    seed: seeds the weights and the dropout masks (None: both come from NumPy's
+    global generator, as in the book; see :mod:`ferronet.rng`).
     Inputs x (N, input_size) (or (N, ...) of that many values), float32 or
     float64 (converted to ``dtype``); scores (N, output_size).
     loss: the output layer, ``"softmax_ce"`` (the book's) or another name of
@@ -55,8 +60,10 @@ class MultiLayerNetExtend(LayerNetwork):
                  weight_decay_lambda: float = 0, use_dropout: bool = False,
                  dropout_ration: float = BOOK_DROPOUT_RATIO, use_batchnorm: bool = False,
                  dtype: DTypeLike = np.float64, seed: int | None = None,
-                 dropout_ratio: float | None = None, loss: str | LossLayer = "softmax_ce") -> None:
-        super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, loss=loss)
+                 dropout_ratio: float | None = None, l1_lambda: float = 0,
+                 max_norm: float | None = None, loss: str | LossLayer = "softmax_ce") -> None:
+        super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
+                         max_norm=max_norm, loss=loss)
         activation_class = activation_layer(activation)
         self.input_size = input_size
         self.hidden_size_list = list(hidden_size_list)
@@ -66,11 +73,10 @@ class MultiLayerNetExtend(LayerNetwork):
         self.dropout_ratio = _pick_dropout_ratio(dropout_ration, dropout_ratio)
         self.use_batchnorm = bool(use_batchnorm)
 
-        rng = np.random.default_rng(seed)
+        rng = generator(seed)
         sizes = [input_size, *self.hidden_size_list, output_size]
         for i in range(1, len(sizes)):  # the book draws every weight first
-            self.add_param(f"W{i}", initializers.init_weight((sizes[i - 1], sizes[i]), weight_init_std, rng, dtype),
-                           decay=True)
+            self.add_weight(f"W{i}", (sizes[i - 1], sizes[i]), weight_init_std, rng)
             self.add_param(f"b{i}", initializers.zeros((sizes[i],), dtype))
 
         for i in range(1, len(sizes)):
@@ -84,4 +90,4 @@ class MultiLayerNetExtend(LayerNetwork):
                 self.add_layer(f"BatchNorm{i}", BatchNormalization(gamma, beta), gamma=f"gamma{i}", beta=f"beta{i}")
             self.add_layer(f"Activation_function{i}", activation_class())
             if self.use_dropout:
-                self.add_layer(f"Dropout{i}", Dropout(self.dropout_ratio, seed=int(rng.integers(2**63))))
+                self.add_layer(f"Dropout{i}", Dropout(self.dropout_ratio, seed=child_seed(seed, rng)))

@@ -14,6 +14,7 @@ from ferronet import initializers
 from ferronet.layers import Affine, Convolution, LossLayer, Pooling, Relu
 from ferronet.networks.base import LayerNetwork
 from ferronet.geometry import conv_output_shape, input_shape, pool_output_shape
+from ferronet.rng import generator
 
 BOOK_CONV_PARAM: Mapping[str, int] = MappingProxyType({"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1})
 
@@ -29,9 +30,14 @@ class SimpleConvNet(LayerNetwork):
     conv_param: any of 'filter_num', 'filter_size', 'pad', 'stride'; the
     missing ones take the book's values (30, 5, 0, 1).  Unlike the book, a
     non-square input or an odd convolution output is sized correctly.
-    weight_init_std: the weights' std (the book's 0.01), or 'relu'/'he',
-    'sigmoid'/'xavier' (scaled by each layer's fan-in).  seed: seeds the
-    weights (None: fresh entropy).
+    weight_init_std: the weights' std (the book's 0.01), or an
+    initializer's name ('relu'/'he', 'sigmoid'/'xavier', 'glorot_uniform',
+    ...: :mod:`ferronet.initializers`), scaled by each layer's fans (the
+    filters' fan-in C*FS*FS, fan-out FN*FS*FS).
+    weight_decay_lambda, l1_lambda, max_norm: L2, L1 and the max-norm
+    constraint on W1, W2, W3 (:mod:`ferronet.regularizers`; a filter is
+    one unit of W1).  seed: seeds the weights (None: NumPy's global
+    generator, see :mod:`ferronet.rng`).
     Inputs x (N, C, H, W), float32 or float64 (converted to ``dtype``);
     scores (N, output_size).  loss: the output layer, ``"softmax_ce"`` (the
     book's) or another name of :data:`ferronet.layers.LOSSES` (see
@@ -40,9 +46,10 @@ class SimpleConvNet(LayerNetwork):
 
     def __init__(self, input_dim: Sequence[int] = (1, 28, 28), conv_param: Mapping[str, Any] = BOOK_CONV_PARAM,
                  hidden_size: int = 100, output_size: int = 10, weight_init_std: float | str = 0.01,
-                 dtype: DTypeLike = np.float64, seed: int | None = None,
-                 loss: str | LossLayer = "softmax_ce") -> None:
-        super().__init__(dtype=dtype, loss=loss)
+                 dtype: DTypeLike = np.float64, seed: int | None = None, weight_decay_lambda: float = 0,
+                 l1_lambda: float = 0, max_norm: float | None = None, loss: str | LossLayer = "softmax_ce") -> None:
+        super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
+                         max_norm=max_norm, loss=loss)
         unknown = set(conv_param) - set(BOOK_CONV_PARAM)
         if unknown:
             raise ValueError(f"unknown conv_param keys {sorted(unknown)}; use {sorted(BOOK_CONV_PARAM)}")
@@ -52,16 +59,12 @@ class SimpleConvNet(LayerNetwork):
         conv_shape = conv_output_shape(in_shape, filter_num, filter_size, stride, pad)  # (FN, oh, ow)
         pool_size = int(np.prod(pool_output_shape(conv_shape)))  # FN * ph * pw
 
-        rng = np.random.default_rng(seed)
-
-        def weight(shape: tuple[int, ...]) -> np.ndarray:
-            return initializers.init_weight(shape, weight_init_std, rng, dtype)
-
-        self.add_param("W1", weight((filter_num, in_shape[0], filter_size, filter_size)), decay=True)
+        rng = generator(seed)
+        self.add_weight("W1", (filter_num, in_shape[0], filter_size, filter_size), weight_init_std, rng)
         self.add_param("b1", initializers.zeros((filter_num,), dtype))
-        self.add_param("W2", weight((pool_size, hidden_size)), decay=True)
+        self.add_weight("W2", (pool_size, hidden_size), weight_init_std, rng)
         self.add_param("b2", initializers.zeros((hidden_size,), dtype))
-        self.add_param("W3", weight((hidden_size, output_size)), decay=True)
+        self.add_weight("W3", (hidden_size, output_size), weight_init_std, rng)
         self.add_param("b3", initializers.zeros((output_size,), dtype))
 
         self.add_layer("Conv1", Convolution(self.params["W1"], self.params["b1"], stride, pad), W="W1", b="b1")

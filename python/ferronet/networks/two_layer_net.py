@@ -8,6 +8,7 @@ from numpy.typing import DTypeLike
 from ferronet import initializers
 from ferronet.layers import Affine, LossLayer, Relu
 from ferronet.networks.base import LayerNetwork
+from ferronet.rng import generator
 
 
 class TwoLayerNet(LayerNetwork):
@@ -15,23 +16,27 @@ class TwoLayerNet(LayerNetwork):
 
     Parameters: ``W1`` (input_size, hidden_size), ``b1`` (hidden_size,),
     ``W2`` (hidden_size, output_size), ``b2`` (output_size,), all in ``dtype``.
-    weight_init_std: the weights' standard deviation (a number, or one of the
-    strings of :func:`ferronet.initializers.resolve_std`); biases start at 0.
-    seed: seeds the weight initialisation (None: fresh entropy).
+    weight_init_std: the weights' standard deviation (the book's 0.01), or
+    an initializer's name (:mod:`ferronet.initializers`: 'he', 'xavier',
+    'glorot_uniform', ...); biases start at 0.
+    weight_decay_lambda, l1_lambda, max_norm: regularisation of W1 and W2
+    (:mod:`ferronet.regularizers`; none by default, as in the book).
+    seed: seeds the weight initialisation (None: NumPy's global generator, see
+    :mod:`ferronet.rng`).
     loss: the output layer, ``"softmax_ce"`` (the book's) or another name of
     :data:`ferronet.layers.LOSSES` (see :class:`~ferronet.networks.base.LayerNetwork`).
     """
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int,
                  weight_init_std: float | str = 0.01, dtype: DTypeLike = np.float64,
-                 seed: int | None = None, loss: str | LossLayer = "softmax_ce") -> None:
-        super().__init__(dtype=dtype, loss=loss)
-        rng = np.random.default_rng(seed)
-        self.add_param("W1", initializers.init_weight((input_size, hidden_size), weight_init_std, rng, dtype),
-                       decay=True)
+                 seed: int | None = None, weight_decay_lambda: float = 0, l1_lambda: float = 0,
+                 max_norm: float | None = None, loss: str | LossLayer = "softmax_ce") -> None:
+        super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
+                         max_norm=max_norm, loss=loss)
+        rng = generator(seed)
+        self.add_weight("W1", (input_size, hidden_size), weight_init_std, rng)
         self.add_param("b1", initializers.zeros((hidden_size,), dtype))
-        self.add_param("W2", initializers.init_weight((hidden_size, output_size), weight_init_std, rng, dtype),
-                       decay=True)
+        self.add_weight("W2", (hidden_size, output_size), weight_init_std, rng)
         self.add_param("b2", initializers.zeros((output_size,), dtype))
 
         self.add_layer("Affine1", Affine(self.params["W1"], self.params["b1"]), W="W1", b="b1")

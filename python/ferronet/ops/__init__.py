@@ -85,6 +85,14 @@ adagrad_step = _dispatched(reference.adagrad_step)
 rmsprop_step = _dispatched(reference.rmsprop_step)
 adadelta_step = _dispatched(reference.adadelta_step)
 adam_step = _dispatched(reference.adam_step)
+adamw_step = _dispatched(reference.adamw_step)
+# weight penalties, their gradients, gradient scaling, max-norm (regularize.rs)
+sum_of_squares = _dispatched(reference.sum_of_squares)
+sum_of_abs = _dispatched(reference.sum_of_abs)
+l2_grad_step = _dispatched(reference.l2_grad_step)
+l1_grad_step = _dispatched(reference.l1_grad_step)
+scale_step = _dispatched(reference.scale_step)
+max_norm_step = _dispatched(reference.max_norm_step)
 # im2col / col2im and convolution (conv.rs)
 im2col = _dispatched(reference.im2col)
 col2im = _dispatched(reference.col2im)
@@ -110,6 +118,8 @@ KERNELS = (
     "mse_forward", "mse_backward", "l1_forward", "l1_backward", "huber_forward", "huber_backward",
     "sigmoid_bce_forward", "sigmoid_bce_backward",
     "sgd_step", "momentum_step", "nesterov_step", "adagrad_step", "rmsprop_step", "adadelta_step", "adam_step",
+    "adamw_step",
+    "sum_of_squares", "sum_of_abs", "l2_grad_step", "l1_grad_step", "scale_step", "max_norm_step",
     "im2col", "col2im", "conv_forward", "conv_backward",
     "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
     "batchnorm_forward", "batchnorm_backward",

@@ -14,6 +14,9 @@ raise the same exception types, so both backends reject bad input alike:
   NaN or infinite ones -> ``ValueError``
 * flags (``trans_a``, ``need_dx``, ``train``, ``inverted``) that are not bools -> ``TypeError``
 * softmax over an empty class axis, or a loss over zero rows (or elements) -> ``ValueError``
+* multi-tensor arguments (one array or a list/tuple of them) that do not
+  match the call's first one, or arrays written in place that overlap ->
+  ``ValueError``
 * a Huber ``delta`` that is not a finite number > 0 -> ``ValueError``
 * targets outside [0, 1] where a loss needs probabilities (binary
   cross-entropy, KL divergence) -> ``ValueError`` (NaN is let through)
@@ -45,10 +48,18 @@ def finite(name: str, v: object) -> float:
 
 
 def positive(name: str, v: object) -> float:
-    """:func:`real`, finite and > 0 (ValueError otherwise, NaN included)."""
-    value = real(name, v)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    """:func:`finite`, and > 0 (ValueError)."""
+    value = finite(name, v)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return value
+
+
+def non_negative(name: str, v: object) -> float:
+    """:func:`finite`, and >= 0 (ValueError)."""
+    value = finite(name, v)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
     return value
 
 
@@ -100,6 +111,42 @@ def ndim(name: str, a: np.ndarray, expected: int) -> None:
 def same_shape(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> None:
     if a.shape != b.shape:
         raise ValueError(f"shape mismatch: {name_a} has shape {a.shape} but {name_b} has shape {b.shape}")
+
+
+# --------------------------------------------------------------------------
+# Multi-tensor arguments: one array, or a list/tuple of arrays
+# --------------------------------------------------------------------------
+
+Items = list[tuple[str, object]]  # (name for errors, array) per tensor
+
+
+def tensor_items(name: str, arg: object) -> tuple[bool, Items]:
+    """``(is a sequence, [(name, array)])`` for argument ``name``: ``param`` or ``param[2]``."""
+    if isinstance(arg, np.ndarray):
+        return False, [(name, arg)]
+    if isinstance(arg, (list, tuple)):
+        return True, [(f"{name}[{i}]", a) for i, a in enumerate(arg)]
+    raise TypeError(f"{name} must be a numpy.ndarray or a list of them, got {type(arg).__name__}")
+
+
+def matching_items(name: str, arg: object, first_name: str, first: tuple[bool, Items]) -> Items:
+    """:func:`tensor_items` of ``arg``, which must hold what the call's first argument holds."""
+    sequence, items = tensor_items(name, arg)
+    if sequence != first[0] or len(items) != len(first[1]):
+        def describe(seq: bool, its: Items) -> str:
+            return f"a sequence of {len(its)} arrays" if seq else "one array"
+
+        raise ValueError(f"{name} must match {first_name}: {first_name} is {describe(*first)}, "
+                         f"{name} is {describe(sequence, items)}")
+    return items
+
+
+def no_overlap(written: Items, read: Items = ()) -> None:
+    """ValueError when an array written in place overlaps another written or read array."""
+    for i, (name, a) in enumerate(written):
+        for _, b in [*written[:i], *read]:
+            if np.may_share_memory(a, b):
+                raise ValueError(f"{name} is being written by another call or overlaps an array written by this call")
 
 
 def writable(name: str, a: np.ndarray) -> None:

@@ -6,9 +6,11 @@ happen in the Rust bindings (``rust/bindings``).
 """
 
 from ferronet._native import (  # noqa: F401
+    # noqa: F401
     adadelta_step,
     adagrad_step,
     adam_step,
+    adamw_step,
     affine_backward,
     affine_forward,
     avg_pool_backward,
@@ -27,7 +29,10 @@ from ferronet._native import (  # noqa: F401
     kl_div_forward,
     l1_backward,
     l1_forward,
+    l1_grad_step,
+    l2_grad_step,
     matmul,
+    max_norm_step,
     max_pool_backward,
     max_pool_forward,
     momentum_step,
@@ -37,6 +42,7 @@ from ferronet._native import (  # noqa: F401
     relu_backward,
     relu_forward,
     rmsprop_step,
+    scale_step,
     sgd_step,
     sigmoid_bce_backward,
     sigmoid_bce_forward,
@@ -45,4 +51,6 @@ from ferronet._native import (  # noqa: F401
     softmax,
     softmax_cross_entropy_backward,
     softmax_cross_entropy_forward,
+    sum_of_abs,
+    sum_of_squares,
 )

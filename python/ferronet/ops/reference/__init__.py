@@ -4,7 +4,7 @@ Every function here is the definition of what its native twin in
 ``ferronet._native`` computes; the tests compare the two.  All functions take
 float32 or float64 arrays and never change their dtype (no silent casting).
 Functions ending in ``_step`` update their first array(s) in place and return
-``None``, exactly like the native optimizer kernels; ``batchnorm_forward``
+``None``, exactly like the native optimizer and regularization kernels; ``batchnorm_forward``
 in training mode also updates its running statistics in place.  Image
 kernels use the NCHW layout; dropout masks come from a counter-based hash of
 (seed, flat index), so both backends draw identical masks.
@@ -19,8 +19,10 @@ from ferronet.ops.reference.softmax import (kl_div_backward, kl_div_forward, sof
                                            softmax_cross_entropy_forward)
 from ferronet.ops.reference.loss import (huber_backward, huber_forward, l1_backward, l1_forward, mse_backward,
                                         mse_forward, sigmoid_bce_backward, sigmoid_bce_forward)
-from ferronet.ops.reference.optim import (adadelta_step, adagrad_step, adam_step, momentum_step, nesterov_step,
-                                         rmsprop_step, sgd_step)
+from ferronet.ops.reference.optim import (adadelta_step, adagrad_step, adam_step, adamw_step, momentum_step,
+                                         nesterov_step, rmsprop_step, sgd_step)
+from ferronet.ops.reference.regularize import (l1_grad_step, l2_grad_step, max_norm_step, scale_step, sum_of_abs,
+                                              sum_of_squares)
 from ferronet.ops.reference.conv import im2col, col2im, conv_forward, conv_backward
 from ferronet.ops.reference.pooling import max_pool_forward, max_pool_backward, avg_pool_forward, avg_pool_backward
 from ferronet.ops.reference.batchnorm import batchnorm_forward, batchnorm_backward
@@ -30,6 +32,7 @@ __all__ = [
     "adadelta_step",
     "adagrad_step",
     "adam_step",
+    "adamw_step",
     "affine_backward",
     "affine_forward",
     "avg_pool_backward",
@@ -48,7 +51,10 @@ __all__ = [
     "kl_div_forward",
     "l1_backward",
     "l1_forward",
+    "l1_grad_step",
+    "l2_grad_step",
     "matmul",
+    "max_norm_step",
     "max_pool_backward",
     "max_pool_forward",
     "momentum_step",
@@ -58,6 +64,7 @@ __all__ = [
     "relu_backward",
     "relu_forward",
     "rmsprop_step",
+    "scale_step",
     "sgd_step",
     "sigmoid_bce_backward",
     "sigmoid_bce_forward",
@@ -66,4 +73,6 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy_backward",
     "softmax_cross_entropy_forward",
+    "sum_of_abs",
+    "sum_of_squares",
 ]

@@ -12,42 +12,23 @@ import numpy as np
 from ferronet.ops import _checks
 
 
-def _as_items(name: str, arg: object) -> tuple[bool, list[tuple[str, object]]]:
-    """(is a sequence, [(name for errors, array)]) for one step argument."""
-    if isinstance(arg, np.ndarray):
-        return False, [(name, arg)]
-    if isinstance(arg, (list, tuple)):
-        return True, [(f"{name}[{i}]", a) for i, a in enumerate(arg)]
-    raise TypeError(f"{name} must be a numpy.ndarray or a list of them, got {type(arg).__name__}")
-
-
-def _describe(sequence: bool, items: list) -> str:
-    return f"a sequence of {len(items)} arrays" if sequence else "one array"
-
-
-def _step_tensors(param: object, grad: object, **states: object) -> list[tuple[np.ndarray, ...]]:
+def _step_tensors(param, grad, **states: object) -> list[tuple[np.ndarray, ...]]:
     """Check a step's arrays; returns per tensor ``(param, grad, *states)``.
 
     All arrays share one float dtype; params and states are C-contiguous,
     writeable and distinct (ValueError if two of them overlap), each grad
     and state has its param's shape.
     """
-    seq, params = _as_items("param", param)
-    args = {"grad": grad, **states}
-    items = {}
-    for name, arg in args.items():
-        arg_seq, arg_items = _as_items(name, arg)
-        if arg_seq != seq or len(arg_items) != len(params):
-            raise ValueError(f"{name} must match param: param is {_describe(seq, params)}, "
-                             f"{name} is {_describe(arg_seq, arg_items)}")
-        items[name] = arg_items
+    first = _checks.tensor_items("param", param)
+    params = first[1]
+    items = {name: _checks.matching_items(name, arg, "param", first) for name, arg in {"grad": grad, **states}.items()}
     every = dict(params)
     for arg_items in items.values():
         every.update(arg_items)
     if not every:
         return []
     _checks.same_dtype(**every)
-    written: list[tuple[str, np.ndarray]] = []
+    written: _checks.Items = []
     tensors = []
     for i, (pname, p) in enumerate(params):
         _checks.writable(pname, p)
@@ -62,10 +43,7 @@ def _step_tensors(param: object, grad: object, **states: object) -> list[tuple[n
             written.append((sname, s))
             row.append(s)
         tensors.append(tuple(row))
-    for i, (name, a) in enumerate(written):
-        for _, b in written[:i]:
-            if np.may_share_memory(a, b):
-                raise ValueError(f"{name} is being written by another call or overlaps an array written by this call")
+    _checks.no_overlap(written)
     return tensors
 
 
@@ -137,6 +115,20 @@ def adadelta_step(param, grad, h, d, lr: float, rho: float, eps: float) -> None:
         p -= t(lr) * delta
 
 
+def _check_betas(beta1: float, beta2: float) -> None:
+    for name, beta in (("beta1", beta1), ("beta2", beta2)):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"{name} must lie in [0, 1), got {beta}")
+
+
+def _adam_lr_t(lr: float, beta1: float, beta2: float, t: int) -> float:
+    """Adam's step size ``lr * sqrt(1 - beta2**t) / (1 - beta1**t)`` (ValueError unless t >= 1)."""
+    if t < 1:
+        raise ValueError(f"adam step count t must be >= 1, got {t}")
+    t = min(t, 2**31 - 1)  # beta**t has long underflowed to 0 (the native kernel's bound)
+    return lr * np.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
+
+
 def adam_step(param, grad, m, v, lr: float, beta1: float, beta2: float, t: int) -> None:
     """Adam, the book's form, at step ``t`` (an int, 1 for the first update).
 
@@ -148,15 +140,33 @@ def adam_step(param, grad, m, v, lr: float, beta1: float, beta2: float, t: int) 
         _checks.real(name, value)
     step = _checks.integer("t", t)
     lr, beta1, beta2 = _checks.finite_reals(lr=lr, beta1=beta1, beta2=beta2)
-    for name, beta in (("beta1", beta1), ("beta2", beta2)):
-        if not 0.0 <= beta < 1.0:
-            raise ValueError(f"{name} must lie in [0, 1), got {beta}")
-    if step < 1:
-        raise ValueError(f"adam step count t must be >= 1, got {step}")
-    step = min(step, 2**31 - 1)  # beta**t has long underflowed to 0 (the native kernel's bound)
-    lr_t = lr * np.sqrt(1.0 - beta2**step) / (1.0 - beta1**step)
+    _check_betas(beta1, beta2)
+    lr_t = _adam_lr_t(lr, beta1, beta2, step)
     for p, g, m_, v_ in _step_tensors(param, grad, m=m, v=v):
         ty = p.dtype.type
         m_ += ty(1 - beta1) * (g - m_)
         v_ += ty(1 - beta2) * (g * g - v_)
+        p -= ty(lr_t) * m_ / (np.sqrt(v_) + ty(1e-7))
+
+
+def adamw_step(param, grad, m, v, lr: float, beta1: float, beta2: float, weight_decay: float, t: int) -> None:
+    """AdamW (Loshchilov & Hutter): :func:`adam_step` with decoupled weight decay.
+
+    ``param *= 1 - lr * weight_decay`` (the decay does not pass through
+    ``m`` and ``v``), then Adam's update at step ``t``:
+    ``param -= lr_t * m / (sqrt(v) + 1e-7)``; weight_decay >= 0.
+    """
+    for name, value in (("lr", lr), ("beta1", beta1), ("beta2", beta2), ("weight_decay", weight_decay)):
+        _checks.real(name, value)
+    step = _checks.integer("t", t)
+    lr, beta1, beta2, weight_decay = _checks.finite_reals(lr=lr, beta1=beta1, beta2=beta2, weight_decay=weight_decay)
+    _check_betas(beta1, beta2)
+    if weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    lr_t = _adam_lr_t(lr, beta1, beta2, step)
+    for p, g, m_, v_ in _step_tensors(param, grad, m=m, v=v):
+        ty = p.dtype.type
+        m_ += ty(1 - beta1) * (g - m_)
+        v_ += ty(1 - beta2) * (g * g - v_)
+        p *= ty(1 - lr * weight_decay)
         p -= ty(lr_t) * m_ / (np.sqrt(v_) + ty(1e-7))
