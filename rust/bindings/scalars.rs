@@ -64,14 +64,12 @@ pub fn finite(name: &str, value: Real) -> PyResult<f64> {
     }
 }
 
-/// `value` if it is finite and positive (`ValueError` naming `name` otherwise).
+/// [`finite`], and > 0 (`ValueError` naming `name` otherwise).
 pub fn positive(name: &str, value: Real) -> PyResult<f64> {
-    if value.0.is_finite() && value.0 > 0.0 {
-        Ok(value.0)
+    let value = finite(name, value)?;
+    if value > 0.0 {
+        Ok(value)
     } else {
-        Err(value_error(format!(
-            "{name} must be a finite number > 0, got {}",
-            value.0
-        )))
+        Err(value_error(format!("{name} must be > 0, got {value}")))
     }
 }
