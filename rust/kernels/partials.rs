@@ -20,6 +20,14 @@ pub trait Partial: Copy + Send + Sync {
     fn merge(self, next: Self) -> Self;
 }
 
+/// A plain sum.
+impl Partial for f64 {
+    const EMPTY: Self = 0.0;
+    fn merge(self, next: Self) -> Self {
+        self + next
+    }
+}
+
 /// `f(block)` for consecutive blocks covering `0..len`, merged in order.
 ///
 /// Blocks hold a multiple of `min_block` units (the last one may be
@@ -51,16 +59,6 @@ mod tests {
     use super::*;
     use crate::kernels::parallel::set_num_threads;
 
-    #[derive(Clone, Copy, Debug, PartialEq)]
-    struct Sum(f64);
-
-    impl Partial for Sum {
-        const EMPTY: Self = Sum(0.0);
-        fn merge(self, next: Self) -> Self {
-            Sum(self.0 + next.0)
-        }
-    }
-
     #[test]
     fn every_unit_once_and_the_same_bits_at_any_thread_count() {
         let values: Vec<f64> = (0..3_000_017u64)
@@ -68,20 +66,20 @@ mod tests {
             .collect();
         let sum = |threads| {
             set_num_threads(threads);
-            reduce_blocks(values.len(), 4096, 1 << 14, |r| Sum(values[r].iter().sum()))
+            reduce_blocks(values.len(), 4096, 1 << 14, |r| values[r].iter().sum::<f64>())
         };
         let one = sum(1);
         assert_eq!(one, sum(2));
         assert_eq!(one, sum(4));
         set_num_threads(2);
         let exact: f64 = values.iter().sum();
-        assert!((one.0 - exact).abs() < 1e-6 * exact);
+        assert!((one - exact).abs() < 1e-6 * exact);
         for len in [0usize, 1, 63, 4096, 4097, MAX_BLOCKS * 4096 + 1] {
             let count = reduce_blocks(len, 4096, 1000, |r| {
                 assert!(r.start % 4096 == 0 && !r.is_empty());
-                Sum(r.len() as f64)
+                r.len() as f64
             });
-            assert_eq!(count.0, len as f64);
+            assert_eq!(count, len as f64);
         }
     }
 }
