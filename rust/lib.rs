@@ -9,7 +9,7 @@ mod bindings;
 #[cfg(feature = "python")]
 #[pyo3::pymodule]
 fn _native(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
-    use bindings::{activation, batchnorm, conv, dense, dropout, info, optim, pooling, regularize, softmax};
+    use bindings::{activation, batchnorm, conv, dense, dropout, info, loss, optim, pooling, regularize, softmax};
     use pyo3::prelude::*;
 
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -49,6 +49,17 @@ fn _native(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
     m.add_function(wrap_pyfunction!(softmax::softmax, m)?)?;
     m.add_function(wrap_pyfunction!(softmax::softmax_cross_entropy_forward, m)?)?;
     m.add_function(wrap_pyfunction!(softmax::softmax_cross_entropy_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(softmax::kl_div_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(softmax::kl_div_backward, m)?)?;
+
+    m.add_function(wrap_pyfunction!(loss::mse_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(loss::mse_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(loss::l1_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(loss::l1_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(loss::huber_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(loss::huber_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(loss::sigmoid_bce_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(loss::sigmoid_bce_backward, m)?)?;
 
     m.add_function(wrap_pyfunction!(conv::im2col, m)?)?;
     m.add_function(wrap_pyfunction!(conv::col2im, m)?)?;

@@ -40,6 +40,8 @@ FLAGS = st.sampled_from([True, False, np.True_, 1, 0])
 ACTIVATION_SCALARS = {"relu": 0, "sigmoid": 0, "tanh": 0, "relu6": 0, "softplus": 0, "gelu": 0,
                       "leaky_relu": 1, "swish": 1, "elu": 1, "rrelu": 2}
 SEEDS = st.sampled_from([0, 1, 2**64 - 1, 2**64, -1, 1.5])
+#: the losses' kernels are NAME_forward and NAME_backward
+LOSSES = ("mse", "l1", "huber", "sigmoid_bce", "kl_div")
 REALS = st.sampled_from([0.1, 0.9, 1, 0.0, -1.0, np.nan, np.inf, "0.1", True, np.float32(0.5), 2**70])
 
 
@@ -91,6 +93,14 @@ def calls(draw):
     if name == "affine_backward":
         x, W = a2(), a2()
         return name, (draw(arrays(2, x.dtype)), x, W, draw(FLAGS))
+    if name.rsplit("_", 1)[0] in LOSSES:
+        y = a2() if name.startswith("kl_div") else draw(arrays())
+        args = [y, like(draw, y)]  # targets usually 0.25: valid probabilities
+        if name.startswith("huber"):
+            args.append(draw(REALS))  # delta
+        if name.endswith("_backward"):
+            args.append(draw(REALS))  # dout
+        return name, tuple(args)
     activation, _, direction = name.rpartition("_")
     if activation in ACTIVATION_SCALARS:
         x = draw(arrays())

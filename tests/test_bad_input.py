@@ -32,6 +32,16 @@ def all_calls(dtype):
         "softmax": (x2,),
         "softmax_cross_entropy_forward": (x2, np.array([0, 1, 2, 0])),
         "softmax_cross_entropy_backward": (x2, np.array([0, 1, 2, 0])),
+        "kl_div_forward": (x2, x2.copy()),  # 0.5 everywhere: valid probabilities
+        "kl_div_backward": (x2, x2.copy()),
+        "mse_forward": (x2, x2.copy()),
+        "mse_backward": (x2, x2.copy()),
+        "l1_forward": (x2, x2.copy()),
+        "l1_backward": (x2, x2.copy()),
+        "huber_forward": (x2, x2.copy()),
+        "huber_backward": (x2, x2.copy()),
+        "sigmoid_bce_forward": (x2, x2.copy()),
+        "sigmoid_bce_backward": (x2, x2.copy()),
         "sgd_step": (x2.copy(), x2, 0.1),
         "momentum_step": (x2.copy(), x2, x2.copy(), 0.1, 0.9),
         "nesterov_step": (x2.copy(), x2, x2.copy(), 0.1, 0.9),
@@ -174,6 +184,12 @@ def shapes_in(message: str) -> list[str]:
         ("prelu_forward", (arr((5, 2)), arr((5,))), "(5, 2)", "(5,)"),
         ("prelu_backward", (arr((2, 3)), arr((2, 4)), arr((3,))), "(2, 4)", "(3,)"),
         ("prelu_backward", (arr((3, 3)), arr((2, 3)), arr((3,))), "(3, 3)", "(2, 3)"),
+        ("mse_forward", (arr((4, 3)), arr((3, 4))), "(4, 3)", "(3, 4)"),
+        ("l1_backward", (arr((4, 3)), arr((4, 3, 1))), "(4, 3)", "(4, 3, 1)"),
+        ("huber_forward", (arr((4, 1)), arr((4,))), "(4, 1)", "(4,)"),
+        ("sigmoid_bce_backward", (arr((2,)), arr((3,))), "(2,)", "(3,)"),
+        ("kl_div_forward", (arr((4, 3)), arr((4, 2))), "(4, 3)", "(4, 2)"),
+        ("kl_div_backward", (arr((4, 3)), arr((3, 4))), "(4, 3)", "(3, 4)"),
     ],
 )
 def test_mismatched_shapes_name_both(backend, name, args, first, second):
@@ -517,3 +533,59 @@ def test_empty_activations_are_fine(backend):
         first = result[0] if isinstance(result, tuple) else result
         assert first.shape == (0, 3), name
     np.testing.assert_array_equal(ops.prelu_backward(x, x, arr((3,)))[1], np.zeros(3))
+# Losses: delta, targets that must be probabilities, empty inputs
+# --------------------------------------------------------------------------
+
+ELEMENTWISE_LOSSES = ["mse_forward", "mse_backward", "l1_forward", "l1_backward", "huber_forward",
+                      "huber_backward", "sigmoid_bce_forward", "sigmoid_bce_backward"]
+
+
+@pytest.mark.parametrize("delta", [0, -1.0, float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("name", ["huber_forward", "huber_backward"])
+def test_huber_delta_must_be_positive_and_finite(backend, name, delta):
+    with pytest.raises(ValueError, match="delta"):
+        getattr(ops, name)(arr((4, 3)), arr((4, 3)), delta)
+
+
+@pytest.mark.parametrize("delta", ["1", True, None, np.ones(1)])
+@pytest.mark.parametrize("name", ["huber_forward", "huber_backward"])
+def test_huber_delta_must_be_a_real_number(backend, name, delta):
+    with pytest.raises(TypeError):
+        getattr(ops, name)(arr((4, 3)), arr((4, 3)), delta)
+
+
+@pytest.mark.parametrize("bad", [-0.5, 1.5, np.inf, -np.inf])
+@pytest.mark.parametrize("name", ["sigmoid_bce_forward", "sigmoid_bce_backward", "kl_div_forward", "kl_div_backward"])
+def test_targets_must_be_probabilities(backend, name, bad):
+    t = arr((4, 3))
+    t[2, 1] = bad
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]"):
+        getattr(ops, name)(arr((4, 3)), t)
+
+
+@pytest.mark.parametrize("name", ["mse_forward", "sigmoid_bce_forward", "kl_div_forward"])
+def test_loss_targets_are_not_cast(backend, name):
+    """Integer or other-precision targets are a TypeError: the loss layers convert them, the kernels do not."""
+    for t in (np.ones((4, 3), np.int64), np.ones((4, 3), np.float32), [[0.5] * 3] * 4):
+        with pytest.raises(TypeError):
+            getattr(ops, name)(arr((4, 3)), t)
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 3), (3, 0), (2, 0, 4)])
+@pytest.mark.parametrize("name", ELEMENTWISE_LOSSES)
+def test_elementwise_losses_need_an_element(backend, name, shape):
+    with pytest.raises(ValueError, match="at least one element"):
+        getattr(ops, name)(np.zeros(shape), np.zeros(shape))
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0)])
+@pytest.mark.parametrize("name", ["kl_div_forward", "kl_div_backward"])
+def test_kl_div_needs_a_row_and_a_class(backend, name, shape):
+    with pytest.raises(ValueError, match="at least one row and one class"):
+        getattr(ops, name)(np.zeros(shape), np.zeros(shape))
+
+
+@pytest.mark.parametrize("name", ["kl_div_forward", "kl_div_backward"])
+def test_kl_div_takes_matrices(backend, name):
+    with pytest.raises(ValueError, match="2-d"):
+        getattr(ops, name)(arr((3,)), arr((3,)))

@@ -18,8 +18,8 @@ from ferronet.datasets import fashion_mnist
 from ferronet.bench import report, timing
 from ferronet.cli import COMMANDS, build_parser, main
 
-EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "adam", "sgd", "update", "relu", "sigmoid", "activation",
-                   "mlp_epoch", "im2col", "conv", "deep_conv_layer", "max_pool", "batchnorm", "dropout",
+EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "loss", "adam", "sgd", "update", "relu", "sigmoid",
+                   "activation", "mlp_epoch", "im2col", "conv", "deep_conv_layer", "max_pool", "batchnorm", "dropout",
                    "simple_convnet", "deep_convnet", "beside_numpy", "two_processes"}
 #: groups the NumPy backend does not run (native and PyTorch only)
 NATIVE_AND_TORCH_ONLY = {"beside_numpy", "two_processes"}
@@ -367,6 +367,25 @@ def test_torch_models_match_the_networks() -> None:
     x = np.zeros((3, 1, 28, 28), np.float32)
     step = torch_impl.adam_steps(torch_impl.deep_convnet(seed=0), x, np.zeros(3, np.uint8), 2, lr=1e-3, seed=0)
     step(2)  # a full and a partial batch
+
+
+def test_torch_losses_match_the_loss_layers() -> None:
+    """The PyTorch forms the loss cases time compute the loss layers' losses and gradients."""
+    torch = pytest.importorskip("torch")
+    from ferronet.bench import cases, torch_impl
+    from ferronet.layers import loss_layer
+
+    rng = np.random.default_rng(0)
+    for name in cases.LOSS_LAYERS:
+        x = rng.standard_normal((6, 5)) * 3
+        t = cases.loss_targets(name, rng, 6, 5).astype(np.float64)
+        layer = loss_layer(name)()
+        loss = layer.forward(x, t)
+        tx = torch.from_numpy(x.copy()).requires_grad_()
+        torch_loss = torch_impl.LOSSES[name](tx, torch.from_numpy(t))
+        torch_loss.backward()
+        assert torch_loss.item() == pytest.approx(loss, rel=1e-12), name
+        np.testing.assert_allclose(tx.grad.numpy(), layer.backward(), rtol=1e-10, atol=1e-15, err_msg=name)
 
 
 def test_bench_checks_the_issue_targets(quick_bench) -> None:

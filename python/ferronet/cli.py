@@ -108,8 +108,8 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--markdown", metavar="PATH", help="write the Markdown table")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     p.add_argument("--only", type=lambda s: [g for g in s.split(",") if g], default=None,
-                   help="only these case groups (copy, matmul, affine, softmax_ce, adam, sgd, update, relu, sigmoid, "
-                        "activation, mlp_epoch, im2col, conv, deep_conv_layer, max_pool, batchnorm, dropout, "
+                   help="only these case groups (copy, matmul, affine, softmax_ce, loss, adam, sgd, update, relu, "
+                        "sigmoid, activation, mlp_epoch, im2col, conv, deep_conv_layer, max_pool, batchnorm, dropout, "
                         "simple_convnet, deep_convnet, beside_numpy, two_processes)")
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ferronet.arrays import as_float_array
+from ferronet.ops import _checks
 from ferronet.ops import reference as _kernels
 
 # --------------------------------------------------------------------------
@@ -210,7 +211,9 @@ def mean_absolute_error(y: ArrayLike, t: ArrayLike) -> float:
 
 
 def huber_loss(y: ArrayLike, t: ArrayLike, delta: float = 1.0) -> float:
-    """Mean Huber loss: ``0.5 d**2`` for ``|d| <= delta``, else ``delta (|d| - delta/2)``."""
+    """Mean Huber loss over every element: ``0.5 d**2`` for ``|d| <= delta``, else
+    ``delta (|d| - delta/2)``, ``d = y - t``; delta a finite number > 0 (ValueError otherwise)."""
+    delta = _checks.positive("delta", delta)
     d = np.abs(as_float_array(y) - as_float_array(t))
     return float(np.mean(np.where(d <= delta, 0.5 * d * d, delta * (d - 0.5 * delta))))
 
@@ -258,6 +261,18 @@ def binary_cross_entropy(y: ArrayLike, t: ArrayLike, eps: float = 1e-7) -> float
     return float(-np.mean(t_ * np.log(p) + (1 - t_) * np.log1p(-p)))
 
 
+def sigmoid_binary_cross_entropy(x: ArrayLike, t: ArrayLike) -> float:
+    """:func:`binary_cross_entropy` of ``sigmoid(x)`` for logits ``x``, exact: the mean
+    over every element of ``max(x, 0) - x t + log1p(exp(-|x|))`` (no clipping,
+    finite for any finite logit).
+
+    t: targets of x's shape in [0, 1] (0/1 labels or probabilities; ValueError
+    outside).  What :class:`ferronet.layers.SigmoidWithLoss` computes.
+    """
+    a = as_float_array(x)
+    return _kernels.sigmoid_bce_forward(a, as_float_array(t, a.dtype))
+
+
 def kl_divergence(p: ArrayLike, q: ArrayLike, eps: float = 1e-12) -> float:
     """``KL(p || q) = sum p log(p / q)`` along the last axis, averaged over rows.
 
@@ -267,3 +282,14 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, eps: float = 1e-12) -> float:
     p_, q_ = _as_batch(as_float_array(p), as_float_array(q))
     logratio = np.log(np.where(p_ > 0, p_, 1)) - np.log(np.maximum(q_, eps))  # (N, C)
     return float(np.sum(np.where(p_ > 0, p_ * logratio, 0)) / p_.shape[0])
+
+
+def softmax_kl_divergence(x: ArrayLike, t: ArrayLike) -> float:
+    """:func:`kl_divergence` ``KL(t || softmax(x))`` for logits ``x``, exact: summed
+    over the last axis, averaged over rows (log-sum-exp, no floor).
+
+    x: logits (N, C) or (C,); t: target distributions of x's shape (values
+    in [0, 1], ValueError outside).  What :class:`ferronet.layers.KLDivLoss` computes.
+    """
+    a, t_ = _as_batch(as_float_array(x), np.asarray(t))
+    return _kernels.kl_div_forward(a, as_float_array(t_, a.dtype))[0]

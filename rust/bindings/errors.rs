@@ -4,6 +4,7 @@
 //! * [`KernelError::TooLarge`] and geometry that does not fit -> `ValueError`
 //! * [`KernelError::Interrupted`] -> the exception the signal handler raised
 //!   (`KeyboardInterrupt` for Ctrl-C), see [`crate::bindings::run`]
+//! * [`NotProbabilities`] (targets outside [0, 1] where a loss needs probabilities) -> `ValueError`
 
 use pyo3::exceptions::{PyKeyboardInterrupt, PyMemoryError};
 use pyo3::PyErr;
@@ -11,6 +12,7 @@ use pyo3::PyErr;
 use super::array::{fmt_shape, value_error};
 use crate::kernels::error::KernelError;
 use crate::kernels::geometry::GeometryError;
+use crate::kernels::loss::NotProbabilities;
 
 /// A geometry error about the 4-d array (or `input_shape` tuple) `what` of `shape`.
 pub fn geometry_error(e: GeometryError, what: &str, shape: &[usize]) -> PyErr {
@@ -35,5 +37,14 @@ impl From<KernelError> for PyErr {
             KernelError::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
             KernelError::TooLarge { .. } | KernelError::Geometry(_) => value_error(e.to_string()),
         }
+    }
+}
+
+impl From<NotProbabilities> for PyErr {
+    fn from(e: NotProbabilities) -> Self {
+        value_error(format!(
+            "targets must be probabilities in [0, 1], got min {:?} max {:?}",
+            e.min, e.max
+        ))
     }
 }

@@ -10,6 +10,7 @@ pub mod dense;
 pub mod dropout;
 pub mod errors;
 pub mod info;
+pub mod loss;
 pub mod optim;
 pub mod pooling;
 pub mod regularize;

@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 
 use super::array::{fmt_shape, same_shape, value_error, Elem};
 use super::call::{detached, detached_in_place, dispatch};
-use super::scalars::{finite, Real};
+use super::scalars::{finite, positive, Real};
 use super::tensors::{dtype_of, Arg};
 use super::window::Int;
 use crate::kernels::error::KResult;
@@ -171,10 +171,7 @@ pub fn max_norm_step<'py>(py: Python<'py>, param: &Bound<'py, PyAny>, max_norm: 
         Ok(())
     }
 
-    let max_norm = finite("max_norm", max_norm)?;
-    if max_norm <= 0.0 {
-        return Err(value_error(format!("max_norm must be > 0, got {max_norm}")));
-    }
+    let max_norm = positive("max_norm", max_norm)?;
     let param = Arg::read("param", param)?;
     match dtype_of(&[&param])? {
         Some(dtype) => dispatch!(dtype, run(py, &param, max_norm, axis.0)),

@@ -4,6 +4,7 @@
 //! * [`Real`]: an int or float (Python or NumPy), not a bool or a string -> else `TypeError`
 //! * [`Flag`]: a bool (Python or NumPy), not an int -> else `TypeError`
 //! * [`finite`]: NaN and infinity -> `ValueError`
+//! * [`positive`]: finite and > 0, else `ValueError`
 //! * [`seed64`]: an int in [0, 2**64) -> else `TypeError` (not an int) or `ValueError`
 
 use pyo3::exceptions::PyOverflowError;
@@ -62,6 +63,16 @@ pub fn finite(name: &str, value: Real) -> PyResult<f64> {
         Ok(value.0)
     } else {
         Err(value_error(format!("{name} must be finite, got {}", value.0)))
+    }
+}
+
+/// [`finite`], and > 0 (`ValueError` naming `name` otherwise).
+pub fn positive(name: &str, value: Real) -> PyResult<f64> {
+    let value = finite(name, value)?;
+    if value > 0.0 {
+        Ok(value)
+    } else {
+        Err(value_error(format!("{name} must be > 0, got {value}")))
     }
 }
 

@@ -1,4 +1,4 @@
-//! Bindings for softmax and the fused softmax-cross-entropy.
+//! Bindings for softmax, the fused softmax-cross-entropy and the fused KL divergence.
 
 use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -139,5 +139,75 @@ fn sce_backward<'py, T: Elem>(
     let dx = result.data();
     let (ys, tv) = (y.slice(), targets.view());
     detached(py, || kernel::softmax_cross_entropy_backward(ys, tv, dout, dx, c))?;
+    Ok(result.into_any())
+}
+
+/// Logits `x` (N, C) and target distributions `t` of its shape and dtype, at least one row and one class.
+fn kl_inputs<'py, T: Elem>(
+    what: &str,
+    x_name: &str,
+    x: &Bound<'py, PyAny>,
+    t: &Bound<'py, PyAny>,
+) -> PyResult<(Input<'py, T>, Input<'py, T>)> {
+    let (x, t) = (Input::<T>::new(x_name, x)?, Input::<T>::new("t", t)?);
+    require_ndim(x_name, x.shape(), 2)?;
+    same_shape(x_name, x.shape(), "t", t.shape())?;
+    if x.shape().contains(&0) {
+        return Err(value_error(format!(
+            "{what} needs at least one row and one class, got shape {}",
+            fmt_shape(x.shape())
+        )));
+    }
+    Ok((x, t))
+}
+
+/// `(loss, y)`: the mean over rows of KL(t || softmax(x)), and softmax(x).
+#[pyfunction]
+pub fn kl_div_forward<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    t: &Bound<'py, PyAny>,
+) -> PyResult<(f64, Bound<'py, PyAny>)> {
+    dispatch!(common_dtype(&[("x", x), ("t", t)])?, kl_forward(py, x, t))
+}
+
+fn kl_forward<'py, T: Elem>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    t: &Bound<'py, PyAny>,
+) -> PyResult<(f64, Bound<'py, PyAny>)> {
+    let (x, t) = kl_inputs::<T>("kl_div_forward", "x", x, t)?;
+    let c = x.shape()[1];
+    let mut result = Output::<T>::try_new(py, x.shape())?;
+    let y = result.data();
+    let (xs, ts) = (x.slice(), t.slice());
+    let loss = detached(py, || kernel::kl_div_forward(xs, ts, y, c))??;
+    Ok((loss, result.into_any()))
+}
+
+/// `dout * (y * t.sum(axis=1) - t) / N`.
+#[pyfunction]
+#[pyo3(signature = (y, t, dout=Real(1.0)), text_signature = "(y, t, dout=1.0)")]
+pub fn kl_div_backward<'py>(
+    py: Python<'py>,
+    y: &Bound<'py, PyAny>,
+    t: &Bound<'py, PyAny>,
+    dout: Real,
+) -> PyResult<Bound<'py, PyAny>> {
+    dispatch!(common_dtype(&[("y", y), ("t", t)])?, kl_backward(py, y, t, dout.0))
+}
+
+fn kl_backward<'py, T: Elem>(
+    py: Python<'py>,
+    y: &Bound<'py, PyAny>,
+    t: &Bound<'py, PyAny>,
+    dout: f64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (y, t) = kl_inputs::<T>("kl_div_backward", "y", y, t)?;
+    let c = y.shape()[1];
+    let mut result = Output::<T>::try_new(py, y.shape())?;
+    let dx = result.data();
+    let (ys, ts) = (y.slice(), t.slice());
+    detached(py, || kernel::kl_div_backward(ys, ts, dout, dx, c))??;
     Ok(result.into_any())
 }

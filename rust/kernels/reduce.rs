@@ -9,18 +9,60 @@ const LANES: usize = 16;
 /// The maximum of `x` (NaN is skipped; -inf for an empty slice).
 #[inline(always)]
 pub fn lane_max<T: Float>(x: &[T]) -> T {
+    lane_max_by(x, |v| v)
+}
+
+/// The minimum of `x` (NaN is skipped; +inf for an empty slice).
+#[inline(always)]
+pub fn lane_min<T: Float>(x: &[T]) -> T {
+    -lane_max_by(x, |v| -v)
+}
+
+/// The maximum of `key(v)` over `x` (NaN is skipped; -inf for an empty slice).
+#[inline(always)]
+fn lane_max_by<T: Float>(x: &[T], key: impl Fn(T) -> T) -> T {
     let mut lanes = [T::NEG_INFINITY; LANES];
     let chunks = x.chunks_exact(LANES);
     let tail = chunks.remainder();
     for c in chunks {
         for l in 0..LANES {
-            lanes[l] = if c[l] > lanes[l] { c[l] } else { lanes[l] };
+            let v = key(c[l]);
+            lanes[l] = if v > lanes[l] { v } else { lanes[l] };
         }
     }
     lanes
         .iter()
-        .chain(tail)
-        .fold(T::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+        .copied()
+        .chain(tail.iter().map(|&v| key(v)))
+        .fold(T::NEG_INFINITY, |m, v| if v > m { v } else { m })
+}
+
+/// `sum_i term(a_i, b_i)`: each term computed in `T`, the sum accumulated in `f64`.
+///
+/// The terms of a piece go to a small buffer first, in a plain loop the
+/// compiler vectorises however long `term` is; then the buffer is summed
+/// in `LANES` f64 partial sums.
+#[inline(always)]
+pub fn lane_sum_of<T: Float>(a: &[T], b: &[T], term: impl Fn(T, T) -> T) -> f64 {
+    const PIECE: usize = 16 * LANES;
+    assert_eq!(a.len(), b.len());
+    let mut lanes = [0.0f64; LANES];
+    let mut terms = [T::ZERO; PIECE];
+    let mut tail = 0.0f64;
+    for (a, b) in a.chunks(PIECE).zip(b.chunks(PIECE)) {
+        let terms = &mut terms[..a.len()];
+        for ((o, &a), &b) in terms.iter_mut().zip(a).zip(b) {
+            *o = term(a, b);
+        }
+        let chunks = terms.chunks_exact(LANES);
+        tail += chunks.remainder().iter().map(|v| v.to_f64()).sum::<f64>();
+        for c in chunks {
+            for l in 0..LANES {
+                lanes[l] += c[l].to_f64();
+            }
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
 }
 
 /// The sum of `x`.

@@ -15,6 +15,7 @@
 use super::error::{try_vec, KResult};
 use super::float::Float;
 use super::parallel::{for_each_range, run_chunks, threads_for, SharedMut};
+use super::partials::reduce_blocks;
 use super::reduce::lane_sum_by;
 
 /// Elements per thread below which an element-wise pass stays single-threaded.
@@ -38,20 +39,9 @@ pub fn sum_of_abs<T: Float>(x: &[T]) -> KResult<f64> {
 }
 
 /// The sum of `block_sum` over fixed blocks of `x`, in parallel for large
-/// inputs; the block sums are added in order.
+/// inputs; the block sums are added in order ([`reduce_blocks`]).
 fn blocked_sum<T: Float>(x: &[T], block_sum: fn(&[T]) -> f64) -> KResult<f64> {
-    let blocks = x.len().div_ceil(BLOCK);
-    if blocks <= 1 {
-        return Ok(block_sum(x));
-    }
-    let mut partials = try_vec(blocks, 0.0f64, "partial sums")?;
-    let shared = SharedMut::new(&mut partials);
-    run_chunks(blocks, threads_for(x.len(), SUM_GRAIN), |b| {
-        let r = b * BLOCK..((b + 1) * BLOCK).min(x.len());
-        // SAFETY: each block writes only its own partial.
-        unsafe { shared.range(b..b + 1)[0] = block_sum(&x[r]) };
-    });
-    Ok(partials.iter().sum())
+    Ok(reduce_blocks(x.len(), BLOCK, SUM_GRAIN, |r| block_sum(&x[r])))
 }
 
 multiversion! {

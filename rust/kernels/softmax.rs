@@ -1,11 +1,16 @@
-//! Row-wise softmax and the fused softmax-cross-entropy loss.
+//! Row-wise softmax, the fused softmax-cross-entropy loss, and the fused
+//! Kullback-Leibler divergence of softmax from target distributions.
 
 use super::float::Float;
+use super::loss::{NotProbabilities, Sums};
 use super::parallel::{for_each_range, SharedMut};
-use super::reduce::{lane_max, lane_sum};
+use super::partials::{reduce_blocks, Partial};
+use super::reduce::{lane_max, lane_sum, lane_sum_of};
 
 /// Elements per thread below which a call stays single-threaded.
 const GRAIN: usize = 1 << 15;
+/// Elements per partial sum of a reduction over rows (at least one row).
+const BLOCK: usize = 1 << 13;
 
 /// Targets of the cross-entropy: one class index per row, or one-hot rows.
 #[derive(Clone, Copy, Debug)]
@@ -100,6 +105,69 @@ pub fn softmax_cross_entropy_backward<T: Float>(y: &[T], t: Targets<'_, T>, dout
     });
 }
 
+/// Softmax of `x` (N, C) into `y` and the mean over rows of the divergence
+/// `KL(t_i || softmax(x_i)) = sum_j t_ij (ln t_ij - ln softmax(x_i)_j)`,
+/// exact (log-sum-exp); a zero target contributes 0. Each row's terms are
+/// summed in f64, over fixed blocks of rows (the same bits at any thread
+/// count). `Err` (with `y` partly written) when a target lies outside `[0, 1]`.
+pub fn kl_div_forward<T: Float>(x: &[T], t: &[T], y: &mut [T], cols: usize) -> Result<f64, NotProbabilities> {
+    assert_eq!(x.len(), y.len());
+    assert_eq!(x.len(), t.len());
+    assert!(cols > 0);
+    let rows = x.len() / cols;
+    let out = SharedMut::new(y);
+    let total = reduce_blocks(rows, BLOCK / cols, GRAIN / cols, |r| {
+        let span = r.start * cols..r.end * cols;
+        // SAFETY: blocks of rows are disjoint.
+        let y = unsafe { out.range(span.clone()) };
+        let mut sums = Sums::EMPTY;
+        for ((xr, tr), yr) in x[span.clone()]
+            .chunks_exact(cols)
+            .zip(t[span].chunks_exact(cols))
+            .zip(y.chunks_exact_mut(cols))
+        {
+            let (max, log_sum) = softmax_row(xr, yr);
+            sums = sums.merge(Sums::with_range(kl_row(tr, xr, max, log_sum), tr));
+        }
+        sums
+    });
+    total.probabilities().map(|sum| sum / rows as f64)
+}
+
+/// `dx = dout * (y * sum_j t_j - t) / N` for probabilities `y` (N, C): the
+/// gradient of [`kl_div_forward`]'s mean with respect to the logits (`y - t`
+/// scaled when each row of `t` sums to 1). `Err` when a target lies outside `[0, 1]`.
+pub fn kl_div_backward<T: Float>(
+    y: &[T],
+    t: &[T],
+    dout: f64,
+    dx: &mut [T],
+    cols: usize,
+) -> Result<(), NotProbabilities> {
+    assert_eq!(y.len(), dx.len());
+    assert_eq!(y.len(), t.len());
+    assert!(cols > 0);
+    let rows = y.len() / cols;
+    let scale = T::from_f64(dout / rows as f64);
+    let out = SharedMut::new(dx);
+    let total = reduce_blocks(rows, BLOCK / cols, GRAIN / cols, |r| {
+        let span = r.start * cols..r.end * cols;
+        // SAFETY: blocks of rows are disjoint.
+        let dx = unsafe { out.range(span.clone()) };
+        let mut sums = Sums::EMPTY;
+        for ((yr, tr), dxr) in y[span.clone()]
+            .chunks_exact(cols)
+            .zip(t[span].chunks_exact(cols))
+            .zip(dx.chunks_exact_mut(cols))
+        {
+            kl_grad_row(yr, tr, scale, dxr);
+            sums = sums.merge(Sums::with_range(0.0, tr));
+        }
+        sums
+    });
+    total.probabilities().map(|_| ())
+}
+
 multiversion! {
     /// Softmax of one row; returns `(max, ln(sum_j e^(x_j - max)))`.
     fn softmax_row<T>(x: &[T], y: &mut [T]) -> (T, T) {
@@ -128,6 +196,27 @@ multiversion! {
             total += if t == T::ZERO { T::ZERO } else { t * (log_sum - (x - max)) };
         }
         total
+    }
+}
+
+multiversion! {
+    /// `sum_j t_j (ln t_j - (x_j - max - log_sum))` in f64: `t_j` against
+    /// `log softmax_j = x_j - max - log_sum`; a zero target contributes 0.
+    fn kl_row<T>(t: &[T], x: &[T], max: T, log_sum: T) -> f64 {
+        lane_sum_of(t, x, |t, x| {
+            // 0 * ln 0 (and 0 * inf) would be NaN: a zero target contributes nothing.
+            if t == T::ZERO { T::ZERO } else { t * (t.ln_positive() - (x - max) + log_sum) }
+        })
+    }
+}
+
+multiversion! {
+    /// `dx_j = (y_j * sum_k t_k - t_j) * scale`.
+    fn kl_grad_row<T>(y: &[T], t: &[T], scale: T, dx: &mut [T]) {
+        let mass = lane_sum(t);
+        for ((dx, &y), &t) in dx.iter_mut().zip(y).zip(t) {
+            *dx = (y * mass - t) * scale;
+        }
     }
 }
 
@@ -205,6 +294,59 @@ mod tests {
             let want = 2.0 * (y1[i] - onehot[i]) / rows as f64;
             assert!((d1[i] - want).abs() < 1e-15 && (d2[i] - want).abs() < 1e-15);
         }
+    }
+
+    #[test]
+    fn kl_divergence_matches_its_definition_and_gradient() {
+        let (rows, cols) = (23, 9);
+        let mut rng = crate::kernels::testing::Rng::new(5);
+        let x: Vec<f64> = rng.vec(rows * cols).iter().map(|v| v * 5.0).collect();
+        // target distributions, one row with zeros in it
+        let mut t: Vec<f64> = rng.vec(rows * cols).iter().map(|v| v + 1.0).collect();
+        t[2] = 0.0;
+        t[5] = 0.0;
+        for row in t.chunks_mut(cols) {
+            let s: f64 = row.iter().sum();
+            row.iter_mut().for_each(|v| *v /= s);
+        }
+        let mut want = 0.0;
+        for (xr, tr) in x.chunks(cols).zip(t.chunks(cols)) {
+            let m = xr.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let lse = m + xr.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+            want += xr
+                .iter()
+                .zip(tr)
+                .filter(|(_, &t)| t > 0.0)
+                .map(|(&x, &t)| t * (t.ln() - (x - lse)))
+                .sum::<f64>();
+        }
+        want /= rows as f64;
+        let mut y = vec![0.0; rows * cols];
+        let got = kl_div_forward(&x, &t, &mut y, cols).unwrap();
+        assert!((got - want).abs() < 1e-13, "{got} vs {want}");
+        let mut dx = vec![0.0; rows * cols];
+        kl_div_backward(&y, &t, 2.0, &mut dx, cols).unwrap();
+        let mut scratch = vec![0.0; rows * cols];
+        for i in [0usize, 2, 40, rows * cols - 1] {
+            let h = 1e-6;
+            let (mut up, mut down) = (x.clone(), x.clone());
+            up[i] += h;
+            down[i] -= h;
+            let numeric = 2.0
+                * (kl_div_forward(&up, &t, &mut scratch, cols).unwrap()
+                    - kl_div_forward(&down, &t, &mut scratch, cols).unwrap())
+                / (2.0 * h);
+            assert!((dx[i] - numeric).abs() < 1e-8, "element {i}: {} vs {numeric}", dx[i]);
+        }
+        // the divergence from itself is 0, and targets outside [0, 1] are refused
+        let mut p = vec![0.0; rows * cols];
+        softmax(&x, &mut p, cols);
+        assert!(kl_div_forward(&x, &p, &mut y, cols).unwrap().abs() < 1e-15);
+        t[7] = -0.5;
+        t[8] = 1.5;
+        let err = Err(NotProbabilities { min: -0.5, max: 1.5 });
+        assert_eq!(kl_div_forward(&x, &t, &mut y, cols), err);
+        assert_eq!(kl_div_backward(&y, &t, 1.0, &mut dx, cols), err.map(|_: f64| ()));
     }
 
     #[test]

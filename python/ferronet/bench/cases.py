@@ -19,6 +19,7 @@ import numpy as np
 
 from ferronet import ops
 from ferronet.bench.training import Network, adam_run, epoch_data, mlp
+from ferronet.layers import loss_layer
 
 F32 = np.float32
 FERRONET_BACKENDS = ("native", "numpy")
@@ -51,6 +52,7 @@ class Sizes:
     process_steps: int = 20  #: two processes: SimpleConvNet steps per process and release
     process_repeats: int = 5  #: two processes: releases timed per variant
     update_net: tuple[int, int, int] = (784, 50, 10)  #: optimizer update: TwoLayerNet sizes (float64)
+    loss: tuple[int, int] = (1000, 1000)  #: the loss layers' scores (N, K)
 
 
 FULL = Sizes(matmul=(64, 128, 256, 512, 1024, 2048), softmax=((100, 10), (1000, 1000)),
@@ -60,7 +62,7 @@ QUICK = Sizes(matmul=(64, 128), softmax=((100, 10), (200, 200)), optimizer=(10**
               copy=10**6, epoch_samples=1000, repeats=3, min_time=0.002, epoch_repeats=2,
               conv_batch=4, convnet_batch=20, convnet_samples=100, deep_steps=2, numpy_steps=(2, 1),
               beside_period=2, beside_matmul=32, together_min_time=0.002, process_steps=2, process_repeats=2,
-              update_net=(20, 5, 3))
+              update_net=(20, 5, 3), loss=(200, 200))
 
 
 @dataclass
@@ -182,6 +184,48 @@ def softmax_ce_case(n: int, c: int, torch: ModuleType | None) -> Case:
                 "GB/s", 16.0 * n * c)
 
 
+#: the fused loss layers timed in group "loss": name -> (targets, bytes moved per element)
+LOSS_LAYERS = {
+    "mse": ("float32 values", 20),  # forward reads x, t; backward reads x, t, writes dx
+    "l1": ("float32 values", 20),
+    "huber": ("float32 values, delta 1", 20),
+    "sigmoid_bce": ("0/1 labels (float32)", 20),
+    "kl_div": ("distributions (float32)", 24),  # forward reads x, t, writes y; backward reads y, t, writes dx
+}
+
+
+def loss_targets(name: str, rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """float32 targets (N, K) for the loss ``name``: values, 0/1 labels or distributions."""
+    if name == "sigmoid_bce":
+        return rng.integers(0, 2, size=(n, k)).astype(F32)
+    if name == "kl_div":
+        t = rng.uniform(size=(n, k))
+        return (t / t.sum(axis=1, keepdims=True)).astype(F32)
+    return normal(rng, n, k) * F32(3)
+
+
+def loss_case(name: str, n: int, k: int, torch: ModuleType | None) -> Case:
+    """The loss layer ``name`` (``ferronet.layers.LOSSES``): ``forward(x, t)`` then ``backward()``."""
+    rng = seeded(7)
+    x = normal(rng, n, k) * F32(3)
+    t = loss_targets(name, rng, n, k)
+    what, bytes_per_element = LOSS_LAYERS[name]
+
+    def build(backend: str) -> Built | None:
+        if backend == "torch":
+            return Built(torch.loss_fwd_bwd(name, x, t)) if torch else None
+        layer = loss_layer(name)()
+
+        def run() -> None:
+            layer.forward(x, t)
+            layer.backward()
+
+        return Built(run)
+
+    return Case("loss", f"{loss_layer(name).__name__} fwd+bwd {n}x{k}", f"{n}x{k}, {what}", build,
+                "GB/s", float(bytes_per_element * n * k))
+
+
 # ---------------------------------------------------------------------- optimizer steps and activations
 
 
@@ -285,6 +329,8 @@ def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True,
     yield affine_case(b, d, h, torch)
     for n, c in sizes.softmax:
         yield softmax_ce_case(n, c, torch)
+    for name in LOSS_LAYERS:
+        yield loss_case(name, *sizes.loss, torch)
     for kind in ("adam", "sgd"):
         for n in sizes.optimizer:
             yield optimizer_case(kind, n, torch)

@@ -172,6 +172,8 @@ TARGETS = (
            False, labelled("Adam step 1e7"), over_copy_bandwidth, 2),
     Target("every activation fwd+bwd on 1e7 float32 ≥ 3× NumPy", "numpy / native time", 3.0, False,
            in_group("activation"), time_ratio("numpy", "native"), 2),
+    Target("fused loss layers fwd+bwd ≥ 2× NumPy", "numpy / native time", 2.0, False, in_group("loss"),
+           time_ratio("numpy", "native"), 2),
     # the convolutional-network issue's, still reported at every thread count
     Target("convolution fwd+bwd ≥ 4× NumPy", "numpy / native time", 4.0, False, in_group("conv"),
            time_ratio("numpy", "native")),

@@ -53,6 +53,28 @@ def softmax_ce_fwd_bwd(x: np.ndarray, t: np.ndarray) -> Callable[[], Any]:
     return run
 
 
+#: PyTorch's forms of ferronet's loss layers (mean over every element; KL per sample, of log_softmax(x) from t)
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "mse": F.mse_loss,
+    "l1": F.l1_loss,
+    "huber": F.huber_loss,
+    "sigmoid_bce": F.binary_cross_entropy_with_logits,
+    "kl_div": lambda x, t: F.kl_div(F.log_softmax(x, dim=1), t, reduction="batchmean"),
+}
+
+
+def loss_fwd_bwd(name: str, x: np.ndarray, t: np.ndarray) -> Callable[[], Any]:
+    """The loss ``name`` of ``LOSSES`` and its gradient with respect to x (autograd)."""
+    tx, tt = _leaf(x), torch.from_numpy(t)
+    loss = LOSSES[name]
+
+    def run() -> None:
+        loss(tx, tt).backward()
+        tx.grad = None
+
+    return run
+
+
 def _optimizer_step(make: Callable[..., torch.optim.Optimizer], param: np.ndarray,
                     grad: np.ndarray, **kw: Any) -> tuple[Callable[[], Any], str]:
     p = torch.nn.Parameter(torch.from_numpy(param.copy()))

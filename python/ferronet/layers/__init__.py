@@ -9,7 +9,8 @@ Every layer a network runs follows one protocol (:class:`ferronet.layers.base.La
 declared ``params`` (parameter -> gradient attribute) and ``persistent``
 state; ``keep_state=False`` makes ``forward`` an inference pass that keeps
 nothing for ``backward`` (what networks' ``predict`` uses).  Output layers
-follow :class:`ferronet.layers.base.LossLayer`: ``forward(x, t)``, ``backward(dout=1)``.
+follow :class:`ferronet.layers.base.LossLayer`: ``forward(x, t)``, ``backward(dout=1)``;
+``LOSSES`` / :func:`loss_layer` name them for the networks' ``loss=``.
 """
 
 from ferronet.layers.activations import (ACTIVATIONS, ELU, GELU, Activation, Identity, LeakyReLU, PReLU, ReLU6, Relu,
@@ -20,9 +21,13 @@ from ferronet.layers.base import Layer, LossLayer
 from ferronet.layers.batch_norm import BatchNormalization
 from ferronet.layers.convolution import Convolution
 from ferronet.layers.dropout import Dropout
+from ferronet.layers.elementwise_losses import HuberLoss, L1Loss, MSELoss, SigmoidWithLoss
+from ferronet.layers.kl_div_loss import KLDivLoss
+from ferronet.layers.losses import LOSSES, loss_layer
 from ferronet.layers.pooling import Pooling
 from ferronet.layers.softmax_with_loss import SoftmaxWithLoss
 
-__all__ = ["ACTIVATIONS", "ELU", "GELU", "Activation", "AddLayer", "Affine", "BatchNormalization", "Convolution",
-           "Dropout", "Identity", "Layer", "LeakyReLU", "LossLayer", "MulLayer", "PReLU", "Pooling", "RReLU", "ReLU6",
-           "Relu", "SiLU", "Sigmoid", "SoftmaxWithLoss", "Softplus", "Swish", "Tanh", "activation_layer"]
+__all__ = ["ACTIVATIONS", "ELU", "GELU", "LOSSES", "Activation", "AddLayer", "Affine", "BatchNormalization",
+           "Convolution", "Dropout", "HuberLoss", "Identity", "KLDivLoss", "L1Loss", "Layer", "LeakyReLU", "LossLayer",
+           "MSELoss", "MulLayer", "PReLU", "Pooling", "RReLU", "ReLU6", "Relu", "SiLU", "Sigmoid", "SigmoidWithLoss",
+           "SoftmaxWithLoss", "Softplus", "Swish", "Tanh", "activation_layer", "loss_layer"]

@@ -80,7 +80,15 @@ class Layer:
 
 class LossLayer:
     """Base of the output layers: ``forward(x, t)`` is the mean loss (a float),
-    ``backward(dout=1)`` its gradient with respect to ``x``."""
+    ``backward(dout=1)`` its gradient with respect to ``x``.
+
+    ``task`` says what the scores ``x`` predict, and so how a network
+    measures them (``accuracy``, ``score``): ``"classification"`` (one class
+    per sample: the largest score), ``"multilabel"`` (independent yes/no
+    labels: a score above 0) or ``"regression"`` (the values themselves).
+    """
+
+    task: ClassVar[str] = "classification"
 
     _forwarded = False
 

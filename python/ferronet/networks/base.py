@@ -3,7 +3,10 @@
 A :class:`LayerNetwork` owns ``params`` (name -> array, all in one float
 dtype, C-contiguous: the book's dict), the named ``layers`` run front to
 back by ``predict``, and a ``last_layer`` that turns scores and targets
-into a loss.  ``layers`` is an ordered dict (name -> layer) as in the book,
+into a loss: the one named by ``loss=`` (:data:`ferronet.layers.LOSSES`;
+the book's ``SoftmaxWithLoss`` by default), so every network does
+classification, regression or multi-label classification with one
+argument.  ``layers`` is an ordered dict (name -> layer) as in the book,
 or, for a network whose book version keeps a plain list (``DeepConvNet``),
 a :class:`ferronet.networks.layer_list.LayerList`, which indexes like that
 list and reads like the dict: subclasses choose with ``layer_container``.  Each parameter is bound to one of a layer's declared
@@ -46,10 +49,11 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ferronet import gradient as _gradient
-from ferronet import initializers, regularizers
+from ferronet import initializers, metrics, regularizers
 from ferronet.arrays import FLOAT_DTYPES, updatable
 from ferronet.layers.activations import Activation
 from ferronet.layers.base import Layer, LossLayer
+from ferronet.layers.losses import loss_layer
 from ferronet.networks.layer_list import LayerList
 from ferronet.networks.param_file import params_path, read_params_into, write_params
 
@@ -97,13 +101,29 @@ class LayerNetwork:
     * max_norm (None or > 0): :meth:`apply_constraints` scales every unit's
       incoming weights back to that Euclidean norm; the Trainer calls it
       after each optimizer update, a hand-written loop must call it too.
+
+    loss: the output layer, by name (any case; ValueError listing the names):
+
+    * ``"softmax_ce"`` (default): softmax + cross-entropy, the book's
+      classifier; targets are labels (N,) or one-hot rows (N, C);
+    * ``"mse"``, ``"l1"``, ``"huber"`` (delta 1): regression; targets hold
+      the outputs' values, (N, output_size) (or (N,) for one output);
+    * ``"sigmoid_bce"``: multi-label (or binary) classification, one
+      independent sigmoid per output; targets (N, output_size) in {0, 1};
+    * ``"kl_div"``: softmax fitted to target distributions (N, C);
+
+    or a :class:`~ferronet.layers.base.LossLayer` instance (e.g.
+    ``HuberLoss(delta=0.5)``).  ``predict`` always returns the raw outputs
+    (logits, or the regression's values); the loss decides what
+    ``accuracy`` and ``score`` measure.
     """
 
     #: the type of ``layers``: ``OrderedDict`` (the book's dict) or ``LayerList`` (the book's list)
     layer_container: ClassVar[type] = OrderedDict
 
     def __init__(self, dtype: DTypeLike = np.float64, weight_decay_lambda: float = 0.0,
-                 l1_lambda: float = 0.0, max_norm: float | None = None) -> None:
+                 l1_lambda: float = 0.0, max_norm: float | None = None,
+                 loss: str | LossLayer = "softmax_ce") -> None:
         self.dtype = np.dtype(dtype)
         if self.dtype not in FLOAT_DTYPES:
             raise TypeError(f"a network's dtype must be float32 or float64, got {self.dtype}")
@@ -112,7 +132,7 @@ class LayerNetwork:
         self.max_norm = regularizers.check_max_norm(max_norm)
         self.params: ParamDict = ParamDict()
         self.layers: OrderedDict[str, Layer] | LayerList = self.layer_container()
-        self.last_layer: LossLayer | None = None
+        self.last_layer: LossLayer = loss if isinstance(loss, LossLayer) else loss_layer(loss)()
         self._bindings: dict[str, tuple[str, str]] = {}  # param name -> (layer name, attribute)
         self.regularized: list[str] = []  # names of the weights the regularisers act on
 
@@ -214,7 +234,7 @@ class LayerNetwork:
         regularizers.apply_max_norm(self._weights(), self.max_norm)
 
     def loss(self, x: np.ndarray, t: np.ndarray, train_flg: bool = False) -> float:
-        """Loss of ``x`` against targets ``t`` (labels (N,) or one-hot (N, C)), penalties included.
+        """Loss of ``x`` against targets ``t`` (as the loss layer takes them), penalties included.
 
         The layers keep what ``backward`` needs (one batch, whatever its size).
         """
@@ -222,25 +242,48 @@ class LayerNetwork:
         return float(self.last_layer.forward(y, t)) + self.regularization_loss()
 
     def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = 100) -> float:
-        """Fraction of samples whose largest score is the true class.
+        """Fraction of the predictions that are right, as the loss defines them.
 
-        x: (N, ...); t: labels (N,) of any integer dtype or one-hot (N, C).
+        * classification (``softmax_ce``, ``kl_div``): the samples whose
+          largest score is the true class; t labels (N,) of any integer dtype,
+          or one-hot rows / distributions (N, C) (their largest entry);
+        * multi-label (``sigmoid_bce``): the (sample, label) pairs whose score
+          is above 0 exactly where the target is 1 (above 1/2); t (N, K).
+
+        A regression network (``mse``, ``l1``, ``huber``) has no accuracy:
+        ValueError, pointing to :meth:`score` (R²).  x: (N, ...).
         ``batch_size`` predicts in chunks (the last partial chunk included,
         unlike the book's SimpleConvNet), to bound memory on large sets;
         None predicts all at once.
         """
-        t = np.asarray(t)
-        if t.ndim != 1:
-            t = np.argmax(t, axis=-1)  # one-hot -> labels
-        t = t.reshape(-1)  # (N,)
+        task = self.last_layer.task
+        if task == "regression":
+            raise ValueError(f"accuracy is not defined for a regression network (loss layer "
+                             f"{type(self.last_layer).__name__}): use score(x, t) for the R² of its "
+                             f"predictions, or loss(x, t)")
+        y = self._outputs(x, batch_size)  # (N, output_size)
+        if task == "multilabel":
+            return metrics.multilabel_accuracy(y, t)
+        return metrics.accuracy(y, t)
+
+    def score(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = 100) -> float:
+        """One number for how well the network fits ``(x, t)``, higher is better
+        (scikit-learn's convention): :meth:`accuracy` for the classifiers, the
+        coefficient of determination R² (:func:`ferronet.metrics.r2_score`)
+        of the predictions for regression (1 is perfect, 0 is no better than
+        predicting the targets' mean)."""
+        if self.last_layer.task == "regression":
+            return metrics.r2_score(self._outputs(x, batch_size), t)
+        return self.accuracy(x, t, batch_size)
+
+    def _outputs(self, x: np.ndarray, batch_size: int | None) -> np.ndarray:
+        """``predict`` of x (N, ...) (a 1-d x is one sample) for scoring; ValueError for no samples."""
         x = np.asarray(x)
         if x.ndim == 1:
             x = x.reshape(1, -1)  # a single sample
-        n = x.shape[0]
-        if n == 0:
-            raise ValueError("accuracy needs at least one sample")
-        y = self.predict(x, batch_size=batch_size)  # (N, C)
-        return int(np.count_nonzero(np.argmax(y, axis=-1) == t)) / n
+        if x.shape[0] == 0:
+            raise ValueError("scoring needs at least one sample")
+        return self.predict(x, batch_size=batch_size)  # (N, output_size)
 
     # ---------------------------------------------------------------- gradients
 

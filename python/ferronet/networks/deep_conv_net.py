@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, Convolution, Dropout, Pooling, SoftmaxWithLoss, activation_layer
+from ferronet.layers import Affine, Convolution, Dropout, LossLayer, Pooling, activation_layer
 from ferronet.networks.base import LayerNetwork
 from ferronet.networks.layer_list import LayerList
 from ferronet.geometry import conv_output_shape, input_shape, pool_output_shape
@@ -63,7 +63,9 @@ class DeepConvNet(LayerNetwork):
     ``ELU1``, ...); 'prelu' adds ``alpha1 .. alpha6`` (one slope per channel
     of each convolution) and ``alpha7`` (hidden_size,).
     Inputs x (N, C, H, W), float32 or float64 (converted to ``dtype``);
-    scores (N, output_size).
+    scores (N, output_size).  loss: the output layer, ``"softmax_ce"`` (the
+    book's) or another name of :data:`ferronet.layers.LOSSES` (see
+    :class:`~ferronet.networks.base.LayerNetwork`).
     """
 
     layer_container = LayerList
@@ -78,9 +80,10 @@ class DeepConvNet(LayerNetwork):
                  hidden_size: int = 50, output_size: int = 10,
                  dtype: DTypeLike = np.float64, seed: int | None = None,
                  weight_init_std: float | str = "he", weight_decay_lambda: float = 0,
-                 l1_lambda: float = 0, max_norm: float | None = None, activation: str = "relu") -> None:
+                 l1_lambda: float = 0, max_norm: float | None = None, activation: str = "relu",
+                 loss: str | LossLayer = "softmax_ce") -> None:
         super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
-                         max_norm=max_norm)
+                         max_norm=max_norm, loss=loss)
         activation_class = activation_layer(activation)
         rng = generator(seed)
         shape = input_shape(input_dim)  # (C, H, W) entering the next layer
@@ -111,4 +114,3 @@ class DeepConvNet(LayerNetwork):
         self.add_layer("Dropout1", Dropout(DROPOUT_RATIO, seed=child_seed(seed, rng)))
         self.add_layer("Affine2", Affine(self.params["W8"], self.params["b8"]), W="W8", b="b8")
         self.add_layer("Dropout2", Dropout(DROPOUT_RATIO, seed=child_seed(seed, rng)))
-        self.last_layer = SoftmaxWithLoss()

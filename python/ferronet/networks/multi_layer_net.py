@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, SoftmaxWithLoss, activation_layer
+from ferronet.layers import Affine, LossLayer, activation_layer
 from ferronet.networks.base import LayerNetwork
 from ferronet.rng import generator
 
@@ -31,14 +31,19 @@ class MultiLayerNet(LayerNetwork):
     add ``lambda * W`` (weights only); l1_lambda and max_norm: L1 and the
     max-norm constraint (:mod:`ferronet.regularizers`).  seed: seeds the
     initialisation (None: NumPy's global generator, see :mod:`ferronet.rng`).
+    loss: the output layer, ``"softmax_ce"`` (the book's) or another name of
+    :data:`ferronet.layers.LOSSES` (see :class:`~ferronet.networks.base.LayerNetwork`):
+    ``loss="mse"`` makes it a regression network, ``loss="sigmoid_bce"`` a
+    multi-label classifier.
     """
 
     def __init__(self, input_size: int, hidden_size_list: Sequence[int], output_size: int,
                  activation: str = "relu", weight_init_std: float | str = "relu",
                  weight_decay_lambda: float = 0, dtype: DTypeLike = np.float64,
-                 seed: int | None = None, l1_lambda: float = 0, max_norm: float | None = None) -> None:
+                 seed: int | None = None, l1_lambda: float = 0, max_norm: float | None = None,
+                 loss: str | LossLayer = "softmax_ce") -> None:
         super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
-                         max_norm=max_norm)
+                         max_norm=max_norm, loss=loss)
         activation_class = activation_layer(activation)
         self.input_size = input_size
         self.hidden_size_list = list(hidden_size_list)
@@ -54,4 +59,3 @@ class MultiLayerNet(LayerNetwork):
             self.add_layer(f"Affine{i}", Affine(self.params[w], self.params[b]), W=w, b=b)
             if i < len(sizes) - 1:
                 self.add_activation(f"Activation_function{i}", activation_class, sizes[i], i, rng)
-        self.last_layer = SoftmaxWithLoss()

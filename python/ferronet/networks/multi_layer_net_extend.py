@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, BatchNormalization, Dropout, SoftmaxWithLoss, activation_layer
+from ferronet.layers import Affine, BatchNormalization, Dropout, LossLayer, activation_layer
 from ferronet.networks.base import LayerNetwork
 from ferronet.rng import child_seed, generator
 
@@ -53,6 +53,8 @@ class MultiLayerNetExtend(LayerNetwork):
     global generator, as in the book; see :mod:`ferronet.rng`).
     Inputs x (N, input_size) (or (N, ...) of that many values), float32 or
     float64 (converted to ``dtype``); scores (N, output_size).
+    loss: the output layer, ``"softmax_ce"`` (the book's) or another name of
+    :data:`ferronet.layers.LOSSES` (see :class:`~ferronet.networks.base.LayerNetwork`).
     """
 
     def __init__(self, input_size: int, hidden_size_list: Sequence[int], output_size: int,
@@ -61,9 +63,9 @@ class MultiLayerNetExtend(LayerNetwork):
                  dropout_ration: float = BOOK_DROPOUT_RATIO, use_batchnorm: bool = False,
                  dtype: DTypeLike = np.float64, seed: int | None = None,
                  dropout_ratio: float | None = None, l1_lambda: float = 0,
-                 max_norm: float | None = None) -> None:
+                 max_norm: float | None = None, loss: str | LossLayer = "softmax_ce") -> None:
         super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
-                         max_norm=max_norm)
+                         max_norm=max_norm, loss=loss)
         activation_class = activation_layer(activation)
         self.input_size = input_size
         self.hidden_size_list = list(hidden_size_list)
@@ -91,4 +93,3 @@ class MultiLayerNetExtend(LayerNetwork):
             self.add_activation(f"Activation_function{i}", activation_class, sizes[i], i, rng)
             if self.use_dropout:
                 self.add_layer(f"Dropout{i}", Dropout(self.dropout_ratio, seed=child_seed(seed, rng)))
-        self.last_layer = SoftmaxWithLoss()

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, Convolution, Pooling, SoftmaxWithLoss, activation_layer
+from ferronet.layers import Affine, Convolution, LossLayer, Pooling, activation_layer
 from ferronet.networks.base import LayerNetwork
 from ferronet.geometry import conv_output_shape, input_shape, pool_output_shape
 from ferronet.rng import generator
@@ -43,15 +43,18 @@ class SimpleConvNet(LayerNetwork):
     (``Relu1``, ``GELU2``); 'prelu' adds ``alpha1`` (filter_num,), one slope
     per channel, and ``alpha2`` (hidden_size,).
     Inputs x (N, C, H, W), float32 or float64 (converted to ``dtype``);
-    scores (N, output_size).
+    scores (N, output_size).  loss: the output layer, ``"softmax_ce"`` (the
+    book's) or another name of :data:`ferronet.layers.LOSSES` (see
+    :class:`~ferronet.networks.base.LayerNetwork`).
     """
 
     def __init__(self, input_dim: Sequence[int] = (1, 28, 28), conv_param: Mapping[str, Any] = BOOK_CONV_PARAM,
                  hidden_size: int = 100, output_size: int = 10, weight_init_std: float | str = 0.01,
                  dtype: DTypeLike = np.float64, seed: int | None = None, weight_decay_lambda: float = 0,
-                 l1_lambda: float = 0, max_norm: float | None = None, activation: str = "relu") -> None:
+                 l1_lambda: float = 0, max_norm: float | None = None, activation: str = "relu",
+                 loss: str | LossLayer = "softmax_ce") -> None:
         super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
-                         max_norm=max_norm)
+                         max_norm=max_norm, loss=loss)
         activation_class = activation_layer(activation)
         unknown = set(conv_param) - set(BOOK_CONV_PARAM)
         if unknown:
@@ -77,4 +80,3 @@ class SimpleConvNet(LayerNetwork):
         self.add_layer("Affine1", Affine(self.params["W2"], self.params["b2"]), W="W2", b="b2")
         self.add_activation(f"{name}2", activation_class, hidden_size, 2, rng)
         self.add_layer("Affine2", Affine(self.params["W3"], self.params["b3"]), W="W3", b="b3")
-        self.last_layer = SoftmaxWithLoss()

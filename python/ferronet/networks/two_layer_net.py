@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, SoftmaxWithLoss, activation_layer
+from ferronet.layers import Affine, LossLayer, activation_layer
 from ferronet.networks.base import LayerNetwork
 from ferronet.rng import generator
 
@@ -27,14 +27,17 @@ class TwoLayerNet(LayerNetwork):
     (:mod:`ferronet.regularizers`; none by default, as in the book).
     seed: seeds the weight initialisation (None: NumPy's global generator, see
     :mod:`ferronet.rng`).
+    loss: the output layer, ``"softmax_ce"`` (the book's) or another name of
+    :data:`ferronet.layers.LOSSES` (see :class:`~ferronet.networks.base.LayerNetwork`).
     """
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int,
                  weight_init_std: float | str = 0.01, dtype: DTypeLike = np.float64,
                  seed: int | None = None, weight_decay_lambda: float = 0, l1_lambda: float = 0,
-                 max_norm: float | None = None, activation: str = "relu") -> None:
+                 max_norm: float | None = None, activation: str = "relu",
+                 loss: str | LossLayer = "softmax_ce") -> None:
         super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
-                         max_norm=max_norm)
+                         max_norm=max_norm, loss=loss)
         activation_class = activation_layer(activation)
         rng = generator(seed)
         self.add_weight("W1", (input_size, hidden_size), weight_init_std, rng)
@@ -45,4 +48,3 @@ class TwoLayerNet(LayerNetwork):
         self.add_layer("Affine1", Affine(self.params["W1"], self.params["b1"]), W="W1", b="b1")
         self.add_activation(f"{activation_class.__name__}1", activation_class, hidden_size, 1, rng)
         self.add_layer("Affine2", Affine(self.params["W2"], self.params["b2"]), W="W2", b="b2")
-        self.last_layer = SoftmaxWithLoss()

@@ -80,10 +80,21 @@ gelu_forward = _dispatched(reference.gelu_forward)
 gelu_backward = _dispatched(reference.gelu_backward)
 elu_forward = _dispatched(reference.elu_forward)
 elu_backward = _dispatched(reference.elu_backward)
-# softmax and the fused loss (softmax.rs)
+# softmax and the fused softmax losses (softmax.rs)
 softmax = _dispatched(reference.softmax)
 softmax_cross_entropy_forward = _dispatched(reference.softmax_cross_entropy_forward)
 softmax_cross_entropy_backward = _dispatched(reference.softmax_cross_entropy_backward)
+kl_div_forward = _dispatched(reference.kl_div_forward)
+kl_div_backward = _dispatched(reference.kl_div_backward)
+# element-wise losses (loss.rs)
+mse_forward = _dispatched(reference.mse_forward)
+mse_backward = _dispatched(reference.mse_backward)
+l1_forward = _dispatched(reference.l1_forward)
+l1_backward = _dispatched(reference.l1_backward)
+huber_forward = _dispatched(reference.huber_forward)
+huber_backward = _dispatched(reference.huber_backward)
+sigmoid_bce_forward = _dispatched(reference.sigmoid_bce_forward)
+sigmoid_bce_backward = _dispatched(reference.sigmoid_bce_backward)
 # optimizer steps (optim.rs)
 sgd_step = _dispatched(reference.sgd_step)
 momentum_step = _dispatched(reference.momentum_step)
@@ -124,7 +135,9 @@ KERNELS = (
     "leaky_relu_forward", "leaky_relu_backward", "prelu_forward", "prelu_backward", "rrelu_forward", "rrelu_backward",
     "relu6_forward", "relu6_backward", "softplus_forward", "softplus_backward", "swish_forward", "swish_backward",
     "gelu_forward", "gelu_backward", "elu_forward", "elu_backward",
-    "softmax", "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
+    "softmax", "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "kl_div_forward", "kl_div_backward",
+    "mse_forward", "mse_backward", "l1_forward", "l1_backward", "huber_forward", "huber_backward",
+    "sigmoid_bce_forward", "sigmoid_bce_backward",
     "sgd_step", "momentum_step", "nesterov_step", "adagrad_step", "rmsprop_step", "adadelta_step", "adam_step",
     "adamw_step",
     "sum_of_squares", "sum_of_abs", "l2_grad_step", "l1_grad_step", "scale_step", "max_norm_step",

@@ -13,10 +13,13 @@ raise the same exception types, so both backends reject bad input alike:
 * hyper-parameters that are not real numbers (strings, bools) -> ``TypeError``;
   NaN or infinite ones -> ``ValueError``
 * flags (``trans_a``, ``need_dx``, ``train``, ``inverted``) that are not bools -> ``TypeError``
-* softmax over an empty class axis, or a loss over zero rows -> ``ValueError``
+* softmax over an empty class axis, or a loss over zero rows (or elements) -> ``ValueError``
 * multi-tensor arguments (one array or a list/tuple of them) that do not
   match the call's first one, or arrays written in place that overlap ->
   ``ValueError``
+* a Huber ``delta`` that is not a finite number > 0 -> ``ValueError``
+* targets outside [0, 1] where a loss needs probabilities (binary
+  cross-entropy, KL divergence) -> ``ValueError`` (NaN is let through)
 """
 
 from __future__ import annotations
@@ -164,6 +167,13 @@ def labels(t: object, n: int, classes: int) -> np.ndarray:
     if n and (t.min() < 0 or t.max() >= classes):
         raise ValueError(f"labels out of range: expected values in [0, {classes}), got min {t.min()} max {t.max()}")
     return t
+
+
+def probabilities(t: np.ndarray) -> None:
+    """Targets a loss takes as probabilities: every value in [0, 1] (ValueError
+    naming the range found; NaN is neither refused nor counted)."""
+    if np.any(t < 0) or np.any(t > 1):
+        raise ValueError(f"targets must be probabilities in [0, 1], got min {np.nanmin(t)} max {np.nanmax(t)}")
 
 
 def targets(x: np.ndarray, t: object) -> bool:

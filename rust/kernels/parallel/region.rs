@@ -111,7 +111,9 @@ const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(20);
 fn spin_before_sleep() -> Duration {
     static V: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
     *V.get_or_init(|| {
-        let us = std::env::var("FERRONET_X_SPIN_WAIT_US").ok().and_then(|v| v.parse().ok());
+        let us = std::env::var("FERRONET_X_SPIN_WAIT_US")
+            .ok()
+            .and_then(|v| v.parse().ok());
         us.map(Duration::from_micros).unwrap_or(SPIN_BEFORE_SLEEP)
     })
 }

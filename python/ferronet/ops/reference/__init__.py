@@ -20,7 +20,10 @@ from ferronet.ops.reference.activation import (elu_backward, elu_forward, gelu_b
                                               rrelu_backward, rrelu_forward, sigmoid_backward, sigmoid_forward,
                                               softplus_backward, softplus_forward, swish_backward, swish_forward,
                                               tanh_backward, tanh_forward)
-from ferronet.ops.reference.softmax import softmax, softmax_cross_entropy_forward, softmax_cross_entropy_backward
+from ferronet.ops.reference.softmax import (kl_div_backward, kl_div_forward, softmax, softmax_cross_entropy_backward,
+                                           softmax_cross_entropy_forward)
+from ferronet.ops.reference.loss import (huber_backward, huber_forward, l1_backward, l1_forward, mse_backward,
+                                        mse_forward, sigmoid_bce_backward, sigmoid_bce_forward)
 from ferronet.ops.reference.optim import (adadelta_step, adagrad_step, adam_step, adamw_step, momentum_step,
                                          nesterov_step, rmsprop_step, sgd_step)
 from ferronet.ops.reference.regularize import (l1_grad_step, l2_grad_step, max_norm_step, scale_step, sum_of_abs,
@@ -50,7 +53,13 @@ __all__ = [
     "elu_forward",
     "gelu_backward",
     "gelu_forward",
+    "huber_backward",
+    "huber_forward",
     "im2col",
+    "kl_div_backward",
+    "kl_div_forward",
+    "l1_backward",
+    "l1_forward",
     "l1_grad_step",
     "l2_grad_step",
     "leaky_relu_backward",
@@ -60,6 +69,8 @@ __all__ = [
     "max_pool_backward",
     "max_pool_forward",
     "momentum_step",
+    "mse_backward",
+    "mse_forward",
     "nesterov_step",
     "prelu_backward",
     "prelu_forward",
@@ -73,6 +84,8 @@ __all__ = [
     "scale_step",
     "sgd_step",
     "sigmoid_backward",
+    "sigmoid_bce_backward",
+    "sigmoid_bce_forward",
     "sigmoid_forward",
     "softmax",
     "softmax_cross_entropy_backward",

@@ -1,4 +1,4 @@
-"""Softmax and the fused softmax-cross-entropy (``rust/bindings/softmax.rs``)."""
+"""Softmax, the fused softmax-cross-entropy and the fused KL divergence (``rust/bindings/softmax.rs``)."""
 
 from __future__ import annotations
 
@@ -69,3 +69,47 @@ def softmax_cross_entropy_backward(y: np.ndarray, t: np.ndarray, dout: float = 1
     dx[np.arange(n), t] -= 1
     dx *= scale
     return dx
+
+
+def _kl_pair(what: str, x_name: str, x: np.ndarray, t: np.ndarray) -> None:
+    """x (N, C) and t of its shape and float dtype, N >= 1 and C >= 1, t in [0, 1]."""
+    _checks.same_dtype(**{x_name: x, "t": t})
+    _checks.ndim(x_name, x, 2)
+    _checks.same_shape(x_name, x, "t", t)
+    if x.size == 0:
+        raise ValueError(f"{what} needs at least one row and one class, got shape {x.shape}")
+    _checks.probabilities(t)
+
+
+def kl_div_forward(x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean over rows of the Kullback-Leibler divergence of ``softmax(x)`` from ``t``.
+
+    x: logits (N, C); t: target distributions (N, C) of x's dtype, values in
+    [0, 1] (ValueError otherwise; NaN is let through).  Returns
+    ``(loss, y)`` with ``y = softmax(x)`` and
+    ``loss = sum_ij t_ij (log t_ij - log y_ij) / N``, exact (log-sum-exp);
+    a zero target contributes 0.  Rows of t that sum to 1 make it the
+    divergence KL(t_i || y_i); it is 0 where ``y == t``.
+    """
+    _kl_pair("kl_div_forward", "x", x, t)
+    m = x.max(axis=1, keepdims=True)
+    z = x - m
+    e = np.exp(z)
+    s = e.sum(axis=1, keepdims=True)
+    y = e / s
+    log_s = np.log(s)  # (N, 1): log y = z - log_s
+    nonzero = t != 0
+    log_t = np.log(np.where(nonzero, t, 1))
+    terms = np.zeros_like(t)
+    np.multiply(t, log_t - z + log_s, out=terms, where=nonzero)  # 0 * inf would be NaN: zero targets stay 0
+    return float(terms.sum(dtype=np.float64) / x.shape[0]), y
+
+
+def kl_div_backward(y: np.ndarray, t: np.ndarray, dout: float = 1.0) -> np.ndarray:
+    """``dout * (y * t.sum(axis=1) - t) / N`` for probabilities y (N, C): the
+    gradient of :func:`kl_div_forward`'s loss with respect to the logits
+    (``dout * (y - t) / N`` when each row of t sums to 1)."""
+    dout = _checks.real("dout", dout)
+    _kl_pair("kl_div_backward", "y", y, t)
+    mass = t.sum(axis=1, keepdims=True)  # (N, 1)
+    return np.asarray((y * mass - t) * y.dtype.type(dout / y.shape[0]))
