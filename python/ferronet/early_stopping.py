@@ -92,12 +92,12 @@ class EarlyStopping(Callback):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         best = BestValue(self.monitor, self.min_delta)
         best.load_state_dict(state["best"])
-        weights = state["best_weights"]
+        weights, wait, stopped = state["best_weights"], int(state["wait"]), state["stopped_epoch"]
         if weights is not None and not isinstance(weights, Mapping):
             raise ValueError("early stopping's best weights must be a mapping of arrays")
         self._best = best
-        self.wait = int(state["wait"])
-        self.stopped_epoch = None if state["stopped_epoch"] is None else int(state["stopped_epoch"])
+        self.wait = wait
+        self.stopped_epoch = None if stopped is None else int(stopped)
         self.best_weights = None if weights is None else dict(weights)
 
     def __repr__(self) -> str:
