@@ -195,8 +195,8 @@ def _edit_state(path: Path, edit) -> None:
 @pytest.mark.parametrize("change, message", [
     ({"hidden": [12]}, "does not match this network|do not match this network"),
     ({"optimizer": "sgd"}, "trained with Adam, this Trainer has SGD"),
-    ({"batch": 10}, "'batch_size': 16"),
-    ({"validation_split": 0.5}, "validation_size"),
+    ({"batch": 10}, "batch size 16 in it, 10 here"),
+    ({"validation_split": 0.5}, "validation samples 30 in it, 60 here"),
     ({"seed": None}, "seed setting|private"),
     ({"epochs": 1}, "past this run's"),
     ({"callbacks": 1}, "callbacks"),

@@ -136,7 +136,7 @@ _STATE_LAYOUT: dict[str, tuple[str, ...]] = {
     "random": ("trainer", "layers", "numpy_global"),
     "progress": ("current_iter", "current_epoch", "order", "epoch_loss_sum", "epoch_steps", "epoch_train_seconds",
                  "stop_training"),
-    "data": ("samples_given", "train_size", "batch_size", "validation_indices", "validation_size"),
+    "data": ("samples_given", "train_size", "batch_size", "validation_size", "validation_indices"),
     "lists": ("train_loss_list", "train_acc_list", "test_acc_list", "epoch_times"),
     "history": (),
 }
@@ -314,6 +314,7 @@ class Trainer:
         self.history = new_history(validation=x_val is not None)
         self.final_test_acc: float | None = None
         self.resumed_from: Path | None = None
+        self._resume_untold = False
         if resume is not None:
             self._resume(resume)
 
@@ -414,6 +415,10 @@ class Trainer:
         """Train to the end without the final evaluation: ``on_train_begin``, the remaining steps of
         ``epochs`` epochs (until a stop request), the last checkpoint, ``on_train_end``
         (early stopping's restore), the history file."""
+        if self._resume_untold:
+            self._resume_untold = False
+            self.message(f"resumed from {self.resumed_from}: epoch {self.current_epoch}, "
+                         f"iteration {self.current_iter} of {self.max_iter}")
         self.callbacks.train_begin(self, {})
         while self.current_iter < self.max_iter and not self.stop_training:
             self.train_step()
@@ -510,11 +515,14 @@ class Trainer:
                 if key not in self.network.params or np.shape(array) != np.shape(self.network.params[key]):
                     raise ValueError(f"optimizer state {name}[{key!r}] does not fit the network's parameters")
         data = state["data"]
-        here = {"samples_given": self.samples_given, "train_size": self.train_size, "batch_size": self.batch_size,
-                "validation_size": None if self.x_val is None else len(self.x_val)}
-        saved = {key: data[key] for key in here}
-        if saved != here:
-            raise ValueError(f"it was trained with {saved}, this Trainer has {here}")
+        here = {("samples given", "samples_given"): self.samples_given,
+                ("training samples", "train_size"): self.train_size,
+                ("batch size", "batch_size"): self.batch_size,
+                ("validation samples", "validation_size"): None if self.x_val is None else len(self.x_val)}
+        differences = [f"{name} {data[key] or 'none'} in it, {value or 'none'} here"
+                       for (name, key), value in here.items() if data[key] != value]
+        if differences:
+            raise ValueError(f"it comes from other data or options: {'; '.join(differences)}")
         if (data["validation_indices"] is None) != (self.validation_indices is None):
             raise ValueError("validation_split differs: give it in both runs or in neither")
         indices = data["validation_indices"]
@@ -613,6 +621,6 @@ class Trainer:
         except (ValueError, TypeError, AttributeError) as exc:
             raise CheckpointError(f"{file}: cannot continue this run from it: {exc}") from exc
         self.resumed_from = file
+        self._resume_untold = True  # said when training goes on (fit)
         if self.checkpoint is not None:
             self.checkpoint.saved_iter = self.current_iter
-        self.message(f"resumed from {file}: epoch {self.current_epoch}, iteration {self.current_iter}")
