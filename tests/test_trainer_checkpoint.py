@@ -121,6 +121,39 @@ def test_resume_continues_exactly(backend, tmp_path: Path, seed, stop_after):
             np.testing.assert_array_equal(last[k], full[k])
 
 
+def test_resume_a_seeded_trainer_with_unseeded_dropout(backend, tmp_path: Path):
+    """The Trainer's generator is private, the dropout layers draw from NumPy's global one: both are saved."""
+    from ferronet.networks import MultiLayerNetExtend
+
+    def run(epochs, global_seed, **kw):
+        np.random.seed(global_seed)
+        x, t, xt, tt = data()
+        net = MultiLayerNetExtend(6, [10], 3, use_dropout=True, dropout_ration=0.3, dtype=np.float32)
+        tr = Trainer(net, x, t, xt, tt, epochs=epochs, mini_batch_size=BATCH, optimizer="momentum", seed=3,
+                     verbose=False, **kw)
+        tr.train()
+        return results_of(tr)
+
+    def results_of(tr):
+        return {"params": {k: v.copy() for k, v in tr.network.params.items()}, "losses": tr.train_loss_list}
+
+    full = run(3, 1, checkpoint=tmp_path / "full")
+    run(1, 1, checkpoint=tmp_path / "part")
+    resumed = run(3, 2, resume=tmp_path / "part")
+    assert read_state(tmp_path / "part-state.npz")["random"]["numpy_global"] is not None
+    assert resumed["losses"] == full["losses"]
+    for k in full["params"]:
+        np.testing.assert_array_equal(resumed["params"][k], full["params"][k])
+
+
+def test_early_stopping_given_as_a_callback_picks_the_best_checkpoint(tmp_path: Path):
+    from ferronet.early_stopping import EarlyStopping
+
+    stopper = EarlyStopping(5, monitor="val_acc")
+    tr = build_trainer(3, 1, checkpoint=tmp_path / "c", early_stopping=None, callbacks=[stopper])
+    assert tr.early_stopping is stopper and tr.checkpoint.best.metric == "val_acc"
+
+
 def test_resume_from_the_state_file_itself_and_of_a_finished_run(backend, tmp_path: Path):
     first = build_trainer(3, 3, checkpoint=tmp_path / "c")
     first.train()

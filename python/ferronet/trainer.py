@@ -281,12 +281,15 @@ class Trainer:
         self.current_epoch = 0
         self.stop_training = False
 
-        self.early_stopping = early_stopping_module.from_argument(early_stopping)
-        self.callbacks = CallbackList([*callbacks, *([self.early_stopping] if self.early_stopping else [])])
-        for c in self.callbacks.callbacks:
-            if isinstance(c, EarlyStopping) and c.monitor in VALIDATION_KEYS and x_val is None:
+        stopper = early_stopping_module.from_argument(early_stopping)
+        self.callbacks = CallbackList([*callbacks, *([stopper] if stopper else [])])
+        stoppers = [c for c in self.callbacks.callbacks if isinstance(c, EarlyStopping)]
+        for c in stoppers:
+            if c.monitor in VALIDATION_KEYS and x_val is None:
                 raise ValueError(f"early stopping monitors {c.monitor!r}, which needs validation data: "
                                  f"give validation_split= or x_val and t_val")
+        #: the run's EarlyStopping (from early_stopping=, else the first in callbacks), or None
+        self.early_stopping: EarlyStopping | None = stopper or (stoppers[0] if stoppers else None)
         if resume is not None and checkpoint is None:
             checkpoint = checkpoint_of_state_file(resume)
         if self.early_stopping is not None:
