@@ -317,6 +317,65 @@ def test_train_rejects_bad_arguments(bad: list[str], capsys) -> None:
     assert exc.value.code == 2
 
 
+@pytest.mark.parametrize("bad", [["--validation-split", "1.5"], ["--validation-split", "abc"],
+                                 ["--validation-split", "0"], ["--early-stopping", "0"], ["--early-stopping", "x"]])
+def test_train_rejects_bad_trainer_options_in_one_line(bad: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "mlp", *bad])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith(f"ferronet train: error: argument {bad[0]}: ")
+
+
+def test_train_with_validation_early_stopping_checkpoint_and_history(tiny_fashion, tmp_path: Path, capsys) -> None:
+    ckpt, history = tmp_path / "ckpt", tmp_path / "history.json"
+    assert main(["train", "mlp", "--epochs", "2", "--batch-size", "40", "--validation-split", "0.25",
+                 "--early-stopping", "1", "--checkpoint", str(ckpt), "--history", str(history),
+                 "--eval-samples", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "90 training / 30 validation / 50 test images" in out.splitlines()[0]
+    assert ", val loss:" in out and "restored the weights of epoch" in out
+    final = _final_line(out)
+    assert final["epochs"] in ("1", "2")  # patience 1 may stop after the first epoch without improvement
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("ckpt")) == [
+        "ckpt-best.npz", "ckpt-last.npz", "ckpt-state.npz"]
+    recorded = json.loads(history.read_text())
+    assert {"val_loss", "val_acc", "train_loss", "test_acc"} <= set(recorded)
+    assert len(recorded["epoch"]) == int(final["epochs"])
+
+
+def test_train_resume_continues_to_the_uninterrupted_weights(tiny_fashion, tmp_path: Path, capsys) -> None:
+    common = ["train", "mlp", "--batch-size", "40", "--validation-split", "0.25", "--threads", "1", "--quiet"]
+    assert main([*common, "--epochs", "1", "--checkpoint", str(tmp_path / "a")]) == 0
+    assert main([*common, "--epochs", "3", "--resume", str(tmp_path / "a")]) == 0  # keeps checkpointing to a
+    assert main([*common, "--epochs", "3", "--checkpoint", str(tmp_path / "b")]) == 0
+    outs = capsys.readouterr().out.split("Training ")[1:]
+    assert _final_line(outs[1])["acc"] == _final_line(outs[2])["acc"]
+    assert _final_line(outs[1])["epochs"] == "3"
+    with np.load(tmp_path / "a-last.npz") as resumed, np.load(tmp_path / "b-last.npz") as full:
+        for name in full.files:
+            np.testing.assert_array_equal(resumed[name], full[name])
+
+
+@pytest.mark.parametrize("make_argv, code, message", [
+    (lambda d: ["--early-stopping", "2"], 2, "--early-stopping watches the validation loss: add --validation-split"),
+    (lambda d: ["--resume", str(d / "none")], 1, "no checkpoint to resume from: "),
+    (lambda d: ["--checkpoint", str(d / "no" / "dir")], 1, "the directory"),
+    (lambda d: ["--history", str(d / "no" / "h.json")], 1, "the directory"),
+    (lambda d: ["--train-samples", "5", "--validation-split", "0.1"], 2, "leaves 0 for validation"),
+    (lambda d: ["--resume", str(d / "weights.npz")], 1, "not a ferronet state file"),
+    (lambda d: ["--resume", str(d / "ckpt"), "--batch-size", "30"], 1, "batch size 40 in it, 30 here"),
+])
+def test_train_option_errors_are_one_line(tiny_fashion, tmp_path: Path, capsys, make_argv, code, message) -> None:
+    assert main(["train", "mlp", "--epochs", "1", "--batch-size", "40", "--quiet", "--checkpoint",
+                 str(tmp_path / "ckpt"), "--save", str(tmp_path / "weights.npz")]) == 0
+    capsys.readouterr()
+    argv = ["train", "mlp", "--epochs", "1", "--quiet", *make_argv(tmp_path)]
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("ferronet train: ") and message in err, err
+
+
 def test_bench_conv_kernel_cases(quick_bench) -> None:
     record, _, _ = quick_bench
     by_case = {(e["case"], e["threads"]): e for e in record["results"]}

@@ -313,3 +313,85 @@ def test_clip_norm_leaves_read_only_gradients_alone(backend):
 def test_clip_norm_must_be_positive(bad, error):
     with pytest.raises(error, match="clip_norm|real number"):
         O.Adam(clip_norm=bad)
+
+
+# ---------------------------------------------------------------- state_dict / load_state_dict
+
+
+def _run_updates(opt, params, steps, seed, schedule=None):
+    rng = np.random.default_rng(seed)
+    for n in range(steps):
+        if schedule is not None:
+            schedule.apply(opt, n)
+        opt.update(params, {k: rng.standard_normal(v.shape).astype(v.dtype) * 3 for k, v in params.items()})
+
+
+@pytest.mark.parametrize("name, hyper", CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_loaded_state_continues_bit_for_bit(backend, name, hyper, dtype):
+    from ferronet.schedules import StepDecay
+
+    schedule = StepDecay(2, gamma=0.5)
+    start = {"W": np.linspace(-1, 1, 12, dtype=dtype).reshape(3, 4), "b": np.zeros(4, dtype=dtype)}
+    original = getattr(O, name)(**hyper, clip_norm=1.5)
+    params = {k: v.copy() for k, v in start.items()}
+    _run_updates(original, params, 3, seed=1, schedule=schedule)
+    saved = original.state_dict()
+    saved_params = {k: v.copy() for k, v in params.items()}
+
+    restored = getattr(O, name)()  # default hyper-parameters: all of them come from the state
+    restored.load_state_dict(saved)
+    assert restored.state_dict().keys() == saved.keys()
+    _run_updates(original, params, 3, seed=2, schedule=schedule)
+    continued = {k: v.copy() for k, v in saved_params.items()}
+    _run_updates(restored, continued, 3, seed=2, schedule=schedule)
+    for k in params:
+        np.testing.assert_array_equal(continued[k], params[k])
+    assert restored.lr == original.lr and restored.initial_lr == hyper["lr"]
+    assert getattr(restored, "iter", None) == getattr(original, "iter", None)
+
+
+@pytest.mark.parametrize("name, hyper", CASES)
+def test_state_dict_is_plain_data_and_a_copy(backend, name, hyper):
+    opt = getattr(O, name)(**hyper)
+    params = {"W": np.ones((2, 2))}
+    _run_updates(opt, params, 2, seed=0)
+    state = opt.state_dict()
+    assert state["type"] == name
+    assert all(v is None or type(v) in (int, float) for v in state["scalars"].values())
+    assert set(state["state"]) == set(opt.state_names)
+    for store in state["state"].values():
+        for key, array in store.items():
+            assert array is not getattr(opt, next(iter(opt.state_names)))[key]
+    before = {n: {k: a.copy() for k, a in s.items()} for n, s in state["state"].items()}
+    _run_updates(opt, params, 1, seed=3)  # later updates leave the saved copies alone
+    for n, store in state["state"].items():
+        for k, a in store.items():
+            np.testing.assert_array_equal(a, before[n][k])
+
+
+def test_numpy_hyper_parameters_are_saved_as_python_numbers():
+    state = O.Momentum(lr=np.float32(0.5), momentum=np.float64(0.25)).state_dict()
+    assert state["scalars"]["lr"] == float(np.float32(0.5)) and type(state["scalars"]["lr"]) is float
+    assert state["scalars"]["momentum"] == 0.25 and state["scalars"]["clip_norm"] is None
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: s.update(type="SGD"), "is for 'SGD'"),
+    (lambda s: s["scalars"].update(bogus=1.0), "no number attribute 'bogus'"),
+    (lambda s: s["scalars"].update(lr="fast"), "must be a number"),
+    (lambda s: s["state"].pop("v"), "keeps the state"),
+    (lambda s: s["state"]["m"].update(W=np.zeros(2, dtype=np.int64)), "float32 or float64"),
+    (lambda s: s.pop("scalars"), "'scalars' and 'state'"),
+])
+def test_load_state_dict_refuses_a_mismatch_and_changes_nothing(edit, message):
+    source = O.Adam(lr=0.1)
+    _run_updates(source, {"W": np.ones(2)}, 2, seed=0)
+    state = source.state_dict()
+    edit(state)
+    target = O.Adam(lr=0.3)
+    with pytest.raises(ValueError, match=message):
+        target.load_state_dict(state)
+    assert target.lr == 0.3 and target.iter == 0 and target.m == {} and target.v == {}
+    with pytest.raises(TypeError):
+        target.load_state_dict([("type", "Adam")])

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from ferronet import progress
 from ferronet import trainer as trainer_module
 from ferronet.networks import MultiLayerNet, TwoLayerNet
 from ferronet.optimizers import SGD, Momentum
@@ -163,13 +164,15 @@ def test_book_style_network_without_loss_and_gradient(backend):
 
 
 def test_verbose_output_on_a_terminal(backend, capsys, monkeypatch):
-    monkeypatch.setattr(trainer_module, "_BAR_INTERVAL", 0.0)  # draw the bar on every step
-    monkeypatch.setattr(trainer_module, "_on_terminal", lambda: True)
+    monkeypatch.setattr(progress, "_BAR_INTERVAL", 0.0)  # draw the bar on every step, from the first
+    monkeypatch.setattr(progress, "on_terminal", lambda: True)
     tr = make_trainer(n=30, batch=10, epochs=2, verbose=True)
     tr.train()
     out, err = capsys.readouterr()
     assert out.count("epoch ") == 2 and "final test accuracy" in out
-    assert "\r" in err and "[" in err and "3/3" in err
+    assert out.splitlines()[0].startswith("epoch 1/2: train loss ")
+    assert "\r" in err and "3/3" in err and "step/s" in err  # tqdm's bar: steps done, rate
+    assert "loss=" in err and "acc=" in err  # running loss and accuracy of the epoch's batches
     quiet = make_trainer(n=30, batch=10, epochs=2, verbose=False)
     quiet.train()
     assert capsys.readouterr() == ("", "")
@@ -200,9 +203,9 @@ def test_on_terminal_needs_both_streams_to_be_terminals(monkeypatch):
     for out_tty, err_tty in ((True, True), (True, False), (False, True), (False, False)):
         monkeypatch.setattr("sys.stdout", Stream(out_tty))
         monkeypatch.setattr("sys.stderr", Stream(err_tty))
-        assert trainer_module._on_terminal() is (out_tty and err_tty)
+        assert progress.on_terminal() is (out_tty and err_tty)
     monkeypatch.setattr("sys.stderr", None)  # pythonw
-    assert trainer_module._on_terminal() is False
+    assert progress.on_terminal() is False
 
 
 @pytest.mark.parametrize("epochs, steps", [(0.2, 2), (0.5, 5), (1.5, 15), (0.29, 2), (0.01, 1), (0, 0), (2, 20)])

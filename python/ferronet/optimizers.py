@@ -22,6 +22,12 @@ Hyper-parameters are Python or NumPy numbers.  Every optimizer takes
 that global norm (:func:`ferronet.clipping.clip_grads`, in place) and the
 norm measured before clipping is kept in ``grad_norm``.  Learning-rate
 schedules set ``lr`` between updates (:mod:`ferronet.schedules`).
+
+``state_dict()`` returns everything later updates depend on (the
+hyper-parameters and counters as Python numbers, copies of the state
+arrays) as plain data, and ``load_state_dict()`` puts it back into an
+optimizer of the same class: the Trainer's checkpoints save an optimizer
+this way, without pickle, and a resumed run continues bit for bit.
 """
 
 from __future__ import annotations
@@ -79,6 +85,66 @@ class Optimizer:
     def _begin_update(self) -> None:
         """Hook run once per ``update`` call (Adam counts its steps here)."""
 
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state as plain data: ``{"type", "scalars", "state"}``.
+
+        * ``type``: the class name (``"Adam"``);
+        * ``scalars``: every number attribute - the hyper-parameters (``lr``,
+          ``beta1``, ``clip_norm``, ...), the counters (Adam's ``iter``), a
+          schedule's ``initial_lr``, the last ``grad_norm`` - as Python
+          ints, floats or None;
+        * ``state``: ``{state name: {param key: array}}`` for each of
+          :attr:`state_names`, copies of the arrays (each of its parameter's
+          shape and dtype, C-contiguous).
+
+        Nothing in it needs pickle (numbers, strings and arrays of floats).
+        """
+        scalars = {name: _plain_number(value) for name, value in vars(self).items()
+                   if name not in self.state_names and (value is None or _is_real(value))}
+        state = {name: {key: array.copy() for key, array in getattr(self, name).items()}
+                 for name in self.state_names}
+        return {"type": type(self).__name__, "scalars": scalars, "state": state}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Continue from ``state_dict`` (what :meth:`state_dict` of the same class returned).
+
+        Sets every scalar it holds and replaces the state arrays with
+        C-contiguous copies.  Everything is checked before anything changes:
+        another class, other state names, an unknown scalar name, a scalar
+        that is not a number or an array that is not float32/float64 raise
+        ValueError (TypeError for a non-mapping) and leave the optimizer as it was.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"an optimizer state must be a mapping, got {type(state_dict).__name__}")
+        kind = state_dict.get("type")
+        if kind != type(self).__name__:
+            raise ValueError(f"the optimizer state is for {kind!r}, this optimizer is {type(self).__name__!r}")
+        scalars, state = state_dict.get("scalars"), state_dict.get("state")
+        if not isinstance(scalars, Mapping) or not isinstance(state, Mapping):
+            raise ValueError("an optimizer state needs the mappings 'scalars' and 'state'")
+        known = set(vars(self)) | set(_LATER_SCALARS)
+        for name, value in scalars.items():
+            if name in self.state_names or name not in known:
+                raise ValueError(f"{type(self).__name__} has no number attribute {name!r}")
+            if value is not None and not _is_real(value):
+                raise ValueError(f"optimizer scalar {name!r} must be a number or None, got {type(value).__name__}")
+        if set(state) != set(self.state_names):
+            raise ValueError(f"{type(self).__name__} keeps the state {sorted(self.state_names)}, "
+                             f"the optimizer state holds {sorted(state)}")
+        arrays: dict[str, dict[str, np.ndarray]] = {}
+        for name, store in state.items():
+            if not isinstance(store, Mapping):
+                raise ValueError(f"optimizer state {name!r} must map parameter names to arrays")
+            for key, array in store.items():
+                if not isinstance(array, np.ndarray) or array.dtype not in (np.float32, np.float64):
+                    raise ValueError(f"optimizer state {name}[{key!r}] must be a float32 or float64 array, "
+                                     f"got {getattr(array, 'dtype', type(array).__name__)}")
+            arrays[name] = {key: np.array(array, order="C") for key, array in store.items()}
+        for name, value in scalars.items():
+            setattr(self, name, _plain_number(value))
+        for name, store in arrays.items():
+            setattr(self, name, store)
+
     def _step(self, params: list[np.ndarray], grads: list[np.ndarray], *states: list[np.ndarray]) -> None:
         raise NotImplementedError
 
@@ -101,6 +167,22 @@ class Optimizer:
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if isinstance(v, (int, float)))
         return f"{type(self).__name__}({hyper})"
+
+
+#: number attributes an optimizer gains after construction: a schedule's base rate, the last clipped norm
+_LATER_SCALARS = ("initial_lr", "grad_norm")
+
+
+def _is_real(value: Any) -> bool:
+    """True for Python and NumPy ints and floats (not bools)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _plain_number(value: Any) -> int | float | None:
+    """A number as a Python int or float (NumPy scalars converted exactly); None stays None."""
+    if value is None:
+        return None
+    return int(value) if isinstance(value, (int, np.integer)) else float(value)
 
 
 def _updated_array(key: str, value: Any) -> np.ndarray:

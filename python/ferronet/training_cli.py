@@ -11,7 +11,12 @@ The models (:data:`MODELS`):
 
 Training runs :class:`ferronet.trainer.Trainer` (progress bar on stderr, one line per
 epoch); the last line printed is the test accuracy on the whole test set and the training
-seconds per epoch.
+seconds per epoch.  ``--validation-split F`` holds out a fraction of the training images,
+``--early-stopping PATIENCE`` stops when the validation loss has not improved for that many
+epochs (and keeps the best weights), ``--checkpoint PATH`` writes ``PATH-best.npz``,
+``PATH-last.npz`` and ``PATH-state.npz`` after every epoch, ``--resume PATH`` continues a
+run from its checkpoint (and keeps checkpointing there), ``--history PATH`` writes the
+per-epoch metrics as JSON (:mod:`ferronet.checkpoint`, :mod:`ferronet.history`).
 """
 
 from __future__ import annotations
@@ -92,6 +97,17 @@ def _count(text: str) -> int:
     return value
 
 
+def _fraction(text: str) -> float:
+    """``--validation-split``: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction like 0.1, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
+    return value
+
+
 def _ratio(text: str) -> float:
     value = float(text)
     if not 0 <= value < 1:
@@ -128,6 +144,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "about 88%% on Fashion-MNIST after 3 epochs where He reaches about 90%%)")
     p.add_argument("--dropout", type=_ratio, default=0.0, help="mlp-extend: dropout ratio (default 0: no dropout)")
     p.add_argument("--no-batchnorm", action="store_true", help="mlp-extend: without batch normalisation")
+    p.add_argument("--validation-split", metavar="F", type=_fraction, default=None,
+                   help="hold out this fraction of the training images for validation (e.g. 0.1); "
+                        "reports the validation loss and accuracy after every epoch")
+    p.add_argument("--early-stopping", metavar="PATIENCE", type=_count, default=None,
+                   help="stop when the validation loss has not improved for PATIENCE epochs and keep the best "
+                        "weights (needs --validation-split)")
+    p.add_argument("--checkpoint", metavar="PATH",
+                   help="after every epoch write PATH-best.npz, PATH-last.npz (weights) and PATH-state.npz "
+                        "(what --resume needs)")
+    p.add_argument("--resume", metavar="PATH",
+                   help="continue the run checkpointed at PATH (same model and options; --epochs may be larger); "
+                        "keeps checkpointing to PATH unless --checkpoint says otherwise")
+    p.add_argument("--history", metavar="PATH", help="write the per-epoch losses and accuracies to PATH as JSON")
     p.add_argument("--save", metavar="PATH", help="save the trained parameters (network.save_params, .npz)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
 
@@ -155,8 +184,13 @@ def train(args: argparse.Namespace) -> int:
     """Run ``ferronet train`` with parsed ``args``; returns the exit code."""
     import ferronet
     from ferronet.datasets import DatasetNotFoundError
+    from ferronet.checkpoint import CheckpointError
     from ferronet.trainer import Trainer
 
+    if args.early_stopping is not None and args.validation_split is None:
+        print("ferronet train: --early-stopping watches the validation loss: add --validation-split (e.g. 0.1)",
+              file=sys.stderr)
+        return 2
     if args.backend == "native" and not ferronet.native_available():
         print("ferronet train: the native backend is not available (the Rust core is not built); "
               "use --backend numpy", file=sys.stderr)
@@ -178,14 +212,28 @@ def train(args: argparse.Namespace) -> int:
     n = ferronet.get_num_threads()
     threads = f"{n} thread{'s' if n > 1 else ''}" if backend == "native" else "BLAS threads per OPENBLAS_NUM_THREADS"
     context = f"{backend} backend, {args.dtype}, {threads}"
-    print(f"Training {args.model} ({model.summary}) on {args.data}: {len(x)} training / {len(xt)} test images, "
+    try:
+        trainer = Trainer(network, x, t, xt, tt, epochs=args.epochs, mini_batch_size=args.batch_size,
+                          optimizer=args.optimizer, optimizer_param={} if args.lr is None else {"lr": args.lr},
+                          evaluate_sample_num_per_epoch=args.eval_samples, verbose=not args.quiet, seed=args.seed,
+                          validation_split=args.validation_split, early_stopping=args.early_stopping,
+                          checkpoint=args.checkpoint, resume=args.resume, history_path=args.history)
+    except (FileNotFoundError, NotADirectoryError, CheckpointError) as exc:
+        print(f"ferronet train: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # options that do not fit the data, e.g. a split leaving no image
+        print(f"ferronet train: {exc}", file=sys.stderr)
+        return 2
+    images = f"{trainer.train_size} training / " + (
+        f"{len(trainer.x_val)} validation / " if trainer.x_val is not None else "") + f"{len(xt)} test images"
+    print(f"Training {args.model} ({model.summary}) on {args.data}: {images}, "
           f"{args.epochs} epoch{'s' if args.epochs > 1 else ''}, batch {args.batch_size}, {args.optimizer}"
           f"{f' lr={args.lr:g}' if args.lr is not None else ''}; {context}.", flush=True)
-    trainer = Trainer(network, x, t, xt, tt, epochs=args.epochs, mini_batch_size=args.batch_size,
-                      optimizer=args.optimizer, optimizer_param={} if args.lr is None else {"lr": args.lr},
-                      evaluate_sample_num_per_epoch=args.eval_samples, verbose=not args.quiet, seed=args.seed)
-    while trainer.current_iter < trainer.max_iter:  # Trainer.train() would add its own final evaluation
-        trainer.train_step()
+    try:
+        trainer.fit()  # Trainer.train() would add its own final evaluation
+    except OSError as exc:  # a checkpoint or history file that cannot be written
+        print(f"ferronet train: {exc}", file=sys.stderr)
+        return 1
     test_acc = network.accuracy(xt, tt, batch_size=args.batch_size)
     if args.save:
         print(f"saved the parameters to {network.save_params(args.save)}")
