@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from ferronet.networks import MultiLayerNetExtend
-from ferronet.network_state import snapshot
+from ferronet.training.network_state import snapshot
 from ferronet.schedules import StepDecay
 from ferronet.trainer import Trainer
 
@@ -97,7 +97,7 @@ def main(argv: list[str]) -> int:
         trainer.network.loss_and_gradient = hanging
     trainer.train()
     found = results(trainer)
-    from ferronet.checkpoint import checkpoint_paths
+    from ferronet.training.checkpoint import checkpoint_paths
 
     with np.load(checkpoint_paths(args.checkpoint).last, allow_pickle=False) as last:
         last_arrays = {f"last/{k}": last[k] for k in last.files}

@@ -1,4 +1,4 @@
-"""ferronet.state_file: nested states in one .npz, read back without pickle."""
+"""ferronet.training.state_file: nested states in one .npz, read back without pickle."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ferronet import state_file
-from ferronet.state_file import read_state, write_state
+from ferronet.training import state_file
+from ferronet.training.state_file import read_state, write_state
 
 
 def test_a_nested_state_round_trips_exactly(tmp_path: Path) -> None:

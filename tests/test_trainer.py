@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ferronet import progress
+from ferronet.training import progress
 from ferronet import trainer as trainer_module
 from ferronet.networks import MultiLayerNet, TwoLayerNet
 from ferronet.optimizers import SGD, Momentum
@@ -53,9 +53,9 @@ def test_every_sample_once_per_epoch_with_a_fresh_order(backend):
     net = tr.network
     original = net.loss_and_gradient
 
-    def spy(x, t):
+    def spy(x, t, *rest, **kw):
         seen.append(x[:, 0].astype(int))
-        return original(x, t)
+        return original(x, t, *rest, **kw)
 
     net.loss_and_gradient = spy
     tr.train()
@@ -71,9 +71,9 @@ def test_evaluation_happens_at_the_end_of_each_real_epoch(backend):
     when: list[int] = []
     original = tr.network.accuracy
 
-    def spy(x, t):
+    def spy(x, t, *rest, **kw):
         when.append(tr.current_iter)
-        return original(x, t)
+        return original(x, t, *rest, **kw)
 
     tr.network.accuracy = spy
     for _ in range(2):
@@ -88,9 +88,9 @@ def test_evaluate_sample_num_per_epoch_limits_the_per_epoch_evaluation(backend):
     sizes: list[int] = []
     original = tr.network.accuracy
 
-    def spy(x, t):
+    def spy(x, t, *rest, **kw):
         sizes.append(len(x))
-        return original(x, t)
+        return original(x, t, *rest, **kw)
 
     tr.network.accuracy = spy
     tr.train()
@@ -310,3 +310,19 @@ def test_as_float_array():
     assert as_float_array(f32) is f32
     assert as_float_array(np.arange(3)).dtype == np.float64
     assert as_float_array(np.arange(3, dtype=np.uint8), np.float32).dtype == np.float32
+
+
+def test_the_trainer_trains_a_regression_network_and_reports_r2():
+    """A regression network has no accuracy: the Trainer reports its score (R²) instead."""
+    from ferronet.networks import MultiLayerNet
+    from ferronet.trainer import Trainer
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((400, 5))
+    t = (x @ rng.standard_normal((5, 1)) + 0.1 * rng.standard_normal((400, 1)))  # (400, 1)
+    net = MultiLayerNet(5, [16], 1, loss="mse", seed=0)
+    trainer = Trainer(net, x[:300], t[:300], x[300:], t[300:], epochs=30, mini_batch_size=50,
+                      optimizer="Adam", optimizer_param={"lr": 0.01}, seed=0, verbose=False)
+    trainer.train()
+    assert trainer.test_acc_list[-1] > 0.9 > trainer.test_acc_list[0] - 1  # R² close to 1
+    assert trainer.final_test_acc == pytest.approx(net.score(x[300:], t[300:]))

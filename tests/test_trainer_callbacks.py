@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from ferronet import validation
-from ferronet.callbacks import Callback
-from ferronet.early_stopping import EarlyStopping
+from ferronet.training import validation
+from ferronet.training.callbacks import Callback
+from ferronet.training.early_stopping import EarlyStopping
 from ferronet.networks import SimpleConvNet, TwoLayerNet
 from ferronet.optimizers import SGD
 from ferronet.trainer import Trainer

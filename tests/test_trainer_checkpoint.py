@@ -1,4 +1,4 @@
-"""Checkpoints and resuming (ferronet.checkpoint, Trainer.state_dict): a killed run continues exactly."""
+"""Checkpoints and resuming (ferronet.training.checkpoint, Trainer.state_dict): a killed run continues exactly."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import ferronet
-from ferronet.checkpoint import CheckpointError, checkpoint_paths
+from ferronet.training.checkpoint import CheckpointError, checkpoint_paths
 from ferronet.networks import TwoLayerNet
-from ferronet.state_file import read_state
+from ferronet.training.state_file import read_state
 from ferronet.trainer import Trainer
 from resumable_run import BATCH, build_trainer, data, results
 
@@ -147,7 +147,7 @@ def test_resume_a_seeded_trainer_with_unseeded_dropout(backend, tmp_path: Path):
 
 
 def test_early_stopping_given_as_a_callback_picks_the_best_checkpoint(tmp_path: Path):
-    from ferronet.early_stopping import EarlyStopping
+    from ferronet.training.early_stopping import EarlyStopping
 
     stopper = EarlyStopping(5, monitor="val_acc")
     tr = build_trainer(3, 1, checkpoint=tmp_path / "c", early_stopping=None, callbacks=[stopper])
@@ -165,7 +165,7 @@ def test_resume_from_the_state_file_itself_and_of_a_finished_run(backend, tmp_pa
 
 
 def test_resume_after_early_stopping_stays_stopped(backend, tmp_path: Path, monkeypatch):
-    from ferronet import validation
+    from ferronet.training import validation
 
     values = iter([1.0, 2.0, 3.0])
     monkeypatch.setattr(validation, "validation_loss", lambda *a, **k: next(values))
@@ -210,7 +210,7 @@ def test_a_damaged_checkpoint_is_an_error_naming_the_file(tmp_path: Path, damage
     elif damage == "garbage":
         state.write_bytes(b"\x80\x04 a pickle, never loaded")
     else:
-        from ferronet.state_file import write_state
+        from ferronet.training.state_file import write_state
 
         write_state(state, {"kind": "something else"})
     with pytest.raises(CheckpointError, match=f"^{state}: "):
@@ -218,7 +218,7 @@ def test_a_damaged_checkpoint_is_an_error_naming_the_file(tmp_path: Path, damage
 
 
 def _edit_state(path: Path, edit) -> None:
-    from ferronet.state_file import write_state
+    from ferronet.training.state_file import write_state
 
     state = read_state(path)
     edit(state)

@@ -1,4 +1,4 @@
-"""The Trainer's validation data and history (ferronet.validation, ferronet.history)."""
+"""The Trainer's validation data and history (ferronet.training.validation, ferronet.training.history)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ferronet import validation
-from ferronet.history import write_history
+from ferronet.training import validation
+from ferronet.training.history import write_history
 from ferronet.networks import TwoLayerNet
 from ferronet.schedules import StepDecay
 from ferronet.trainer import Trainer

@@ -21,7 +21,7 @@ Differences from the book's class, same constructor arguments:
   second) and one line per epoch; otherwise (a pipe, a file, a notebook)
   the book's lines on stdout, ``=== epoch:1, train acc:..., test acc:...
   ===`` per epoch and ``=============== Final Test Accuracy
-  ===============`` / ``test acc:...`` at the end (:mod:`ferronet.progress`);
+  ===============`` / ``test acc:...`` at the end (:mod:`ferronet.training.progress`);
 * ``epoch_times`` records the seconds spent training in each epoch.
 
 Additions, all keyword arguments after the book's:
@@ -38,19 +38,19 @@ Additions, all keyword arguments after the book's:
   or ``np.random.seed`` without it, repeats the split), or ``x_val=,
   t_val=`` gives a set; its loss and accuracy are measured after each epoch;
 * ``early_stopping``: a patience, a dict of arguments or an
-  :class:`ferronet.early_stopping.EarlyStopping` (monitors ``val_loss``
+  :class:`ferronet.training.early_stopping.EarlyStopping` (monitors ``val_loss``
   by default, restores the best weights at the end);
 * ``augment``: ``augment(x_batch, rng) -> x_batch`` applied to the inputs
   of every training mini-batch (see :class:`Trainer`);
-* ``callbacks``: :mod:`ferronet.callbacks` (``on_train_begin``,
+* ``callbacks``: :mod:`ferronet.training.callbacks` (``on_train_begin``,
   ``on_epoch_end``, ``on_train_end``; ``trainer.stop_training = True`` or
   ``on_epoch_end`` returning False stops);
-* ``history``: the per-epoch metrics (:mod:`ferronet.history`), written
+* ``history``: the per-epoch metrics (:mod:`ferronet.training.history`), written
   as JSON after every epoch to ``history_path`` or by :meth:`Trainer.save_history`;
 * ``checkpoint=PATH`` writes ``PATH-best.npz``, ``PATH-last.npz`` and
   ``PATH-state.npz`` after every epoch; ``resume=PATH`` continues a
   killed run to the same result as an uninterrupted one
-  (:mod:`ferronet.checkpoint`).
+  (:mod:`ferronet.training.checkpoint`).
 """
 
 from __future__ import annotations
@@ -65,13 +65,13 @@ from typing import Any, Union
 
 import numpy as np
 
-from ferronet import early_stopping as early_stopping_module
-from ferronet import network_state, progress, validation
-from ferronet.callbacks import CallbackList
-from ferronet.checkpoint import (TRAINER_STATE, Checkpoint, CheckpointError, check_directory,
+from ferronet.training import early_stopping as early_stopping_module
+from ferronet.training import network_state, progress, validation
+from ferronet.training.callbacks import CallbackList
+from ferronet.training.checkpoint import (TRAINER_STATE, Checkpoint, CheckpointError, check_directory,
                                  checkpoint_of_state_file, read_training_state)
-from ferronet.early_stopping import EarlyStopping
-from ferronet.history import VALIDATION_KEYS, append_epoch, new_history, write_history
+from ferronet.training.early_stopping import EarlyStopping
+from ferronet.training.history import VALIDATION_KEYS, append_epoch, new_history, write_history
 from ferronet.ops import _checks
 from ferronet.optimizers import Optimizer, get_optimizer
 from ferronet.rng import generator
@@ -119,10 +119,20 @@ def _current_lr(optimizer: Any) -> float | None:
     return None if lr is None else float(lr)
 
 
+def _measure(network: Any, x: np.ndarray, t: np.ndarray) -> float:
+    """The network's score on (x, t): ``score`` when it has one (accuracy for a
+    classifier, R² for a regression), else the book's ``accuracy``."""
+    score = getattr(network, "score", None)
+    return float(score(x, t) if callable(score) else network.accuracy(x, t))
+
+
 def _batch_accuracy(network: Any, t_batch: np.ndarray) -> float | None:
     """The accuracy of the last training batch from the loss layer's kept output (``last_layer.y``,
-    (B, C)), or None when the network does not keep one."""
-    y = getattr(getattr(network, "last_layer", None), "y", None)
+    (B, C)), or None when the network does not keep one (or is not a softmax classifier)."""
+    last = getattr(network, "last_layer", None)
+    if getattr(last, "task", "classification") != "classification":
+        return None
+    y = getattr(last, "y", None)
     if not isinstance(y, np.ndarray) or y.ndim != 2 or len(y) != len(t_batch):
         return None
     labels = np.argmax(t_batch, axis=1) if t_batch.ndim == 2 else t_batch.reshape(-1)
@@ -158,7 +168,8 @@ class Trainer:
 
     The book's arguments:
 
-    network: has ``loss(x, t)``, ``gradient(x, t)``, ``accuracy(x, t)`` and a
+    network: has ``loss(x, t)``, ``gradient(x, t)``, ``accuracy(x, t)`` (or
+    ``score(x, t)``, preferred: accuracy for a classifier, R² for a regression) and a
     ``params`` dict (optionally ``loss_and_gradient(x, t)``).
     x_train (N, ...), t_train (N,) labels or (N, C) one-hot; likewise the test set.
     epochs: how long to train, a number >= 0 (fractions allowed, see above).
@@ -186,7 +197,7 @@ class Trainer:
     Trainer then trains on the rest). x_val, t_val: a validation set
     instead (both or neither; not with ``validation_split``).
     early_stopping: None, a patience (int), a dict of arguments or an
-    :class:`~ferronet.early_stopping.EarlyStopping`; it is appended to
+    :class:`~ferronet.training.early_stopping.EarlyStopping`; it is appended to
     ``callbacks``.
     augment: None, or ``augment(x_batch, rng) -> x_batch``, called on the
     inputs of every training mini-batch before the forward pass (never on
@@ -197,9 +208,9 @@ class Trainer:
     It returns an array of the same shape, best in the same dtype.  An
     augment object with ``state_dict()`` / ``load_state_dict()`` is saved
     in checkpoints.
-    callbacks: a list of callbacks (:mod:`ferronet.callbacks`).
+    callbacks: a list of callbacks (:mod:`ferronet.training.callbacks`).
     checkpoint: None, or a PATH: after every epoch write ``PATH-best.npz``,
-    ``PATH-last.npz`` and ``PATH-state.npz`` (:mod:`ferronet.checkpoint`).
+    ``PATH-last.npz`` and ``PATH-state.npz`` (:mod:`ferronet.training.checkpoint`).
     resume: None, or the PATH of a checkpoint (or its state file): continue
     that run (weights, optimizer, counters, lists, history, random states,
     callbacks) from where it was saved; ``checkpoint`` defaults to the same
@@ -213,7 +224,7 @@ class Trainer:
     Attributes: ``train_loss_list`` (one loss per step), ``train_acc_list`` /
     ``test_acc_list`` (one per epoch), ``epoch_times`` (training seconds per
     epoch, evaluation excluded), ``history`` (a dict of per-epoch lists,
-    :mod:`ferronet.history`), ``final_test_acc``, ``iter_per_epoch``,
+    :mod:`ferronet.training.history`), ``final_test_acc``, ``iter_per_epoch``,
     ``max_iter``, ``current_iter``, ``current_epoch``, ``stop_training``,
     ``x_val`` / ``t_val`` (None without validation), ``validation_indices``
     (the held-out samples' indices with ``validation_split``),
@@ -386,11 +397,11 @@ class Trainer:
         if n is not None:
             x_tr, t_tr, x_te, t_te = x_tr[:n], t_tr[:n], x_te[:n], t_te[:n]
         logs: dict[str, Any] = {"epoch": self.current_epoch, "train_loss": self._epoch_loss_sum / self._epoch_steps,
-                                "train_acc": float(self.network.accuracy(x_tr, t_tr))}
-        test_acc = float(self.network.accuracy(x_te, t_te))
+                                "train_acc": _measure(self.network, x_tr, t_tr)}
+        test_acc = _measure(self.network, x_te, t_te)
         if self.x_val is not None:
             logs["val_loss"] = validation.validation_loss(self.network, self.x_val, self.t_val)
-            logs["val_acc"] = float(self.network.accuracy(self.x_val, self.t_val))
+            logs["val_acc"] = _measure(self.network, self.x_val, self.t_val)
         logs.update(test_acc=test_acc, lr=_current_lr(self.optimizer), seconds=self._epoch_train_seconds)
         return logs
 
@@ -438,7 +449,7 @@ class Trainer:
         if self.evaluate_sample_num_per_epoch is None and ended_on_an_epoch and not len(self.callbacks):
             self.final_test_acc = self.test_acc_list[-1]  # just measured on the whole test set, weights unchanged
         else:  # callbacks may have changed the weights (early stopping restores the best)
-            self.final_test_acc = float(self.network.accuracy(self.x_test, self.t_test))
+            self.final_test_acc = _measure(self.network, self.x_test, self.t_test)
         self._progress.end_train(self.final_test_acc)
 
     def message(self, text: str) -> None:
@@ -446,7 +457,7 @@ class Trainer:
         self._progress.message(text)
 
     def save_history(self, path: PathLike) -> Path:
-        """Write :attr:`history` to ``path`` as JSON (atomically, :func:`ferronet.history.write_history`)."""
+        """Write :attr:`history` to ``path`` as JSON (atomically, :func:`ferronet.training.history.write_history`)."""
         return write_history(path, self.history)
 
     # ------------------------------------------------------------------ checkpoints
@@ -456,7 +467,7 @@ class Trainer:
         return network_state.draws_from_numpy_global(self.rng) or network_state.layer_generators(self.network)[1]
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything a resumed run needs, as plain data (:mod:`ferronet.state_file` writes it).
+        """Everything a resumed run needs, as plain data (:mod:`ferronet.training.state_file` writes it).
 
         ``network`` (its class name and copies of its arrays), ``optimizer``
         (its ``state_dict()``), ``random`` (the Trainer's private generator,
@@ -615,7 +626,7 @@ class Trainer:
         self.x_train, self.t_train = x[keep], t[keep]
 
     def _resume(self, path: PathLike) -> None:
-        """Load the checkpoint ``path`` means (:func:`ferronet.checkpoint.read_training_state`)."""
+        """Load the checkpoint ``path`` means (:func:`ferronet.training.checkpoint.read_training_state`)."""
         file, state = read_training_state(path)
         try:
             self.load_state_dict(state)

@@ -16,7 +16,7 @@ seconds per epoch.  ``--validation-split F`` holds out a fraction of the trainin
 epochs (and keeps the best weights), ``--checkpoint PATH`` writes ``PATH-best.npz``,
 ``PATH-last.npz`` and ``PATH-state.npz`` after every epoch, ``--resume PATH`` continues a
 run from its checkpoint (and keeps checkpointing there), ``--history PATH`` writes the
-per-epoch metrics as JSON (:mod:`ferronet.checkpoint`, :mod:`ferronet.history`).
+per-epoch metrics as JSON (:mod:`ferronet.training.checkpoint`, :mod:`ferronet.training.history`).
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def train(args: argparse.Namespace) -> int:
     """Run ``ferronet train`` with parsed ``args``; returns the exit code."""
     import ferronet
     from ferronet.datasets import DatasetNotFoundError
-    from ferronet.checkpoint import CheckpointError
+    from ferronet.training.checkpoint import CheckpointError
     from ferronet.trainer import Trainer
 
     if args.early_stopping is not None and args.validation_split is None:

@@ -16,7 +16,7 @@ the same):
 
 The two weight files are what ``network.save_params`` writes and load
 with ``network.load_params``.  The state file is a
-:mod:`ferronet.state_file` archive: no pickle, nothing in it is run.
+:mod:`ferronet.training.state_file` archive: no pickle, nothing in it is run.
 Each file is written atomically (a kill leaves the previous version
 intact), the best before the last before the state, after the epoch's
 callbacks have run; so the state file always describes an epoch whose
@@ -36,9 +36,9 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple, Union
 
-from ferronet.monitor import BestValue
+from ferronet.training.monitor import BestValue
 from ferronet.networks.param_file import write_params
-from ferronet.state_file import read_state, write_state
+from ferronet.training.state_file import read_state, write_state
 
 PathLike = Union[str, os.PathLike]
 

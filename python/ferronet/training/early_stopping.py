@@ -3,7 +3,7 @@
 ``Trainer(..., early_stopping=...)`` takes an :class:`EarlyStopping`, a
 patience (an int) or a dict of its arguments
 (``{"patience": 3, "monitor": "val_acc"}``); see :func:`from_argument`.
-It is a callback (:mod:`ferronet.callbacks`), so it can also be passed in
+It is a callback (:mod:`ferronet.training.callbacks`), so it can also be passed in
 ``callbacks=``.
 """
 
@@ -12,16 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ferronet import network_state
-from ferronet.callbacks import Callback
-from ferronet.monitor import BestValue
+from ferronet.training import network_state
+from ferronet.training.callbacks import Callback
+from ferronet.training.monitor import BestValue
 from ferronet.ops import _checks
 
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved for ``patience`` epochs in a row.
 
-    monitor: a metric of the Trainer's history (:data:`ferronet.monitor.METRICS`),
+    monitor: a metric of the Trainer's history (:data:`ferronet.training.monitor.METRICS`),
     ``'val_loss'`` (default, lower is better) or ``'val_acc'`` (higher is
     better); the training metrics ``'train_loss'`` / ``'train_acc'`` work too.
     patience: an int >= 1.  min_delta (>= 0): what counts as an

@@ -8,12 +8,12 @@ with all three doing nothing, but any object with some of them works):
   already been put back at the saved epoch (``trainer.current_iter > 0``);
 * ``on_epoch_end(trainer, logs)`` - after each epoch's evaluation, also
   when you call ``train_step()`` yourself; ``logs`` is the epoch's entry
-  of ``trainer.history`` (:mod:`ferronet.history`: ``epoch``,
+  of ``trainer.history`` (:mod:`ferronet.training.history`: ``epoch``,
   ``train_loss``, ``train_acc``, ``val_loss``, ``val_acc`` with
   validation data, ``test_acc``, ``lr``, ``seconds``);
 * ``on_train_end(trainer, logs)`` - after the last step, before the final
   test accuracy is measured (so a callback may still change the weights:
-  :class:`ferronet.early_stopping.EarlyStopping` restores the best);
+  :class:`ferronet.training.early_stopping.EarlyStopping` restores the best);
   ``logs`` is the last epoch's entry ({} when none finished).
 
 A plain function ``f(trainer, logs)`` is taken as ``on_epoch_end``.
@@ -24,7 +24,7 @@ ends training after the current step.  ``stop_training`` stays set, so a
 later ``train()`` trains no further until it is set back to False.
 
 **Checkpoints**: a callback with ``state_dict()`` (returning plain data,
-see :mod:`ferronet.state_file`) and ``load_state_dict(state)`` is saved
+see :mod:`ferronet.training.state_file`) and ``load_state_dict(state)`` is saved
 with the Trainer's checkpoints and restored on resume, so that a resumed
 run continues it exactly; callbacks without them are assumed stateless.
 A resumed run must be given callbacks of the same classes in the same order.

@@ -1,7 +1,7 @@
 """A training metric's best value so far, for early stopping and the best checkpoint.
 
 The metrics are the per-epoch entries of the Trainer's ``history`` (see
-:mod:`ferronet.history`): a loss improves downwards, an accuracy upwards.
+:mod:`ferronet.training.history`): a loss improves downwards, an accuracy upwards.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ class Silent:
         """After an optimizer step: ``done`` of the ``total`` steps of epoch ``epoch`` (1-based)."""
 
     def end_epoch(self, logs: Mapping[str, Any]) -> None:
-        """After an epoch's evaluation; ``logs`` is its history entry (:mod:`ferronet.history`)."""
+        """After an epoch's evaluation; ``logs`` is its history entry (:mod:`ferronet.training.history`)."""
 
     def message(self, text: str) -> None:
         """A line of news."""

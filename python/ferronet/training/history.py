@@ -15,7 +15,7 @@
   excluded (the Trainer's ``epoch_times``).
 
 The metric names are the ones early stopping and checkpoints monitor
-(:mod:`ferronet.monitor`).
+(:mod:`ferronet.training.monitor`).
 """
 
 from __future__ import annotations
