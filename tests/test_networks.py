@@ -289,3 +289,28 @@ def test_layers_declare_their_parameters_and_guard_backward(backend):
             layer.backward(np.ones((1, 2)))
     with pytest.raises(RuntimeError, match="backward called before forward"):
         SoftmaxWithLoss().backward()
+
+
+@pytest.mark.parametrize("copy", ["pickle", "deepcopy"])
+def test_networks_pickle_and_deepcopy_with_their_bindings(rng, copy):
+    """A network survives pickle (joblib, multiprocessing) and deepcopy: the copy predicts the same,
+    and its params are still the arrays its layers compute with."""
+    import copy as copy_module
+    import pickle
+
+    from ferronet.networks import MultiLayerNetExtend, SimpleConvNet
+
+    def duplicate(net):
+        return pickle.loads(pickle.dumps(net)) if copy == "pickle" else copy_module.deepcopy(net)
+
+    nets = [(MultiLayerNet(5, [4], 3, seed=0), rng.standard_normal((6, 5))),
+            (MultiLayerNetExtend(5, [4], 3, use_batchnorm=True, seed=0), rng.standard_normal((6, 5))),
+            (SimpleConvNet((1, 6, 6), {"filter_num": 2, "filter_size": 3}, 4, 3, seed=0),
+             rng.standard_normal((6, 1, 6, 6)))]
+    for net, x in nets:
+        twin = duplicate(net)
+        np.testing.assert_array_equal(twin.predict(x), net.predict(x))
+        assert twin.params["W1"] is next(iter(twin.layers.values())).W  # Affine1 or Conv1
+        assert twin.params["W1"] is not net.params["W1"]
+        twin.params["b1"] = twin.params["b1"] + 1.0  # assigning still rebinds the copy's layer
+        assert not np.array_equal(twin.predict(x), net.predict(x))

@@ -84,6 +84,20 @@ class ParamDict(dict):
         for name, value in dict(*args, **kwargs).items():
             self[name] = value
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle (and ``copy.deepcopy``) the entries together with their bindings: the default way
+        for a dict subclass refills the entries through ``__setitem__`` before ``_bound`` exists.
+        The layers are pickled with the network, so they share the restored arrays."""
+        return _param_dict_from, (dict(self), self._bound)
+
+
+def _param_dict_from(entries: dict[str, Any], bound: dict[str, tuple[Layer, str]]) -> ParamDict:
+    """A :class:`ParamDict` holding ``entries``, bound as ``bound`` says (what unpickling calls)."""
+    params = ParamDict()
+    dict.update(params, entries)  # the layers already hold these arrays: nothing to rebind
+    params._bound = bound
+    return params
+
 
 class LayerNetwork:
     """Ordered layers, a loss layer, parameters bound to layers, weight regularisation.
