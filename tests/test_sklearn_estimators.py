@@ -19,10 +19,10 @@ from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
 import ferronet  # noqa: E402
 from ferronet.layers import HuberLoss  # noqa: E402
-from ferronet.networks import MultiLayerNet  # noqa: E402
-from ferronet.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+from ferronet.networks import MultiLayerNet, SimpleConvNet  # noqa: E402
+from ferronet.sklearn import ConvNetClassifier, MLPClassifier, MLPRegressor  # noqa: E402
 
-ESTIMATORS = [MLPClassifier, MLPRegressor]
+ESTIMATORS = [MLPClassifier, MLPRegressor, ConvNetClassifier]
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +104,11 @@ def test_randomized_search_of_a_regressor():
 def test_cross_val_score_in_worker_processes(digits):
     """n_jobs=2 pickles the estimators into joblib's worker processes and the fitted ones back."""
     x, y = digits
-    mlp = MLPClassifier(hidden_layer_sizes=(32,), learning_rate=0.01, epochs=10, random_state=0)
-    scores = cross_val_score(mlp, x, y, cv=3, n_jobs=2)
-    assert scores.shape == (3,) and scores.min() > 0.75
-    np.testing.assert_array_equal(scores, cross_val_score(mlp, x, y, cv=3))  # the same in this process
+    conv = ConvNetClassifier(filter_num=8, filter_size=3, hidden_size=32, learning_rate=0.01, epochs=15,
+                             random_state=0)
+    scores = cross_val_score(conv, x, y, cv=3, n_jobs=2)
+    assert scores.shape == (3,) and scores.min() > 0.8
+    np.testing.assert_array_equal(scores, cross_val_score(conv, x, y, cv=3))  # the same in this process
 
 
 # ---------------------------------------------------------------- what the estimators learn
@@ -233,3 +234,43 @@ def test_regressor_targets_and_losses():
     assert layer_given.network_.last_layer.delta == 0.5 and layer_given.network_.last_layer is not huber
     with pytest.raises(ValueError, match="needs a regression loss"):
         MLPRegressor(loss="softmax_ce").fit(x, y)
+
+
+# ---------------------------------------------------------------- images
+
+
+def test_convnet_takes_flat_rows_or_image_arrays(digits):
+    x, y = digits
+    params = {"filter_num": 4, "filter_size": 3, "hidden_size": 16, "epochs": 2, "random_state": 0}
+    flat = ConvNetClassifier(**params).fit(x, y)
+    assert flat.input_shape_ == (1, 8, 8) and flat.n_features_in_ == 64
+    assert isinstance(flat.network_, SimpleConvNet) and flat.network_input(x).shape == (400, 1, 8, 8)
+    for images in (x.reshape(-1, 1, 8, 8), x.reshape(-1, 8, 8)):
+        as_images = ConvNetClassifier(**params).fit(images, y)
+        assert as_images.input_shape_ == (1, 8, 8)
+        np.testing.assert_array_equal(as_images.predict_proba(images), flat.predict_proba(x))
+        np.testing.assert_array_equal(as_images.predict_proba(x), flat.predict_proba(x))  # rows work too
+    with pytest.raises(ValueError, match="fitted to"):
+        flat.predict(x.reshape(-1, 1, 4, 16))
+
+    given = ConvNetClassifier(input_shape=(4, 16), **params).fit(x, y)
+    assert given.input_shape_ == (1, 4, 16)
+    with pytest.raises(ValueError, match="holds 60 values"):
+        ConvNetClassifier(input_shape=(6, 10)).fit(x, y)
+    with pytest.raises(ValueError, match="but the images are"):
+        ConvNetClassifier(input_shape=(1, 4, 16)).fit(x.reshape(-1, 8, 8), y)
+
+
+def test_convnet_pads_small_images(digits):
+    """Images smaller than the network's smallest input are zero-padded around the border:
+    5x5 filters need 6 pixels a side (2 left over for the 2x2 pooling)."""
+    x, y = digits
+    small = ConvNetClassifier(filter_num=4, hidden_size=16, epochs=1, random_state=0).fit(x[:, :10], y)
+    assert small.input_shape_ == (1, 1, 10)  # 10 features: one row of pixels
+    images = small.network_input(x[:, :10])
+    assert images.shape == (400, 1, 6, 10)
+    np.testing.assert_array_equal(images[:, 0, 2], x[:, :10])  # the row sits in the middle
+    assert not images[:, 0, [0, 1, 3, 4, 5]].any()
+    wide = ConvNetClassifier(filter_size=3, pad=1, epochs=1, random_state=0).fit(x[:, :4], y)
+    assert wide.input_shape_ == (1, 2, 2) and wide.network_input(x[:, :4]).shape == (400, 1, 2, 2)
+    assert ConvNetClassifier().__sklearn_tags__().input_tags.three_d_array  # (N, H, W) images

@@ -3,6 +3,8 @@
 * :class:`MLPClassifier` and :class:`MLPRegressor` - the book's
   :class:`~ferronet.networks.MultiLayerNet` behind ``fit`` / ``predict``
   (Raschka's ``NeuralNetMLP``, made a standard estimator);
+* :class:`ConvNetClassifier` - the book's :class:`~ferronet.networks.SimpleConvNet`
+  for images given as flat rows (N, H*W) or as (N, C, H, W).
 
 They follow scikit-learn's conventions (``get_params`` / ``set_params``,
 learned attributes ending in ``_``, ``partial_fit``, any labels), pass its
@@ -29,7 +31,8 @@ if tuple(int(part) for part in re.findall(r"\d+", sklearn.__version__)[:2]) < MI
     raise ImportError(f"ferronet.sklearn needs scikit-learn >= {'.'.join(map(str, MIN_SKLEARN))}, found "
                       f"{sklearn.__version__}: pip install 'ferronet[sklearn]'")
 
-from ferronet.sklearn.mlp_classifier import MLPClassifier  # noqa: E402 - after the check above
+from ferronet.sklearn.convnet_classifier import ConvNetClassifier  # noqa: E402 - after the check above
+from ferronet.sklearn.mlp_classifier import MLPClassifier  # noqa: E402
 from ferronet.sklearn.mlp_regressor import MLPRegressor  # noqa: E402
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["ConvNetClassifier", "MLPClassifier", "MLPRegressor"]
