@@ -77,7 +77,8 @@ DEFAULT_VALIDATION_FRACTION = 0.1
 EVAL_FROM_HISTORY: Mapping[str, str] = MappingProxyType({
     "cost": "train_loss", "train_{score}": "train_acc", "valid_cost": "val_loss", "valid_{score}": "val_acc"})
 
-_NO_TARGETS = object()  # _validate called for X alone
+#: the ``y`` of a ``_validate`` call for X alone
+NO_TARGETS = object()
 
 
 class NetworkEstimator(BaseEstimator):
@@ -110,11 +111,11 @@ class NetworkEstimator(BaseEstimator):
         """Validated rows (N, n_features_in_) as the network takes them (here: unchanged)."""
         return X
 
-    def _validate(self, X: Any, y: Any = _NO_TARGETS, reset: bool = False) -> tuple[np.ndarray, Any]:
+    def _validate(self, X: Any, y: Any = NO_TARGETS, reset: bool = False) -> tuple[np.ndarray, Any]:
         """``validate_data`` of X (and y): finite, 2-d, C-ordered, in the network's dtype, with
         ``n_features_in_`` set (``reset``) or checked.  Returns (X, y or None)."""
         options = {"reset": reset, "dtype": self._network_dtype(), "order": "C"}
-        if y is _NO_TARGETS:
+        if y is NO_TARGETS:
             return validate_data(self, X, **options), None
         return validate_data(self, X, y, **options, **self.target_checks)
 

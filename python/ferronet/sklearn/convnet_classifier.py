@@ -9,7 +9,7 @@ import numpy as np
 from ferronet.geometry import Shape3
 from ferronet.networks import SimpleConvNet
 from ferronet.sklearn import images
-from ferronet.sklearn.base import _NO_TARGETS
+from ferronet.sklearn.base import NO_TARGETS
 from ferronet.sklearn.classifier import NetworkClassifier
 
 
@@ -68,7 +68,7 @@ class ConvNetClassifier(NetworkClassifier):
         self.dtype = dtype
         self.verbose = verbose
 
-    def _validate(self, X: Any, y: Any = _NO_TARGETS, reset: bool = False) -> tuple[np.ndarray, Any]:
+    def _validate(self, X: Any, y: Any = NO_TARGETS, reset: bool = False) -> tuple[np.ndarray, Any]:
         """Image arrays validated as rows; ``reset`` settles ``input_shape_``, later image arrays must
         have it."""
         rows, seen = images.flatten_images(X)
