@@ -326,3 +326,17 @@ def test_the_trainer_trains_a_regression_network_and_reports_r2():
     trainer.train()
     assert trainer.test_acc_list[-1] > 0.9 > trainer.test_acc_list[0] - 1  # R² close to 1
     assert trainer.final_test_acc == pytest.approx(net.score(x[300:], t[300:]))
+
+
+def test_a_trainer_without_a_test_set(backend):
+    """x_test and t_test may both be None: no test accuracy is measured, the rest works."""
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((60, 4)), rng.integers(0, 3, 60)
+    net = TwoLayerNet(4, 8, 3, seed=0)
+    trainer = Trainer(net, x, t, None, None, epochs=2, mini_batch_size=20, seed=0, verbose=False,
+                      validation_split=0.25)
+    trainer.train()
+    assert trainer.test_acc_list == [] and trainer.final_test_acc is None
+    assert "test_acc" not in trainer.history and len(trainer.history["val_acc"]) == 2
+    with pytest.raises(ValueError, match="both x_test and t_test"):
+        Trainer(net, x, t, x, None)

@@ -171,7 +171,9 @@ class Trainer:
     network: has ``loss(x, t)``, ``gradient(x, t)``, ``accuracy(x, t)`` (or
     ``score(x, t)``, preferred: accuracy for a classifier, R² for a regression) and a
     ``params`` dict (optionally ``loss_and_gradient(x, t)``).
-    x_train (N, ...), t_train (N,) labels or (N, C) one-hot; likewise the test set.
+    x_train (N, ...), t_train (N,) labels or (N, C) one-hot; likewise the test set,
+    which may be None (both x_test and t_test): no ``test_acc`` is measured and
+    ``final_test_acc`` stays None.
     epochs: how long to train, a number >= 0 (fractions allowed, see above).
     optimizer: a name for :func:`ferronet.optimizers.get_optimizer` (any case)
     or an optimizer object; optimizer_param: the keyword arguments for a
@@ -232,7 +234,8 @@ class Trainer:
     """
 
     def __init__(self, network: Any, x_train: np.ndarray, t_train: np.ndarray,
-                 x_test: np.ndarray, t_test: np.ndarray, epochs: float = 20, mini_batch_size: int = 100,
+                 x_test: np.ndarray | None, t_test: np.ndarray | None, epochs: float = 20,
+                 mini_batch_size: int = 100,
                  optimizer: str | Optimizer = "SGD",
                  optimizer_param: Mapping[str, Any] = MappingProxyType({"lr": 0.01}),
                  evaluate_sample_num_per_epoch: int | None = None, verbose: bool = True,
@@ -256,6 +259,8 @@ class Trainer:
             raise TypeError(f"augment must be a function augment(x_batch, rng) -> x_batch, "
                             f"got {type(augment).__name__}")
         validation.check_given(x_val, t_val)
+        if (x_test is None) != (t_test is None):
+            raise ValueError("give both x_test and t_test, or neither (no test set)")
         if validation_split is not None and x_val is not None:
             raise ValueError("give validation_split or x_val and t_val, not both")
         self.lr_schedule = lr_schedule
@@ -306,7 +311,7 @@ class Trainer:
         if self.early_stopping is not None:
             monitor = self.early_stopping.monitor
         else:
-            monitor = "val_loss" if x_val is not None else "test_acc"
+            monitor = "val_loss" if x_val is not None else "test_acc" if x_test is not None else "train_loss"
         self.checkpoint = None if checkpoint is None else Checkpoint(checkpoint, monitor)
         if self.checkpoint is not None and not callable(getattr(self.optimizer, "state_dict", None)):
             raise TypeError(f"checkpoint= needs an optimizer with state_dict() and load_state_dict() "
@@ -325,7 +330,7 @@ class Trainer:
         self.train_acc_list: list[float] = []
         self.test_acc_list: list[float] = []
         self.epoch_times: list[float] = []
-        self.history = new_history(validation=x_val is not None)
+        self.history = new_history(validation=x_val is not None, test=x_test is not None)
         self.final_test_acc: float | None = None
         self.resumed_from: Path | None = None
         self._resume_untold = False
@@ -393,16 +398,16 @@ class Trainer:
     def _evaluate_epoch(self) -> dict[str, Any]:
         """The finished epoch's history entry (accuracies measured now)."""
         n = self.evaluate_sample_num_per_epoch
-        x_tr, t_tr, x_te, t_te = self.x_train, self.t_train, self.x_test, self.t_test
-        if n is not None:
-            x_tr, t_tr, x_te, t_te = x_tr[:n], t_tr[:n], x_te[:n], t_te[:n]
+        x_tr, t_tr = self.x_train[:n], self.t_train[:n]  # n None: all
         logs: dict[str, Any] = {"epoch": self.current_epoch, "train_loss": self._epoch_loss_sum / self._epoch_steps,
                                 "train_acc": _measure(self.network, x_tr, t_tr)}
-        test_acc = _measure(self.network, x_te, t_te)
+        test_acc = None if self.x_test is None else _measure(self.network, self.x_test[:n], self.t_test[:n])
         if self.x_val is not None:
             logs["val_loss"] = validation.validation_loss(self.network, self.x_val, self.t_val)
             logs["val_acc"] = _measure(self.network, self.x_val, self.t_val)
-        logs.update(test_acc=test_acc, lr=_current_lr(self.optimizer), seconds=self._epoch_train_seconds)
+        if test_acc is not None:
+            logs["test_acc"] = test_acc
+        logs.update(lr=_current_lr(self.optimizer), seconds=self._epoch_train_seconds)
         return logs
 
     def _end_epoch(self) -> None:
@@ -411,7 +416,8 @@ class Trainer:
         self._epoch_loss_sum, self._epoch_steps, self._epoch_train_seconds = 0.0, 0, 0.0
         self.epoch_times.append(logs["seconds"])
         self.train_acc_list.append(logs["train_acc"])
-        self.test_acc_list.append(logs["test_acc"])
+        if "test_acc" in logs:
+            self.test_acc_list.append(logs["test_acc"])
         append_epoch(self.history, logs)
         self._progress.end_epoch(logs)
         if self.callbacks.epoch_end(self, logs):
@@ -445,6 +451,8 @@ class Trainer:
     def train(self) -> None:
         """:meth:`fit`, then measure the final test accuracy on the whole test set (``final_test_acc``)."""
         self.fit()
+        if self.x_test is None:
+            return  # no test set: final_test_acc stays None
         ended_on_an_epoch = self.current_iter > 0 and self.current_iter % self.iter_per_epoch == 0
         if self.evaluate_sample_num_per_epoch is None and ended_on_an_epoch and not len(self.callbacks):
             self.final_test_acc = self.test_acc_list[-1]  # just measured on the whole test set, weights unchanged

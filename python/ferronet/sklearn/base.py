@@ -174,10 +174,8 @@ class NetworkEstimator(BaseEstimator):
         stopper = None
         if self.early_stopping and validation_fraction is not None:
             stopper = EarlyStopping(patience=self.n_iter_no_change)
-        # The Trainer measures a test set after every epoch; an estimator has none (scikit-learn keeps
-        # test data out of fit), so it gets the first training sample, the cheapest set to measure,
-        # and its test_acc is never used.
-        trainer = Trainer(self.network_, x, t, x[:1], t[:1], epochs=epochs, mini_batch_size=self.batch_size,
+        # scikit-learn keeps test data out of fit: the Trainer runs without a test set
+        trainer = Trainer(self.network_, x, t, None, None, epochs=epochs, mini_batch_size=self.batch_size,
                           optimizer=self.optimizer_, verbose=False, seed=self._next_seed(),
                           validation_split=validation_fraction, early_stopping=stopper,
                           callbacks=[self._print_epoch] if self.verbose else [])

@@ -37,9 +37,11 @@ KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_acc", "
 VALIDATION_KEYS = ("val_loss", "val_acc")
 
 
-def new_history(validation: bool) -> dict[str, list[Any]]:
-    """An empty history: every key of :data:`KEYS`, the validation ones only when ``validation``."""
-    return {key: [] for key in KEYS if validation or key not in VALIDATION_KEYS}
+def new_history(validation: bool, test: bool = True) -> dict[str, list[Any]]:
+    """An empty history: every key of :data:`KEYS`, the validation ones only when ``validation``,
+    ``test_acc`` only when there is a test set (``test``)."""
+    return {key: [] for key in KEYS
+            if (validation or key not in VALIDATION_KEYS) and (test or key != "test_acc")}
 
 
 def append_epoch(history: dict[str, list[Any]], logs: Mapping[str, Any]) -> None:

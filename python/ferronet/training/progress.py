@@ -62,8 +62,8 @@ class BookLines(Silent):
 
     def end_epoch(self, logs: Mapping[str, Any]) -> None:
         extra = f", val loss:{logs['val_loss']}, val acc:{logs['val_acc']}" if "val_acc" in logs else ""
-        print(f"=== epoch:{logs['epoch']}, train acc:{logs['train_acc']}, test acc:{logs['test_acc']}{extra} ===",
-              flush=True)
+        test = f", test acc:{logs['test_acc']}" if "test_acc" in logs else ""
+        print(f"=== epoch:{logs['epoch']}, train acc:{logs['train_acc']}{test}{extra} ===", flush=True)
 
     def message(self, text: str) -> None:
         print(text, flush=True)
@@ -117,7 +117,8 @@ class TerminalProgress(BookLines):
         parts = [f"train loss {logs['train_loss']:.4f}", f"train acc {logs['train_acc']:.4f}"]
         if "val_acc" in logs:
             parts += [f"val loss {logs['val_loss']:.4f}", f"val acc {logs['val_acc']:.4f}"]
-        parts.append(f"test acc {logs['test_acc']:.4f}")
+        if "test_acc" in logs:
+            parts.append(f"test acc {logs['test_acc']:.4f}")
         if logs.get("lr") is not None:
             parts.append(f"lr {logs['lr']:.3g}")
         print(f"epoch {logs['epoch']}/{self.epochs:g}: {', '.join(parts)} ({logs['seconds']:.2f} s)", flush=True)
