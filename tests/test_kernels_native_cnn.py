@@ -112,6 +112,34 @@ def test_convolution_reads_strided_inputs(rng):
     np.testing.assert_allclose(nat.conv_forward(x, W, b, 1, 1), ref.conv_forward(np.ascontiguousarray(x), W, b, 1, 1))
 
 
+@pytest.mark.parametrize("call", [
+    "ops.conv_forward(one, big, np.ones(1, np.float32), 1, 300)",
+    "ops.conv_backward(big, one, big, 1, 300)",
+    "ops.conv_backward(big, one, big, 1, 300, need_dx=False)",
+])
+def test_convolution_scratch_too_large_is_an_exception_not_an_abort(call):
+    """A 1x1 image padded by 300 under a 301x301 filter unrolls to 301**4 floats (33 GB of scratch):
+    the kernel must raise MemoryError (or ValueError), not abort the interpreter. Run in a subprocess
+    so an abort fails this test instead of killing pytest."""
+    import subprocess
+    import sys
+
+    code = f"""
+import numpy as np
+from ferronet.ops import native as ops
+one, big = np.ones((1, 1, 1, 1), np.float32), np.ones((1, 1, 301, 301), np.float32)
+try:
+    {call}
+except (MemoryError, ValueError) as e:
+    print("raised", type(e).__name__)
+else:
+    print("returned")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() in ("raised MemoryError", "raised ValueError"), result.stdout
+
+
 # ----------------------------------------------------------------- pooling
 
 

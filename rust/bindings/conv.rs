@@ -142,7 +142,7 @@ fn conv_forward_typed<'py, T: Elem>(
     let mut result = Output::<T>::try_new(py, &[g.n, w.shape()[0], g.oh, g.ow])?;
     let out = result.data();
     let (xs, ws, bs) = (x.slice(), w.slice(), b.slice());
-    py.detach(|| conv::conv_forward(xs, ws, bs, &g, out));
+    py.detach(|| conv::conv_forward(xs, ws, bs, &g, out))?;
     Ok(result.into_any())
 }
 
@@ -184,10 +184,10 @@ fn conv_backward_typed<'py, T: Elem>(
     let g = conv_window(x.shape(), w.shape(), stride, pad)?;
     let filters = w.shape()[0];
     expect_output("dout", dout.shape(), &g, filters, "this convolution's output")?;
-    let mut dx = need_dx.then(|| Output::<T>::new(py, x.shape()));
-    let (mut dw, mut db) = (Output::<T>::new(py, w.shape()), Output::<T>::new(py, &[filters]));
+    let mut dx = need_dx.then(|| Output::<T>::try_new(py, x.shape())).transpose()?;
+    let (mut dw, mut db) = (Output::<T>::try_new(py, w.shape())?, Output::<T>::try_new(py, &[filters])?);
     let (dxs, dws, dbs) = (dx.as_mut().map(Output::data), dw.data(), db.data());
     let (gs, xs, ws) = (dout.slice(), x.slice(), w.slice());
-    py.detach(|| conv::conv_backward(gs, xs, ws, &g, dxs, dws, dbs));
+    py.detach(|| conv::conv_backward(gs, xs, ws, &g, dxs, dws, dbs))?;
     Ok((dx.map(Output::into_any), dw.into_any(), db.into_any()))
 }

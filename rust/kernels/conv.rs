@@ -8,7 +8,10 @@
 //! block of images uses one scratch buffer, and the weight gradients of the
 //! blocks are summed at the end.
 
+use std::sync::Mutex;
+
 use super::affine::column_sums;
+use super::error::{try_vec, KResult, KernelError};
 use super::float::Float;
 use super::geometry::Window;
 use super::im2col::{fold_image, image_im2col, unfold_image};
@@ -35,8 +38,29 @@ fn flops(g: &Window, filters: usize) -> usize {
     g.n * g.out_plane() * g.patch() * filters
 }
 
+/// The first error a chunk of a parallel region hit (the other chunks may
+/// still run; the region's result is then discarded).
+#[derive(Default)]
+pub(crate) struct FirstError(Mutex<Option<KernelError>>);
+
+impl FirstError {
+    /// Run `f`, keeping its error if it is the first.
+    pub(crate) fn record(&self, f: impl FnOnce() -> KResult<()>) {
+        if let Err(e) = f() {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+        }
+    }
+
+    pub(crate) fn into_result(self) -> KResult<()> {
+        match self.0.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
 /// `out (n, fn, oh, ow) = conv(x (n, c, h, w), w (fn, c, fh, fw)) + b (fn,)`.
-pub fn conv_forward<T: Float>(x: &[T], w: &[T], b: &[T], g: &Window, out: &mut [T]) {
+pub fn conv_forward<T: Float>(x: &[T], w: &[T], b: &[T], g: &Window, out: &mut [T]) -> KResult<()> {
     let filters = b.len();
     let (patch, plane) = (g.patch(), g.out_plane());
     assert_eq!(x.len(), g.n * g.image());
@@ -46,18 +70,23 @@ pub fn conv_forward<T: Float>(x: &[T], w: &[T], b: &[T], g: &Window, out: &mut [
     let (per, count) = blocks(g.n, threads);
     let w = MatRef::row_major(w, filters, patch);
     let out = SharedMut::new(out);
+    let failed = FirstError::default();
     run_chunks(count, threads, |block| {
-        let mut cols = vec![T::ZERO; patch * plane];
-        for n in block * per..((block + 1) * per).min(g.n) {
-            unfold_image(&x[n * g.image()..(n + 1) * g.image()], g, &mut cols);
-            // SAFETY: image n writes only its own output block.
-            let y = unsafe { out.range(n * filters * plane..(n + 1) * filters * plane) };
-            for (row, &bias) in y.chunks_exact_mut(plane.max(1)).zip(b) {
-                row.fill(bias);
+        failed.record(|| {
+            let mut cols = try_vec(patch * plane, T::ZERO, "the unrolled image")?;
+            for n in block * per..((block + 1) * per).min(g.n) {
+                unfold_image(&x[n * g.image()..(n + 1) * g.image()], g, &mut cols);
+                // SAFETY: image n writes only its own output block.
+                let y = unsafe { out.range(n * filters * plane..(n + 1) * filters * plane) };
+                for (row, &bias) in y.chunks_exact_mut(plane.max(1)).zip(b) {
+                    row.fill(bias);
+                }
+                matmul(w, MatRef::row_major(&cols, patch, plane), y, true);
             }
-            matmul(w, MatRef::row_major(&cols, patch, plane), y, true);
-        }
+            Ok(())
+        })
     });
+    failed.into_result()
 }
 
 /// Gradients of [`conv_forward`] for `dout (n, fn, oh, ow)`:
@@ -71,7 +100,7 @@ pub fn conv_backward<T: Float>(
     dx: Option<&mut [T]>,
     dw: &mut [T],
     db: &mut [T],
-) {
+) -> KResult<()> {
     let filters = db.len();
     let (patch, plane) = (g.patch(), g.out_plane());
     assert_eq!(x.len(), g.n * g.image());
@@ -83,7 +112,7 @@ pub fn conv_backward<T: Float>(
     let (per, count) = blocks(g.n, threads.min(num_threads()));
     // One weight-gradient partial per block: (count, fn * patch + fn).
     let stride = filters * patch + filters;
-    let mut partials = vec![T::ZERO; count * stride];
+    let mut partials = try_vec(count * stride, T::ZERO, "the weight-gradient partials")?;
     let shared_partials = SharedMut::new(&mut partials);
     let w_t = MatRef::row_major(w, filters, patch).t(); // (patch, fn)
                                                         // The GEMM crate multiplies by a row-major (P, patch) matrix faster than
@@ -91,7 +120,7 @@ pub fn conv_backward<T: Float>(
                                                         // more than unfolding once the image's matrix outgrows the caches.
     let book_layout = plane * patch * std::mem::size_of::<T>() <= BOOK_LAYOUT_MAX_BYTES;
     let transposed = if dx.is_some() {
-        transposed_input_grad(w, g, filters)
+        transposed_input_grad(w, g, filters)?
     } else {
         None
     };
@@ -99,61 +128,68 @@ pub fn conv_backward<T: Float>(
         assert_eq!(dx.len(), g.n * g.image());
         SharedMut::new(dx)
     });
+    let failed = FirstError::default();
     run_chunks(count, threads, |block| {
-        // SAFETY: block `block` owns its own partial.
-        let partial = unsafe { shared_partials.range(block * stride..(block + 1) * stride) };
-        let (dw_part, db_part) = partial.split_at_mut(filters * patch);
-        let mut rows = vec![T::ZERO; plane * patch];
-        let mut dcols = match (&dx, &transposed) {
-            (None, _) => Vec::new(),
-            (Some(_), Some((_, g2))) => vec![T::ZERO; g2.patch() * g2.out_plane()],
-            (Some(_), None) => vec![T::ZERO; patch * plane],
-        };
-        let mut sums = vec![T::ZERO; filters];
-        for n in block * per..((block + 1) * per).min(g.n) {
-            let image = &x[n * g.image()..(n + 1) * g.image()];
-            let g_out = &dout[n * filters * plane..(n + 1) * filters * plane]; // (fn, oh*ow)
-            let g_mat = MatRef::row_major(g_out, filters, plane);
-            // dw += dout_n (fn, P) @ unrolled image (P, patch)
-            let unrolled = if book_layout {
-                image_im2col(image, g, &mut rows);
-                MatRef::row_major(&rows, plane, patch)
-            } else {
-                unfold_image(image, g, &mut rows);
-                MatRef::row_major(&rows, patch, plane).t()
+        failed.record(|| {
+            // SAFETY: block `block` owns its own partial.
+            let partial = unsafe { shared_partials.range(block * stride..(block + 1) * stride) };
+            let (dw_part, db_part) = partial.split_at_mut(filters * patch);
+            let mut rows = try_vec(plane * patch, T::ZERO, "the unrolled image")?;
+            let dcols_len = match (&dx, &transposed) {
+                (None, _) => 0,
+                (Some(_), Some((_, g2))) => g2.patch() * g2.out_plane(),
+                (Some(_), None) => patch * plane,
             };
-            matmul(g_mat, unrolled, dw_part, true);
-            row_sums(g_out, plane, &mut sums);
-            for (d, &s) in db_part.iter_mut().zip(&sums) {
-                *d += s;
-            }
-            if let Some(dx) = &dx {
-                // SAFETY: image n writes only its own block of dx.
-                let dx_n = unsafe { dx.range(n * g.image()..(n + 1) * g.image()) };
-                if let Some((w_flip, g2)) = &transposed {
-                    // dx_n (c, h*w) = flipped W (c, fn*fh*fw) @ unfolded dout_n (fn*fh*fw, h*w)
-                    unfold_image(g_out, g2, &mut dcols);
-                    let w_flip = MatRef::row_major(w_flip, g.c, g2.patch());
-                    matmul(
-                        w_flip,
-                        MatRef::row_major(&dcols, g2.patch(), g2.out_plane()),
-                        dx_n,
-                        false,
-                    );
+            let mut dcols = try_vec(dcols_len, T::ZERO, "the unrolled output gradient")?;
+            let mut sums = try_vec(filters, T::ZERO, "the bias-gradient sums")?;
+            for n in block * per..((block + 1) * per).min(g.n) {
+                let image = &x[n * g.image()..(n + 1) * g.image()];
+                let g_out = &dout[n * filters * plane..(n + 1) * filters * plane]; // (fn, oh*ow)
+                let g_mat = MatRef::row_major(g_out, filters, plane);
+                // dw += dout_n (fn, P) @ unrolled image (P, patch)
+                let unrolled = if book_layout {
+                    image_im2col(image, g, &mut rows);
+                    MatRef::row_major(&rows, plane, patch)
                 } else {
-                    // dcols (patch, P) = W^T (patch, fn) @ dout_n (fn, P), folded into dx_n
-                    matmul(w_t, g_mat, &mut dcols, false);
-                    dx_n.fill(T::ZERO);
-                    fold_image(&dcols, g, dx_n);
+                    unfold_image(image, g, &mut rows);
+                    MatRef::row_major(&rows, patch, plane).t()
+                };
+                matmul(g_mat, unrolled, dw_part, true);
+                row_sums(g_out, plane, &mut sums);
+                for (d, &s) in db_part.iter_mut().zip(&sums) {
+                    *d += s;
+                }
+                if let Some(dx) = &dx {
+                    // SAFETY: image n writes only its own block of dx.
+                    let dx_n = unsafe { dx.range(n * g.image()..(n + 1) * g.image()) };
+                    if let Some((w_flip, g2)) = &transposed {
+                        // dx_n (c, h*w) = flipped W (c, fn*fh*fw) @ unfolded dout_n (fn*fh*fw, h*w)
+                        unfold_image(g_out, g2, &mut dcols);
+                        let w_flip = MatRef::row_major(w_flip, g.c, g2.patch());
+                        matmul(
+                            w_flip,
+                            MatRef::row_major(&dcols, g2.patch(), g2.out_plane()),
+                            dx_n,
+                            false,
+                        );
+                    } else {
+                        // dcols (patch, P) = W^T (patch, fn) @ dout_n (fn, P), folded into dx_n
+                        matmul(w_t, g_mat, &mut dcols, false);
+                        dx_n.fill(T::ZERO);
+                        fold_image(&dcols, g, dx_n);
+                    }
                 }
             }
-        }
+            Ok(())
+        })
     });
+    failed.into_result()?;
     // dw, db = the sums of the block partials
-    let mut total = vec![T::ZERO; stride];
+    let mut total = try_vec(stride, T::ZERO, "the weight gradient")?;
     column_sums(&partials, stride, &mut total);
     dw.copy_from_slice(&total[..filters * patch]);
     db.copy_from_slice(&total[filters * patch..]);
+    Ok(())
 }
 
 /// For stride 1, a square filter and `pad < filter`, the input gradient is
@@ -165,19 +201,21 @@ pub fn conv_backward<T: Float>(
 ///
 /// One GEMM with inner dimension `fn*fh*fw` then gives `dx` directly, where
 /// the general path multiplies with inner dimension `fn` and scatters back.
-fn transposed_input_grad<T: Float>(w: &[T], g: &Window, filters: usize) -> Option<(Vec<T>, Window)> {
+fn transposed_input_grad<T: Float>(w: &[T], g: &Window, filters: usize) -> KResult<Option<(Vec<T>, Window)>> {
     // It unfolds `dout` (fn*fh*fw, h*w) where the general path builds
     // (c*fh*fw, oh*ow): take it only when that is no more data (with few
     // input channels, e.g. a first layer, it would be far more).
     if g.stride != 1 || g.fh != g.fw || g.pad >= g.fh || filters * g.in_plane() > g.c * g.out_plane() {
-        return None;
+        return Ok(None);
     }
-    let g2 = Window::new([1, filters, g.oh, g.ow], g.fh, g.fw, 1, g.fh - 1 - g.pad).ok()?;
+    let Ok(g2) = Window::new([1, filters, g.oh, g.ow], g.fh, g.fw, 1, g.fh - 1 - g.pad) else {
+        return Ok(None);
+    };
     if (g2.oh, g2.ow) != (g.h, g.w) {
-        return None;
+        return Ok(None);
     }
     let taps = g.fh * g.fw;
-    let mut w_flip = vec![T::ZERO; g.c * filters * taps];
+    let mut w_flip = try_vec(g.c * filters * taps, T::ZERO, "the flipped filters")?;
     for f in 0..filters {
         for c in 0..g.c {
             let src = &w[(f * g.c + c) * taps..][..taps]; // W[f, c] (fh, fw)
@@ -187,7 +225,7 @@ fn transposed_input_grad<T: Float>(w: &[T], g: &Window, filters: usize) -> Optio
             }
         }
     }
-    Some((w_flip, g2))
+    Ok(Some((w_flip, g2)))
 }
 
 multiversion! {
@@ -262,7 +300,7 @@ mod tests {
         for Case { g, filters } in cases() {
             let (x, w, b) = (rng.vec(g.n * g.image()), rng.vec(filters * g.patch()), rng.vec(filters));
             let mut out = vec![f64::NAN; g.n * filters * g.out_plane()];
-            conv_forward(&x, &w, &b, &g, &mut out);
+            conv_forward(&x, &w, &b, &g, &mut out).unwrap();
             assert_close(&out, &naive_forward(&x, &w, &b, &g), 1e-12);
         }
     }
@@ -278,7 +316,7 @@ mod tests {
             let (x, w) = (rng.vec(g.n * g.image()), rng.vec(filters * g.patch()));
             let dout = rng.vec(g.n * filters * g.out_plane());
             let (mut dx, mut dw, mut db) = (vec![f64::NAN; x.len()], vec![f64::NAN; w.len()], vec![0.0; filters]);
-            conv_backward(&dout, &x, &w, &g, Some(&mut dx), &mut dw, &mut db);
+            conv_backward(&dout, &x, &w, &g, Some(&mut dx), &mut dw, &mut db).unwrap();
             let zero_b = vec![0.0; filters];
             // d/dx: forward is linear in x (with b = 0)
             let dir = rng.vec(x.len());
@@ -299,7 +337,7 @@ mod tests {
             }
             // skipping dx leaves dw and db unchanged
             let (mut dw2, mut db2) = (vec![0.0; w.len()], vec![0.0; filters]);
-            conv_backward(&dout, &x, &w, &g, None, &mut dw2, &mut db2);
+            conv_backward(&dout, &x, &w, &g, None, &mut dw2, &mut db2).unwrap();
             assert_close(&dw2, &dw, 1e-13);
             assert_close(&db2, &db, 1e-13);
         }
