@@ -185,7 +185,10 @@ fn conv_backward_typed<'py, T: Elem>(
     let filters = w.shape()[0];
     expect_output("dout", dout.shape(), &g, filters, "this convolution's output")?;
     let mut dx = need_dx.then(|| Output::<T>::try_new(py, x.shape())).transpose()?;
-    let (mut dw, mut db) = (Output::<T>::try_new(py, w.shape())?, Output::<T>::try_new(py, &[filters])?);
+    let (mut dw, mut db) = (
+        Output::<T>::try_new(py, w.shape())?,
+        Output::<T>::try_new(py, &[filters])?,
+    );
     let (dxs, dws, dbs) = (dx.as_mut().map(Output::data), dw.data(), db.data());
     let (gs, xs, ws) = (dout.slice(), x.slice(), w.slice());
     py.detach(|| conv::conv_backward(gs, xs, ws, &g, dxs, dws, dbs))?;

@@ -1,92 +1,109 @@
 //! Convolution (cross-correlation, as in the book) over NCHW batches, and
-//! its gradients.
+//! its gradients, each pass by the method measured fastest for its shape:
 //!
-//! Each image is unrolled into `cols (c*fh*fw, oh*ow)` ([`unfold_image`])
-//! and multiplied by the filters `W (fn, c*fh*fw)` with the GEMM crate; the
-//! product is the image's output `(fn, oh, ow)` in place, so the batch comes
-//! out in NCHW with no transpose. Images are spread over the threads; each
-//! block of images uses one scratch buffer, and the weight gradients of the
-//! blocks are summed at the end.
+//! * [`conv_unrolled`](super::conv_unrolled): unroll each image's windows
+//!   and multiply by the filters (any window, stride and pad);
+//! * [`winograd`]: 3x3 filters at stride 1 by F(4x4, 3x3) (or F(2x2, 3x3)
+//!   on small planes) tiles: 4x fewer multiplications for the price of tile
+//!   transforms, which pays from about 8 images and 2 input channels.
+//!
+//! `FERRONET_CONV` (read once) overrides the choice for tests and
+//! comparisons: `unrolled`, `winograd2` or `winograd4` (each where it
+//! applies), or `auto`, the default.
 
-use std::sync::Mutex;
+use std::sync::OnceLock;
 
-use super::affine::column_sums;
-use super::error::{try_vec, KResult, KernelError};
+use super::conv_unrolled as unrolled;
+use super::error::KResult;
 use super::float::Float;
 use super::geometry::Window;
-use super::im2col::{fold_image, image_im2col, unfold_image};
-use super::matmul::{matmul, MatRef, PARALLEL_GRAIN_FLOPS};
-use super::parallel::{num_threads, run_chunks, threads_for, SharedMut};
-use super::reduce::lane_sum;
+use super::matmul::PARALLEL_GRAIN_FLOPS;
+use super::parallel::threads_for;
+use super::winograd::{self, TileSize};
 
-/// Blocks of images per thread (more blocks balance load, fewer save
-/// weight-gradient reductions).
-const BLOCKS_PER_THREAD: usize = 2;
-
-/// Largest unrolled image (bytes) for which the weight gradient uses the
-/// book's im2col layout (measured on the networks' shapes; see conv_backward).
-const BOOK_LAYOUT_MAX_BYTES: usize = 384 * 1024;
-
-/// Split `n` images into blocks for `threads` threads: `(block size, blocks)`.
-fn blocks(n: usize, threads: usize) -> (usize, usize) {
-    let per = n.div_ceil((threads * BLOCKS_PER_THREAD).max(1)).max(1);
-    (per, n.div_ceil(per))
+/// How one pass is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Unrolled,
+    Winograd(TileSize),
 }
+
+/// The three passes of a convolution layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    Forward,
+    InputGrad,
+    FilterGrad,
+}
+
+/// Fewest images for Winograd: it transforms 16 images at once (one per
+/// SIMD lane), and below about half of that the unrolled product is faster
+/// (measured on the DeepConvNet layers: even at 4 images, ahead from 8).
+const WINOGRAD_MIN_IMAGES: usize = 8;
 
 /// Multiply-adds of one pass over the batch.
 fn flops(g: &Window, filters: usize) -> usize {
     g.n * g.out_plane() * g.patch() * filters
 }
 
-/// The first error a chunk of a parallel region hit (the other chunks may
-/// still run; the region's result is then discarded).
-#[derive(Default)]
-pub(crate) struct FirstError(Mutex<Option<KernelError>>);
+/// The method `FERRONET_CONV` forces, if any.
+fn forced() -> Option<Method> {
+    static FORCED: OnceLock<Option<Method>> = OnceLock::new();
+    *FORCED.get_or_init(
+        || match std::env::var("FERRONET_CONV").ok()?.to_ascii_lowercase().as_str() {
+            "unrolled" => Some(Method::Unrolled),
+            "winograd2" => Some(Method::Winograd(TileSize::F2)),
+            "winograd4" => Some(Method::Winograd(TileSize::F4)),
+            _ => None,
+        },
+    )
+}
 
-impl FirstError {
-    /// Run `f`, keeping its error if it is the first.
-    pub(crate) fn record(&self, f: impl FnOnce() -> KResult<()>) {
-        if let Err(e) = f() {
-            self.0.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
-        }
+/// The method for `pass` of a convolution of geometry `g` with `filters`
+/// filters.
+pub fn method(g: &Window, filters: usize, pass: Pass) -> Method {
+    // the input gradient is the convolution of dout padded by 2 - pad
+    let winograd_fits = g.fh == 3 && g.fw == 3 && g.stride == 1 && (pass != Pass::InputGrad || g.pad <= 2);
+    if !winograd_fits {
+        return Method::Unrolled;
     }
-
-    pub(crate) fn into_result(self) -> KResult<()> {
-        match self.0.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+    if let Some(forced) = forced() {
+        return forced;
+    }
+    // the pass's convolution: its input channels and output plane
+    let (inputs, (oh, ow)) = match pass {
+        Pass::Forward => (g.c, (g.oh, g.ow)),
+        Pass::InputGrad => (filters, (g.h, g.w)),
+        Pass::FilterGrad => (usize::MAX, (g.oh, g.ow)), // a product over the batch: any channels
+    };
+    // a single input channel leaves too little to multiply (1 -> 16 at
+    // 28x28: unrolled 0.50 ms, F(4x4, 3x3) 0.92 ms)
+    if g.n < WINOGRAD_MIN_IMAGES || inputs < 2 {
+        return Method::Unrolled;
+    }
+    // F(2x2, 3x3) only where it needs fewer transformed products (planes 1
+    // or 2 outputs high or wide, where 4x4 tiles would be mostly padding)
+    let products = |m: usize, a: usize| a * a * oh.div_ceil(m) * ow.div_ceil(m);
+    if products(2, 4) < products(4, 6) {
+        Method::Winograd(TileSize::F2)
+    } else {
+        Method::Winograd(TileSize::F4)
     }
 }
 
 /// `out (n, fn, oh, ow) = conv(x (n, c, h, w), w (fn, c, fh, fw)) + b (fn,)`.
 pub fn conv_forward<T: Float>(x: &[T], w: &[T], b: &[T], g: &Window, out: &mut [T]) -> KResult<()> {
     let filters = b.len();
-    let (patch, plane) = (g.patch(), g.out_plane());
     assert_eq!(x.len(), g.n * g.image());
-    assert_eq!(w.len(), filters * patch);
-    assert_eq!(out.len(), g.n * filters * plane);
-    let threads = threads_for(flops(g, filters), PARALLEL_GRAIN_FLOPS);
-    let (per, count) = blocks(g.n, threads);
-    let w = MatRef::row_major(w, filters, patch);
-    let out = SharedMut::new(out);
-    let failed = FirstError::default();
-    run_chunks(count, threads, |block| {
-        failed.record(|| {
-            let mut cols = try_vec(patch * plane, T::ZERO, "the unrolled image")?;
-            for n in block * per..((block + 1) * per).min(g.n) {
-                unfold_image(&x[n * g.image()..(n + 1) * g.image()], g, &mut cols);
-                // SAFETY: image n writes only its own output block.
-                let y = unsafe { out.range(n * filters * plane..(n + 1) * filters * plane) };
-                for (row, &bias) in y.chunks_exact_mut(plane.max(1)).zip(b) {
-                    row.fill(bias);
-                }
-                matmul(w, MatRef::row_major(&cols, patch, plane), y, true);
-            }
-            Ok(())
-        })
-    });
-    failed.into_result()
+    assert_eq!(w.len(), filters * g.patch());
+    assert_eq!(out.len(), g.n * filters * g.out_plane());
+    match method(g, filters, Pass::Forward) {
+        Method::Unrolled => unrolled::forward(x, w, b, g, out),
+        Method::Winograd(size) => {
+            let threads = threads_for(flops(g, filters), PARALLEL_GRAIN_FLOPS);
+            winograd::forward(x, w, b, g, out, size, threads)
+        }
+    }
 }
 
 /// Gradients of [`conv_forward`] for `dout (n, fn, oh, ow)`:
@@ -102,139 +119,23 @@ pub fn conv_backward<T: Float>(
     db: &mut [T],
 ) -> KResult<()> {
     let filters = db.len();
-    let (patch, plane) = (g.patch(), g.out_plane());
     assert_eq!(x.len(), g.n * g.image());
-    assert_eq!(w.len(), filters * patch);
-    assert_eq!(dw.len(), filters * patch);
-    assert_eq!(dout.len(), g.n * filters * plane);
-    let work = flops(g, filters) * if dx.is_some() { 2 } else { 1 };
-    let threads = threads_for(work, PARALLEL_GRAIN_FLOPS);
-    let (per, count) = blocks(g.n, threads.min(num_threads()));
-    // One weight-gradient partial per block: (count, fn * patch + fn).
-    let stride = filters * patch + filters;
-    let mut partials = try_vec(count * stride, T::ZERO, "the weight-gradient partials")?;
-    let shared_partials = SharedMut::new(&mut partials);
-    let w_t = MatRef::row_major(w, filters, patch).t(); // (patch, fn)
-                                                        // The GEMM crate multiplies by a row-major (P, patch) matrix faster than
-                                                        // by a transposed (patch, P) view, but building the book's layout costs
-                                                        // more than unfolding once the image's matrix outgrows the caches.
-    let book_layout = plane * patch * std::mem::size_of::<T>() <= BOOK_LAYOUT_MAX_BYTES;
-    let transposed = if dx.is_some() {
-        transposed_input_grad(w, g, filters)?
-    } else {
-        None
-    };
-    let dx = dx.map(|dx| {
+    assert_eq!(w.len(), filters * g.patch());
+    assert_eq!(dw.len(), filters * g.patch());
+    assert_eq!(dout.len(), g.n * filters * g.out_plane());
+    let threads = threads_for(flops(g, filters), PARALLEL_GRAIN_FLOPS);
+    match method(g, filters, Pass::FilterGrad) {
+        Method::Unrolled => unrolled::filter_grad(dout, x, g, dw, db)?,
+        Method::Winograd(size) => winograd::filter_grad(dout, x, g, dw, db, size, threads)?,
+    }
+    if let Some(dx) = dx {
         assert_eq!(dx.len(), g.n * g.image());
-        SharedMut::new(dx)
-    });
-    let failed = FirstError::default();
-    run_chunks(count, threads, |block| {
-        failed.record(|| {
-            // SAFETY: block `block` owns its own partial.
-            let partial = unsafe { shared_partials.range(block * stride..(block + 1) * stride) };
-            let (dw_part, db_part) = partial.split_at_mut(filters * patch);
-            let mut rows = try_vec(plane * patch, T::ZERO, "the unrolled image")?;
-            let dcols_len = match (&dx, &transposed) {
-                (None, _) => 0,
-                (Some(_), Some((_, g2))) => g2.patch() * g2.out_plane(),
-                (Some(_), None) => patch * plane,
-            };
-            let mut dcols = try_vec(dcols_len, T::ZERO, "the unrolled output gradient")?;
-            let mut sums = try_vec(filters, T::ZERO, "the bias-gradient sums")?;
-            for n in block * per..((block + 1) * per).min(g.n) {
-                let image = &x[n * g.image()..(n + 1) * g.image()];
-                let g_out = &dout[n * filters * plane..(n + 1) * filters * plane]; // (fn, oh*ow)
-                let g_mat = MatRef::row_major(g_out, filters, plane);
-                // dw += dout_n (fn, P) @ unrolled image (P, patch)
-                let unrolled = if book_layout {
-                    image_im2col(image, g, &mut rows);
-                    MatRef::row_major(&rows, plane, patch)
-                } else {
-                    unfold_image(image, g, &mut rows);
-                    MatRef::row_major(&rows, patch, plane).t()
-                };
-                matmul(g_mat, unrolled, dw_part, true);
-                row_sums(g_out, plane, &mut sums);
-                for (d, &s) in db_part.iter_mut().zip(&sums) {
-                    *d += s;
-                }
-                if let Some(dx) = &dx {
-                    // SAFETY: image n writes only its own block of dx.
-                    let dx_n = unsafe { dx.range(n * g.image()..(n + 1) * g.image()) };
-                    if let Some((w_flip, g2)) = &transposed {
-                        // dx_n (c, h*w) = flipped W (c, fn*fh*fw) @ unfolded dout_n (fn*fh*fw, h*w)
-                        unfold_image(g_out, g2, &mut dcols);
-                        let w_flip = MatRef::row_major(w_flip, g.c, g2.patch());
-                        matmul(
-                            w_flip,
-                            MatRef::row_major(&dcols, g2.patch(), g2.out_plane()),
-                            dx_n,
-                            false,
-                        );
-                    } else {
-                        // dcols (patch, P) = W^T (patch, fn) @ dout_n (fn, P), folded into dx_n
-                        matmul(w_t, g_mat, &mut dcols, false);
-                        dx_n.fill(T::ZERO);
-                        fold_image(&dcols, g, dx_n);
-                    }
-                }
-            }
-            Ok(())
-        })
-    });
-    failed.into_result()?;
-    // dw, db = the sums of the block partials
-    let mut total = try_vec(stride, T::ZERO, "the weight gradient")?;
-    column_sums(&partials, stride, &mut total);
-    dw.copy_from_slice(&total[..filters * patch]);
-    db.copy_from_slice(&total[filters * patch..]);
+        match method(g, filters, Pass::InputGrad) {
+            Method::Unrolled => unrolled::input_grad(dout, w, g, filters, dx)?,
+            Method::Winograd(size) => winograd::input_grad(dout, w, g, filters, dx, size, threads)?,
+        }
+    }
     Ok(())
-}
-
-/// For stride 1, a square filter and `pad < filter`, the input gradient is
-/// itself a convolution: of `dout` padded by `filter - 1 - pad` with the
-/// filters flipped in space and with in/out channels swapped. Returns that
-/// flipped weight matrix `(c, fn*fh*fw)` and the geometry over one image of
-/// `dout`, whose output is exactly `(h, w)`; None when it does not apply or
-/// would move more data than the general path.
-///
-/// One GEMM with inner dimension `fn*fh*fw` then gives `dx` directly, where
-/// the general path multiplies with inner dimension `fn` and scatters back.
-fn transposed_input_grad<T: Float>(w: &[T], g: &Window, filters: usize) -> KResult<Option<(Vec<T>, Window)>> {
-    // It unfolds `dout` (fn*fh*fw, h*w) where the general path builds
-    // (c*fh*fw, oh*ow): take it only when that is no more data (with few
-    // input channels, e.g. a first layer, it would be far more).
-    if g.stride != 1 || g.fh != g.fw || g.pad >= g.fh || filters * g.in_plane() > g.c * g.out_plane() {
-        return Ok(None);
-    }
-    let Ok(g2) = Window::new([1, filters, g.oh, g.ow], g.fh, g.fw, 1, g.fh - 1 - g.pad) else {
-        return Ok(None);
-    };
-    if (g2.oh, g2.ow) != (g.h, g.w) {
-        return Ok(None);
-    }
-    let taps = g.fh * g.fw;
-    let mut w_flip = try_vec(g.c * filters * taps, T::ZERO, "the flipped filters")?;
-    for f in 0..filters {
-        for c in 0..g.c {
-            let src = &w[(f * g.c + c) * taps..][..taps]; // W[f, c] (fh, fw)
-            let dst = &mut w_flip[(c * filters + f) * taps..][..taps];
-            for (d, &v) in dst.iter_mut().zip(src.iter().rev()) {
-                *d = v; // reversing the flattened (fh, fw) window flips both axes
-            }
-        }
-    }
-    Ok(Some((w_flip, g2)))
-}
-
-multiversion! {
-    /// `sums[r] = sum of row r` of row-major `a` with `cols` columns.
-    fn row_sums<T>(a: &[T], cols: usize, sums: &mut [T]) {
-        for (s, row) in sums.iter_mut().zip(a.chunks_exact(cols.max(1))) {
-            *s = lane_sum(row);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -255,6 +156,12 @@ mod tests {
             ([2, 3, 6, 7], 2, 2, 3, 3, 2),
             ([5, 16, 14, 14], 16, 3, 3, 1, 1),
             ([2, 16, 28, 28], 4, 3, 3, 1, 1), // large: the transposed weight-gradient path
+            // 3x3, stride 1, 8+ images: Winograd
+            ([9, 16, 14, 14], 16, 3, 3, 1, 1), // F(4x4, 3x3)
+            ([10, 3, 5, 2], 4, 3, 3, 1, 1),    // two outputs wide: F(2x2, 3x3)
+            ([8, 2, 9, 7], 3, 3, 3, 1, 2),     // pad 2
+            ([8, 1, 6, 6], 4, 3, 3, 1, 0),     // one channel: forward unrolled, gradients Winograd
+            ([17, 4, 7, 7], 2, 3, 3, 1, 3),    // pad 3: the input gradient unrolled
         ]
         .into_iter()
         .map(|(shape, filters, fh, fw, stride, pad)| Case {
@@ -291,6 +198,24 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn methods_follow_the_measured_limits() {
+        let g = |shape, pad| Window::new(shape, 3, 3, 1, pad).unwrap();
+        let winograd4 = Method::Winograd(TileSize::F4);
+        assert_eq!(method(&g([100, 16, 28, 28], 1), 16, Pass::Forward), winograd4);
+        assert_eq!(method(&g([100, 32, 14, 14], 2), 32, Pass::InputGrad), winograd4);
+        assert_eq!(method(&g([100, 1, 28, 28], 1), 16, Pass::Forward), Method::Unrolled);
+        assert_eq!(method(&g([100, 1, 28, 28], 1), 16, Pass::FilterGrad), winograd4);
+        assert_eq!(method(&g([7, 16, 28, 28], 1), 16, Pass::Forward), Method::Unrolled);
+        assert_eq!(method(&g([100, 16, 28, 28], 3), 16, Pass::InputGrad), Method::Unrolled);
+        assert_eq!(
+            method(&g([100, 16, 2, 9], 1), 16, Pass::Forward),
+            Method::Winograd(TileSize::F2)
+        );
+        let strided = Window::new([100, 16, 28, 28], 3, 3, 2, 1).unwrap();
+        assert_eq!(method(&strided, 16, Pass::Forward), Method::Unrolled);
     }
 
     #[test]

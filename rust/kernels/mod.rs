@@ -8,8 +8,10 @@ pub mod activation;
 pub mod affine;
 pub mod batchnorm;
 pub mod conv;
+pub mod conv_unrolled;
 pub mod dropout;
 pub mod error;
+pub mod first_error;
 pub mod float;
 pub mod geometry;
 pub mod im2col;
@@ -19,6 +21,7 @@ pub mod parallel;
 pub mod pooling;
 pub mod reduce;
 pub mod softmax;
+pub mod winograd;
 
 #[cfg(test)]
 pub(crate) mod testing;
