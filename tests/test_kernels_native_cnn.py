@@ -110,13 +110,13 @@ def test_convolution_matches_reference(geo, filters, dtype, need_dx, seed):
 
 
 @st.composite
-def winograd_geometries(draw):
-    """3x3 stride-1 convolutions around the Winograd path's limits: 7 (unrolled) or 8 and more images
-    (groups of up to 16 per SIMD lane, one partly filled), 1 (unrolled forward) or more input channels,
-    odd and even planes from 1 to 30 (F(2x2, 3x3) below 3 outputs a side), pads 0 to 3 (3: the input
-    gradient unrolled)."""
+def conv3x3_geometries(draw):
+    """3x3 stride-1 convolutions around the methods' limits: 7 (unrolled) or 8 and more images (Winograd:
+    groups of up to 16 per SIMD lane, one partly filled), 1 to 3 input channels (direct forward; 1: direct
+    weight gradient) or more, odd and even planes from 1 to 30 (F(2x2, 3x3) below 3 outputs a side), pads
+    0 to 3 (3: the input gradient unrolled)."""
     n = draw(st.sampled_from([7, 8, 9, 16, 17, 33]))
-    c = draw(st.sampled_from([1, 2, 3, 16, 17]))
+    c = draw(st.sampled_from([1, 2, 3, 4, 16, 17]))
     filters = draw(st.sampled_from([1, 2, 5, 16, 17]))
     h, w = draw(st.integers(1, 30)), draw(st.integers(1, 30))
     pad = draw(st.integers(0, 3))
@@ -125,7 +125,7 @@ def winograd_geometries(draw):
 
 
 @settings(max_examples=25, deadline=None)
-@given(geo=winograd_geometries(), dtype=st.sampled_from(DTYPES), threads=st.sampled_from([1, 2]),
+@given(geo=conv3x3_geometries(), dtype=st.sampled_from(DTYPES), threads=st.sampled_from([1, 2]),
        seed=st.integers(0, 2**32 - 1))
 def test_3x3_convolution_matches_reference(geo, dtype, threads, seed):
     import ferronet
@@ -174,10 +174,11 @@ def test_convolution_at_network_sizes_and_threads(shape, filters, size, pad, dty
     check_convolution(x, W, b, 1, pad)
 
 
-@pytest.mark.parametrize("method", ["unrolled", "winograd2", "winograd4"])
+@pytest.mark.parametrize("method", ["unrolled", "direct", "winograd2", "winograd4"])
 def test_every_convolution_method_matches_the_reference(method):
     """Run this file's convolution comparisons again with ``FERRONET_CONV`` forcing one method wherever it
-    applies (Winograd: 3x3 filters, stride 1, and pad <= 2 for the input gradient), so every method meets
+    applies (direct: stride 1, forward and weight gradient; Winograd: 3x3 filters, stride 1, and pad <= 2 for
+    the input gradient), so every method meets
     every geometry, batch size and channel count, not only those the automatic choice gives it. (Skipped
     inside the runs capped at an older instruction set, which cover the automatic choice.)"""
     import os

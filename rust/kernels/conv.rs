@@ -3,16 +3,19 @@
 //!
 //! * [`conv_unrolled`](super::conv_unrolled): unroll each image's windows
 //!   and multiply by the filters (any window, stride and pad);
+//! * [`conv_direct`](super::conv_direct): stride 1, few input channels
+//!   (a first layer): each output vector sums shifted input vectors;
 //! * [`winograd`]: 3x3 filters at stride 1 by F(4x4, 3x3) (or F(2x2, 3x3)
 //!   on small planes) tiles: 4x fewer multiplications for the price of tile
 //!   transforms, which pays from about 8 images and 2 input channels.
 //!
 //! `FERRONET_CONV` (read once) overrides the choice for tests and
-//! comparisons: `unrolled`, `winograd2` or `winograd4` (each where it
-//! applies), or `auto`, the default.
+//! comparisons: `unrolled`, `direct`, `winograd2` or `winograd4` (each
+//! where it applies, the unrolled method elsewhere), or `auto`, the default.
 
 use std::sync::OnceLock;
 
+use super::conv_direct as direct;
 use super::conv_unrolled as unrolled;
 use super::error::KResult;
 use super::float::Float;
@@ -25,6 +28,7 @@ use super::winograd::{self, TileSize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
     Unrolled,
+    Direct,
     Winograd(TileSize),
 }
 
@@ -41,6 +45,11 @@ pub enum Pass {
 /// (measured on the DeepConvNet layers: even at 4 images, ahead from 8).
 const WINOGRAD_MIN_IMAGES: usize = 8;
 
+/// Most input channels for the direct forward of a 3x3 convolution (1 -> 16
+/// at 28x28, one thread: direct 0.44 ms, unrolled 0.49, F(4x4, 3x3) 0.87;
+/// 3 -> 16: 0.88, 1.16, 1.11; at 4 Winograd takes over).
+const DIRECT_MAX_CHANNELS: usize = 3;
+
 /// Multiply-adds of one pass over the batch.
 fn flops(g: &Window, filters: usize) -> usize {
     g.n * g.out_plane() * g.patch() * filters
@@ -52,6 +61,7 @@ fn forced() -> Option<Method> {
     *FORCED.get_or_init(
         || match std::env::var("FERRONET_CONV").ok()?.to_ascii_lowercase().as_str() {
             "unrolled" => Some(Method::Unrolled),
+            "direct" => Some(Method::Direct),
             "winograd2" => Some(Method::Winograd(TileSize::F2)),
             "winograd4" => Some(Method::Winograd(TileSize::F4)),
             _ => None,
@@ -59,25 +69,38 @@ fn forced() -> Option<Method> {
     )
 }
 
+/// Whether `m` can compute `pass` of geometry `g`: Direct needs stride 1
+/// (and computes no input gradient), Winograd 3x3 filters at stride 1 (and
+/// pad <= 2 for the input gradient, the convolution of `dout` padded by
+/// `2 - pad`).
+fn applies(m: Method, g: &Window, pass: Pass) -> bool {
+    match m {
+        Method::Unrolled => true,
+        Method::Direct => g.stride == 1 && pass != Pass::InputGrad,
+        Method::Winograd(_) => g.stride == 1 && g.fh == 3 && g.fw == 3 && (pass != Pass::InputGrad || g.pad <= 2),
+    }
+}
+
 /// The method for `pass` of a convolution of geometry `g` with `filters`
 /// filters.
 pub fn method(g: &Window, filters: usize, pass: Pass) -> Method {
-    // the input gradient is the convolution of dout padded by 2 - pad
-    let winograd_fits = g.fh == 3 && g.fw == 3 && g.stride == 1 && (pass != Pass::InputGrad || g.pad <= 2);
-    if !winograd_fits {
-        return Method::Unrolled;
+    if let Some(m) = forced() {
+        return if applies(m, g, pass) { m } else { Method::Unrolled };
     }
-    if let Some(forced) = forced() {
-        return forced;
+    if !applies(Method::Winograd(TileSize::F4), g, pass) {
+        return Method::Unrolled;
     }
     // the pass's convolution: its input channels and output plane
     let (inputs, (oh, ow)) = match pass {
         Pass::Forward => (g.c, (g.oh, g.ow)),
         Pass::InputGrad => (filters, (g.h, g.w)),
-        Pass::FilterGrad => (usize::MAX, (g.oh, g.ow)), // a product over the batch: any channels
+        Pass::FilterGrad => (g.c, (g.oh, g.ow)),
     };
-    // a single input channel leaves too little to multiply (1 -> 16 at
-    // 28x28: unrolled 0.50 ms, F(4x4, 3x3) 0.92 ms)
+    // one input channel (or up to three in the forward) leaves too few
+    // products for Winograd's transforms to pay
+    if (pass == Pass::Forward && inputs <= DIRECT_MAX_CHANNELS) || (pass == Pass::FilterGrad && inputs == 1) {
+        return Method::Direct;
+    }
     if g.n < WINOGRAD_MIN_IMAGES || inputs < 2 {
         return Method::Unrolled;
     }
@@ -97,12 +120,11 @@ pub fn conv_forward<T: Float>(x: &[T], w: &[T], b: &[T], g: &Window, out: &mut [
     assert_eq!(x.len(), g.n * g.image());
     assert_eq!(w.len(), filters * g.patch());
     assert_eq!(out.len(), g.n * filters * g.out_plane());
+    let threads = threads_for(flops(g, filters), PARALLEL_GRAIN_FLOPS);
     match method(g, filters, Pass::Forward) {
         Method::Unrolled => unrolled::forward(x, w, b, g, out),
-        Method::Winograd(size) => {
-            let threads = threads_for(flops(g, filters), PARALLEL_GRAIN_FLOPS);
-            winograd::forward(x, w, b, g, out, size, threads)
-        }
+        Method::Direct => direct::forward(x, w, b, g, out, threads),
+        Method::Winograd(size) => winograd::forward(x, w, b, g, out, size, threads),
     }
 }
 
@@ -126,12 +148,13 @@ pub fn conv_backward<T: Float>(
     let threads = threads_for(flops(g, filters), PARALLEL_GRAIN_FLOPS);
     match method(g, filters, Pass::FilterGrad) {
         Method::Unrolled => unrolled::filter_grad(dout, x, g, dw, db)?,
+        Method::Direct => direct::filter_grad(dout, x, g, dw, db, threads)?,
         Method::Winograd(size) => winograd::filter_grad(dout, x, g, dw, db, size, threads)?,
     }
     if let Some(dx) = dx {
         assert_eq!(dx.len(), g.n * g.image());
         match method(g, filters, Pass::InputGrad) {
-            Method::Unrolled => unrolled::input_grad(dout, w, g, filters, dx)?,
+            Method::Unrolled | Method::Direct => unrolled::input_grad(dout, w, g, filters, dx)?,
             Method::Winograd(size) => winograd::input_grad(dout, w, g, filters, dx, size, threads)?,
         }
     }
@@ -160,7 +183,8 @@ mod tests {
             ([9, 16, 14, 14], 16, 3, 3, 1, 1), // F(4x4, 3x3)
             ([10, 3, 5, 2], 4, 3, 3, 1, 1),    // two outputs wide: F(2x2, 3x3)
             ([8, 2, 9, 7], 3, 3, 3, 1, 2),     // pad 2
-            ([8, 1, 6, 6], 4, 3, 3, 1, 0),     // one channel: forward unrolled, gradients Winograd
+            ([8, 1, 6, 6], 4, 3, 3, 1, 0),     // one channel: forward and dW direct, dx Winograd
+            ([3, 2, 5, 7], 5, 3, 3, 1, 2),     // two channels, three images: forward direct
             ([17, 4, 7, 7], 2, 3, 3, 1, 3),    // pad 3: the input gradient unrolled
         ]
         .into_iter()
@@ -206,8 +230,11 @@ mod tests {
         let winograd4 = Method::Winograd(TileSize::F4);
         assert_eq!(method(&g([100, 16, 28, 28], 1), 16, Pass::Forward), winograd4);
         assert_eq!(method(&g([100, 32, 14, 14], 2), 32, Pass::InputGrad), winograd4);
-        assert_eq!(method(&g([100, 1, 28, 28], 1), 16, Pass::Forward), Method::Unrolled);
-        assert_eq!(method(&g([100, 1, 28, 28], 1), 16, Pass::FilterGrad), winograd4);
+        assert_eq!(method(&g([100, 1, 28, 28], 1), 16, Pass::Forward), Method::Direct);
+        assert_eq!(method(&g([100, 1, 28, 28], 1), 16, Pass::FilterGrad), Method::Direct);
+        assert_eq!(method(&g([100, 3, 28, 28], 1), 16, Pass::Forward), Method::Direct);
+        assert_eq!(method(&g([100, 3, 28, 28], 1), 16, Pass::FilterGrad), winograd4);
+        assert_eq!(method(&g([100, 4, 28, 28], 1), 16, Pass::Forward), winograd4);
         assert_eq!(method(&g([7, 16, 28, 28], 1), 16, Pass::Forward), Method::Unrolled);
         assert_eq!(method(&g([100, 16, 28, 28], 3), 16, Pass::InputGrad), Method::Unrolled);
         assert_eq!(
@@ -216,6 +243,9 @@ mod tests {
         );
         let strided = Window::new([100, 16, 28, 28], 3, 3, 2, 1).unwrap();
         assert_eq!(method(&strided, 16, Pass::Forward), Method::Unrolled);
+        let five = Window::new([100, 1, 28, 28], 5, 5, 1, 0).unwrap(); // SimpleConvNet's
+        assert_eq!(method(&five, 30, Pass::Forward), Method::Unrolled);
+        assert_eq!(method(&five, 30, Pass::FilterGrad), Method::Unrolled);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 use super::tiles::LANES;
 use crate::kernels::float::Float;
+use crate::kernels::fma::{fused, mul_add};
 use crate::kernels::simd::has_avx512f;
 
 /// Output rows per register block: as many as registers hold (16 vectors of
@@ -35,7 +36,7 @@ multiversion! {
         stride: usize,
     ) {
         assert!(cols.next_multiple_of(LANES) <= stride);
-        let wide = wide::<T>();
+        let (wide, fused) = (wide::<T>(), fused());
         for xi in 0..positions {
             let u = &u[xi * channels * filters..(xi + 1) * channels * filters];
             let v = &v[xi * channels * stride..(xi + 1) * channels * stride];
@@ -43,13 +44,21 @@ multiversion! {
             let mut k = 0;
             while k < filters {
                 let rows = if wide && filters - k >= 16 {
-                    rows_block::<T, 16>(u, v, y, k, filters, channels, cols, stride);
+                    if fused {
+                        rows_block::<T, 16, true>(u, v, y, k, filters, channels, cols, stride);
+                    } else {
+                        rows_block::<T, 16, false>(u, v, y, k, filters, channels, cols, stride);
+                    }
                     16
                 } else if filters - k >= 8 {
-                    rows_block::<T, 8>(u, v, y, k, filters, channels, cols, stride);
+                    if fused {
+                        rows_block::<T, 8, true>(u, v, y, k, filters, channels, cols, stride);
+                    } else {
+                        rows_block::<T, 8, false>(u, v, y, k, filters, channels, cols, stride);
+                    }
                     8
                 } else {
-                    rows_block::<T, 1>(u, v, y, k, filters, channels, cols, stride);
+                    rows_block::<T, 1, false>(u, v, y, k, filters, channels, cols, stride);
                     1
                 };
                 k += rows;
@@ -61,7 +70,7 @@ multiversion! {
 /// Rows `k .. k + R` of one position's product, all columns.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn rows_block<T: Float, const R: usize>(
+fn rows_block<T: Float, const R: usize, const FUSED: bool>(
     u: &[T],
     v: &[T],
     y: &mut [T],
@@ -81,7 +90,7 @@ fn rows_block<T: Float, const R: usize>(
             // across channels, with gathers)
             for l in 0..LANES {
                 for r in 0..R {
-                    acc[r][l] += uc[r] * vc[l];
+                    acc[r][l] = mul_add::<T, FUSED>(uc[r], vc[l], acc[r][l]);
                 }
             }
         }
