@@ -111,11 +111,11 @@ def test_convolution_matches_reference(geo, filters, dtype, need_dx, seed):
 
 @st.composite
 def conv3x3_geometries(draw):
-    """3x3 stride-1 convolutions around the methods' limits: 7 (unrolled) or 8 and more images (Winograd:
+    """3x3 stride-1 convolutions around the methods' limits: 1 or 7 (unrolled) or 8 and more images (Winograd:
     groups of up to 16 per SIMD lane, one partly filled), 1 to 3 input channels (direct forward; 1: direct
     weight gradient) or more, odd and even planes from 1 to 30 (F(2x2, 3x3) below 3 outputs a side), pads
     0 to 3 (3: the input gradient unrolled)."""
-    n = draw(st.sampled_from([7, 8, 9, 16, 17, 33]))
+    n = draw(st.sampled_from([1, 7, 8, 9, 16, 17, 33]))
     c = draw(st.sampled_from([1, 2, 3, 4, 16, 17]))
     filters = draw(st.sampled_from([1, 2, 5, 16, 17]))
     h, w = draw(st.integers(1, 30)), draw(st.integers(1, 30))

@@ -23,6 +23,10 @@ use crate::kernels::float::Float;
 use crate::kernels::geometry::Window;
 use crate::kernels::parallel::{run_chunks, SharedMut};
 
+/// Blocks per thread, at least (when the tiles allow): a thread that starts
+/// late or is slowed takes fewer.
+const BLOCKS_PER_THREAD: usize = 2;
+
 /// `out (n, fn, oh, ow) = conv(x (n, c, h, w), w (fn, c, 3, 3)) + b (fn,)`
 /// for stride 1, on `threads` threads.
 pub fn forward<T: Float>(
@@ -35,7 +39,15 @@ pub fn forward<T: Float>(
     threads: usize,
 ) -> KResult<()> {
     let filters = b.len();
-    let t = Tiling::new(g, size, g.c + filters, std::mem::size_of::<T>(), BLOCK_BYTES, threads);
+    let t = Tiling::new(
+        g,
+        size,
+        g.c + filters,
+        std::mem::size_of::<T>(),
+        BLOCK_BYTES,
+        threads,
+        BLOCKS_PER_THREAD,
+    );
     let a2 = size.a() * size.a();
     let u = transform_filters(w, g.c, filters, size)?; // (a*a, c, fn)
     let (blocks, max_cols) = (t.blocks(), t.max_columns());

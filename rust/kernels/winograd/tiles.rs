@@ -90,19 +90,31 @@ pub(super) struct Part {
 }
 
 impl Tiling {
-    /// Blocks of about `budget` bytes of transformed tiles, for `channels`
-    /// (input plus output) channels of `elem`-byte elements, and at least
-    /// `2 * threads` of them when the groups allow.
-    pub fn new(g: &Window, size: TileSize, channels: usize, elem: usize, budget: usize, threads: usize) -> Self {
+    /// Blocks of at most about `budget` bytes of transformed tiles, for
+    /// `channels` (input plus output) channels of `elem`-byte elements, and
+    /// at least `per_thread` blocks per thread when the tiles allow.
+    pub fn new(
+        g: &Window,
+        size: TileSize,
+        channels: usize,
+        elem: usize,
+        budget: usize,
+        threads: usize,
+        per_thread: usize,
+    ) -> Self {
         debug_assert!(g.fh == 3 && g.fw == 3 && g.stride == 1);
         let m = size.m();
         let (tiles_y, tiles_x) = (g.oh.div_ceil(m), g.ow.div_ceil(m));
         let groups = g.n.div_ceil(LANES);
         let row_bytes = (size.a() * size.a() * channels * elem * tiles_x * LANES).max(1);
-        let rows = (budget / row_bytes).clamp(1, tiles_y.max(1));
+        let wanted = if threads > 1 { per_thread * threads } else { 1 };
+        // tile rows: as many as fit, split further when the groups alone give too few blocks
+        let rows = (budget / row_bytes)
+            .clamp(1, tiles_y.max(1))
+            .min(tiles_y.div_ceil(wanted.div_ceil(groups)).max(1));
         let span = if rows == tiles_y {
             let fit = (budget / (row_bytes * tiles_y.max(1))).max(1);
-            fit.min(groups.div_ceil(2 * threads.max(1))).max(1)
+            fit.min(groups.div_ceil(wanted)).max(1)
         } else {
             1
         };
@@ -196,7 +208,8 @@ impl Part {
 /// The padded input rows of channel `c` that part `b`'s tiles read,
 /// interleaved: `rows (yy, xx, LANES)`, `yy` from padded row `ty0 * m`,
 /// `xx` over the `pw` padded columns; `x` is the batch `(n, c, h, w)`.
-/// Lanes past the block's images keep whatever they held.
+/// Lanes past the part's images repeat its first image (their transforms
+/// are computed and then overwritten, see the module notes).
 #[inline(always)]
 pub(super) fn interleave_inputs<T: Float>(x: &[T], t: &Tiling, b: &Part, c: usize, rows: &mut [T]) {
     let g = &t.g;
@@ -226,8 +239,9 @@ pub(super) fn interleave_inputs<T: Float>(x: &[T], t: &Tiling, b: &Part, c: usiz
 
 /// The rows of channel `k` of `dout (n, fn, oh, ow)` under part `b`'s
 /// tiles, interleaved: `rows (yy, xx, LANES)` over `(ty1 - ty0) * m` rows
-/// and `tiles_x * m` columns, zero past the plane's edge. Returns the sum
-/// of the block's `dout` elements per lane.
+/// and `tiles_x * m` columns, zero past the plane's edge; lanes past the
+/// part's images repeat its first. Returns the sum of the part's `dout`
+/// elements per lane.
 #[inline(always)]
 pub(super) fn interleave_output_grads<T: Float>(
     dout: &[T],
@@ -281,7 +295,7 @@ mod tests {
             (40, 8, 1 << 22, 2, TileSize::F2),
         ] {
             let g = Window::new([n, 1, oh, oh], 3, 3, 1, 1).unwrap();
-            let t = Tiling::new(&g, size, 2, 4, budget, threads);
+            let t = Tiling::new(&g, size, 2, 4, budget, threads, 2);
             let mut hits = vec![0; n * t.tiles_y];
             for i in 0..t.blocks() {
                 let b = t.block(i);
