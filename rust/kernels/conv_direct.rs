@@ -23,6 +23,7 @@ use super::fma::{fused, mul_add};
 use super::geometry::Window;
 use super::parallel::{num_threads, run_chunks, SharedMut};
 use super::reduce::lane_sum;
+use super::scratch::with_scratch;
 use super::simd::has_avx512f;
 
 /// Grid positions computed together (one vector of f32 with AVX-512).
@@ -141,16 +142,23 @@ pub fn forward<T: Float>(x: &[T], w: &[T], b: &[T], g: &Window, out: &mut [T], t
     let failed = FirstError::default();
     run_chunks(count, threads, |chunk| {
         failed.record(|| {
-            let mut planes = try_vec(g.c * grid.plane, T::ZERO, "the padded planes")?;
-            let mut sums = try_vec(padded * grid.len(), T::ZERO, "the output grid")?;
-            for n in chunk * per..((chunk + 1) * per).min(g.n) {
-                place_image(&x[n * g.image()..(n + 1) * g.image()], g, &grid, &mut planes);
-                grid_forward(&planes, &wt, &grid, g.c, &mut sums);
-                // SAFETY: image n writes only its own outputs.
-                let y = unsafe { out.range(n * filters * plane..(n + 1) * filters * plane) };
-                grid_to_output(&sums, &grid, g, b, y);
-            }
-            Ok(())
+            // zeroed: the planes' padding is never written
+            let (planes_len, sums_len) = (g.c * grid.plane, padded * grid.len());
+            with_scratch(
+                planes_len + sums_len,
+                true,
+                "the padded planes",
+                |scratch: &mut [T]| {
+                    let (planes, sums) = scratch.split_at_mut(planes_len);
+                    for n in chunk * per..((chunk + 1) * per).min(g.n) {
+                        place_image(&x[n * g.image()..(n + 1) * g.image()], g, &grid, planes);
+                        grid_forward(planes, &wt, &grid, g.c, sums);
+                        // SAFETY: image n writes only its own outputs.
+                        let y = unsafe { out.range(n * filters * plane..(n + 1) * filters * plane) };
+                        grid_to_output(sums, &grid, g, b, y);
+                    }
+                },
+            )
         })
     });
     failed.into_result()
@@ -257,16 +265,22 @@ pub fn filter_grad<T: Float>(
             // SAFETY: chunk `chunk` runs once and owns partial `chunk`.
             let partial = unsafe { shared.range(chunk * stride..(chunk + 1) * stride) };
             let (lane_sums, db_part) = partial.split_at_mut(sums_len);
-            let mut planes = try_vec(g.c * grid.plane, T::ZERO, "the padded planes")?;
-            // dout on the grid: zero in the columns past ow, which are never written
-            let mut dgrid = try_vec(padded * grid.len(), T::ZERO, "the output gradient grid")?;
-            for n in chunk * per..((chunk + 1) * per).min(g.n) {
-                place_image(&x[n * g.image()..(n + 1) * g.image()], g, &grid, &mut planes);
-                let d = &dout[n * filters * plane..(n + 1) * filters * plane];
-                output_to_grid(d, &grid, g, &mut dgrid, db_part);
-                grid_filter_grad(&planes, &dgrid, &grid, g.c, lane_sums);
-            }
-            Ok(())
+            // zeroed: the planes' padding and dout's grid past ow are never written
+            let (planes_len, dgrid_len) = (g.c * grid.plane, padded * grid.len());
+            with_scratch(
+                planes_len + dgrid_len,
+                true,
+                "the padded planes",
+                |scratch: &mut [T]| {
+                    let (planes, dgrid) = scratch.split_at_mut(planes_len);
+                    for n in chunk * per..((chunk + 1) * per).min(g.n) {
+                        place_image(&x[n * g.image()..(n + 1) * g.image()], g, &grid, planes);
+                        let d = &dout[n * filters * plane..(n + 1) * filters * plane];
+                        output_to_grid(d, &grid, g, dgrid, db_part);
+                        grid_filter_grad(planes, dgrid, &grid, g.c, lane_sums);
+                    }
+                },
+            )
         })
     });
     failed.into_result()?;

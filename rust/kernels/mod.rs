@@ -22,6 +22,7 @@ pub mod optim;
 pub mod parallel;
 pub mod pooling;
 pub mod reduce;
+pub mod scratch;
 pub mod softmax;
 pub mod winograd;
 

@@ -23,6 +23,7 @@ use crate::kernels::float::Float;
 use crate::kernels::geometry::Window;
 use crate::kernels::matmul::{matmul, MatRef};
 use crate::kernels::parallel::{run_chunks, SharedMut};
+use crate::kernels::scratch::with_scratch;
 
 /// Bytes of transformed tiles a block aims at: more than the forward's
 /// (L3 rather than L2), since the GEMM crate sums over a block's columns
@@ -71,38 +72,46 @@ pub fn filter_grad<T: Float>(
             // SAFETY: chunk `part` runs once and owns partial `part`.
             let partial = unsafe { shared.range(part * stride..(part + 1) * stride) };
             let (s, db_part) = partial.split_at_mut(a2 * filters * g.c);
-            let mut in_rows = try_vec(t.input_rows_len(), T::ZERO, "the interleaved input rows")?;
-            let mut out_rows = try_vec(t.output_rows_len(), T::ZERO, "the interleaved output-gradient rows")?;
-            let mut v = try_vec(a2 * g.c * (max_cols + LANES), T::ZERO, "the transformed input tiles")?;
-            let mut d = try_vec(
+            // this thread's scratch: interleaved input and output-gradient rows, V, D
+            let lens = [
+                t.input_rows_len(),
+                t.output_rows_len(),
+                a2 * g.c * (max_cols + LANES),
                 a2 * filters * (max_cols + LANES),
-                T::ZERO,
-                "the transformed output gradient",
-            )?;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= blocks {
-                    break;
-                }
-                let block = t.block(i);
-                let cols = t.columns(&block);
-                let stride = cols + LANES; // rows of V and D: spare columns for whole-lane writes
-                for part in t.parts(&block) {
-                    transform_inputs(x, &t, &part, &mut in_rows, &mut v, stride);
-                    transform_output_grads(dout, filters, &t, &part, &mut out_rows, &mut d, stride, db_part);
-                }
-                for xi in 0..a2 {
-                    let d_xi = &d[xi * filters * stride..(xi + 1) * filters * stride];
-                    let v_xi = &v[xi * g.c * stride..(xi + 1) * g.c * stride];
-                    matmul(
-                        MatRef::new(d_xi, filters, cols, stride, 1).expect("D's block fits"),
-                        MatRef::new(v_xi, g.c, cols, stride, 1).expect("V's block fits").t(),
-                        &mut s[xi * filters * g.c..(xi + 1) * filters * g.c],
-                        true,
-                    );
-                }
-            }
-            Ok(())
+            ];
+            with_scratch(
+                lens.iter().sum(),
+                false,
+                "the Winograd scratch",
+                |scratch: &mut [T]| {
+                    let (in_rows, rest) = scratch.split_at_mut(lens[0]);
+                    let (out_rows, rest) = rest.split_at_mut(lens[1]);
+                    let (v, d) = rest.split_at_mut(lens[2]);
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= blocks {
+                            break;
+                        }
+                        let block = t.block(i);
+                        let cols = t.columns(&block);
+                        let stride = cols + LANES; // rows of V and D: spare columns for whole-lane writes
+                        for part in t.parts(&block) {
+                            transform_inputs(x, &t, &part, in_rows, v, stride);
+                            transform_output_grads(dout, filters, &t, &part, out_rows, d, stride, db_part);
+                        }
+                        for xi in 0..a2 {
+                            let d_xi = &d[xi * filters * stride..(xi + 1) * filters * stride];
+                            let v_xi = &v[xi * g.c * stride..(xi + 1) * g.c * stride];
+                            matmul(
+                                MatRef::new(d_xi, filters, cols, stride, 1).expect("D's block fits"),
+                                MatRef::new(v_xi, g.c, cols, stride, 1).expect("V's block fits").t(),
+                                &mut s[xi * filters * g.c..(xi + 1) * filters * g.c],
+                                true,
+                            );
+                        }
+                    }
+                },
+            )
         })
     });
     failed.into_result()?;

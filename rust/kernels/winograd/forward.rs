@@ -17,11 +17,12 @@ use super::tiles::{interleave_inputs, Part, TileSize, Tiling, LANES};
 use super::transform::{transform_2d, Winograd, F2, F4};
 use super::transpose::deinterleave;
 use super::{transform_filters, BLOCK_BYTES};
-use crate::kernels::error::{try_vec, KResult};
+use crate::kernels::error::KResult;
 use crate::kernels::first_error::FirstError;
 use crate::kernels::float::Float;
 use crate::kernels::geometry::Window;
 use crate::kernels::parallel::{run_chunks, SharedMut};
+use crate::kernels::scratch::with_scratch;
 
 /// Blocks per thread, at least (when the tiles allow): a thread that starts
 /// late or is slowed takes fewer.
@@ -56,32 +57,40 @@ pub fn forward<T: Float>(
     let failed = FirstError::default();
     run_chunks(threads.min(blocks), threads, |_| {
         failed.record(|| {
-            let mut rows = try_vec(t.input_rows_len(), T::ZERO, "the interleaved input rows")?;
-            let mut v = try_vec(a2 * g.c * (max_cols + LANES), T::ZERO, "the transformed input tiles")?;
-            let mut y = try_vec(
+            // this thread's scratch: interleaved input rows, V, Y, interleaved output rows
+            let lens = [
+                t.input_rows_len(),
+                a2 * g.c * (max_cols + LANES),
                 a2 * filters * (max_cols + LANES),
-                T::ZERO,
-                "the transformed output tiles",
-            )?;
-            let mut out_rows = try_vec(t.output_rows_len(), T::ZERO, "the interleaved output rows")?;
-            // blocks are claimed one at a time: a late or slowed thread takes fewer
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= blocks {
-                    break;
-                }
-                let block = t.block(i);
-                let cols = t.columns(&block);
-                let stride = cols + LANES; // rows of V and Y: spare columns for whole-lane writes
-                for part in t.parts(&block) {
-                    transform_inputs(x, &t, &part, &mut rows, &mut v, stride);
-                }
-                multiply(&u, &v, &mut y, a2, filters, g.c, cols, stride);
-                for part in t.parts(&block) {
-                    transform_outputs(&y, b, &t, &part, stride, &mut out_rows, &out);
-                }
-            }
-            Ok(())
+                t.output_rows_len(),
+            ];
+            with_scratch(
+                lens.iter().sum(),
+                false,
+                "the Winograd scratch",
+                |scratch: &mut [T]| {
+                    let (rows, rest) = scratch.split_at_mut(lens[0]);
+                    let (v, rest) = rest.split_at_mut(lens[1]);
+                    let (y, out_rows) = rest.split_at_mut(lens[2]);
+                    // blocks are claimed one at a time: a late or slowed thread takes fewer
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= blocks {
+                            break;
+                        }
+                        let block = t.block(i);
+                        let cols = t.columns(&block);
+                        let stride = cols + LANES; // rows of V and Y: spare columns for whole-lane writes
+                        for part in t.parts(&block) {
+                            transform_inputs(x, &t, &part, rows, v, stride);
+                        }
+                        multiply(&u, v, y, a2, filters, g.c, cols, stride);
+                        for part in t.parts(&block) {
+                            transform_outputs(y, b, &t, &part, stride, out_rows, &out);
+                        }
+                    }
+                },
+            )
         })
     });
     failed.into_result()
