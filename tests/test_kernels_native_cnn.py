@@ -195,6 +195,18 @@ def test_every_convolution_method_matches_the_reference(method):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,c,filters", [(0, 3, 4), (9, 0, 4), (9, 3, 0), (0, 0, 0)])
+def test_convolution_with_empty_dimensions(n, c, filters, dtype):
+    """No images, channels or filters: the reference's (empty or zero) results, whatever the method."""
+    x, W, b = np.ones((n, c, 5, 5), dtype), np.ones((filters, c, 3, 3), dtype), np.ones(filters, dtype)
+    np.testing.assert_array_equal(nat.conv_forward(x, W, b, 1, 1), ref.conv_forward(x, W, b, 1, 1))
+    dout = np.ones((n, filters, 5, 5), dtype)
+    for got, want in zip(nat.conv_backward(dout, x, W, 1, 1), ref.conv_backward(dout, x, W, 1, 1)):
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, want)
+
+
 def test_convolution_reads_strided_inputs(rng):
     for n in (4, 12):  # unrolled, Winograd
         base = rand(rng, (n, 3, 20, 20), np.float64)

@@ -80,15 +80,19 @@ fn forced() -> Option<Method> {
     )
 }
 
-/// Whether `m` can compute `pass` of geometry `g`: Direct needs stride 1
-/// (and computes no input gradient), Winograd 3x3 filters at stride 1 (and
-/// pad <= 2 for the input gradient, the convolution of `dout` padded by
-/// `2 - pad`).
-fn applies(m: Method, g: &Window, pass: Pass) -> bool {
+/// Whether `m` can compute `pass` of geometry `g` with `filters` filters:
+/// Direct needs stride 1 (and computes no input gradient), Winograd 3x3
+/// filters at stride 1 (and pad <= 2 for the input gradient, the
+/// convolution of `dout` padded by `2 - pad`); both need at least one
+/// image, channel and filter (the unrolled method handles empty arrays).
+fn applies(m: Method, g: &Window, filters: usize, pass: Pass) -> bool {
+    let something = g.n > 0 && g.c > 0 && filters > 0;
     match m {
         Method::Unrolled => true,
-        Method::Direct => g.stride == 1 && pass != Pass::InputGrad,
-        Method::Winograd(_) => g.stride == 1 && g.fh == 3 && g.fw == 3 && (pass != Pass::InputGrad || g.pad <= 2),
+        Method::Direct => something && g.stride == 1 && pass != Pass::InputGrad,
+        Method::Winograd(_) => {
+            something && g.stride == 1 && g.fh == 3 && g.fw == 3 && (pass != Pass::InputGrad || g.pad <= 2)
+        }
     }
 }
 
@@ -96,9 +100,13 @@ fn applies(m: Method, g: &Window, pass: Pass) -> bool {
 /// filters.
 pub fn method(g: &Window, filters: usize, pass: Pass) -> Method {
     if let Some(m) = forced() {
-        return if applies(m, g, pass) { m } else { Method::Unrolled };
+        return if applies(m, g, filters, pass) {
+            m
+        } else {
+            Method::Unrolled
+        };
     }
-    if !applies(Method::Winograd(TileSize::F4), g, pass) {
+    if !applies(Method::Winograd(TileSize::F4), g, filters, pass) {
         return Method::Unrolled;
     }
     // the pass's convolution: its input channels and output plane
@@ -262,6 +270,9 @@ mod tests {
         );
         let strided = Window::new([100, 16, 28, 28], 3, 3, 2, 1).unwrap();
         assert_eq!(method(&strided, 16, Pass::Forward), Method::Unrolled);
+        assert_eq!(method(&g([0, 16, 28, 28], 1), 16, Pass::Forward), Method::Unrolled);
+        assert_eq!(method(&g([100, 0, 28, 28], 1), 16, Pass::Forward), Method::Unrolled);
+        assert_eq!(method(&g([100, 16, 28, 28], 1), 0, Pass::FilterGrad), Method::Unrolled);
         let five = Window::new([100, 1, 28, 28], 5, 5, 1, 0).unwrap(); // SimpleConvNet's
         assert_eq!(method(&five, 30, Pass::Forward), Method::Unrolled);
         assert_eq!(method(&five, 30, Pass::FilterGrad), Method::Unrolled);

@@ -120,8 +120,11 @@ fn blocks(n: usize, threads: usize) -> (usize, usize) {
 /// `out (n, fn, oh, ow) = conv(x (n, c, h, w), w (fn, c, fh, fw)) + b (fn,)`
 /// for stride 1, on `threads` threads.
 pub fn forward<T: Float>(x: &[T], w: &[T], b: &[T], g: &Window, out: &mut [T], threads: usize) -> KResult<()> {
-    assert_eq!(g.stride, 1);
     let filters = b.len();
+    assert!(
+        g.stride == 1 && g.n * g.c * filters > 0,
+        "direct convolution: stride 1, no empty dimension"
+    );
     let grid = Grid::new(g)?;
     let taps = g.fh * g.fw;
     // filters padded to whole register blocks, with zero weights and bias
@@ -247,8 +250,11 @@ pub fn filter_grad<T: Float>(
     db: &mut [T],
     threads: usize,
 ) -> KResult<()> {
-    assert_eq!(g.stride, 1);
     let filters = db.len();
+    assert!(
+        g.stride == 1 && g.n * g.c * filters > 0,
+        "direct convolution: stride 1, no empty dimension"
+    );
     let grid = Grid::new(g)?;
     let taps = g.fh * g.fw;
     let padded = filters.next_multiple_of(2); // filters go in pairs

@@ -49,6 +49,7 @@ pub fn filter_grad<T: Float>(
     threads: usize,
 ) -> KResult<()> {
     let filters = db.len();
+    assert!(g.n * g.c * filters > 0, "Winograd convolution: no empty dimension");
     let t = Tiling::new(
         g,
         size,

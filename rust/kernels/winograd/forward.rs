@@ -40,6 +40,7 @@ pub fn forward<T: Float>(
     threads: usize,
 ) -> KResult<()> {
     let filters = b.len();
+    assert!(g.n * g.c * filters > 0, "Winograd convolution: no empty dimension");
     let t = Tiling::new(
         g,
         size,

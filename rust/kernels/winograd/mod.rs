@@ -8,7 +8,9 @@
 //! transforms mix a tile's 6x6 inputs with coefficients up to 8, and in f32
 //! its error reaches about 1e-5 of the sum of |products| behind an output
 //! (the direct sum: about 3e-7; F(2x2, 3x3): the same). The tests hold it
-//! to 1e-4.
+//! to 1e-4. Non-finite inputs spread further than in the direct sum: an
+//! infinity or NaN reaches every output of the tiles whose windows hold it
+//! (as NaN, since the transforms subtract), not only its 3x3 neighbours.
 //!
 //! Files: `transform` (the algorithms), `tiles` (tiles, blocks and the
 //! lane-interleaved layout), `transpose` (into and out of that layout),
