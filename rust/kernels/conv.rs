@@ -7,7 +7,7 @@
 //!   (a first layer): each output vector sums shifted input vectors;
 //! * [`winograd`]: 3x3 filters at stride 1 by F(4x4, 3x3) (or F(2x2, 3x3)
 //!   on small planes) tiles: 4x fewer multiplications for the price of tile
-//!   transforms, which pays from about 8 images and 2 input channels.
+//!   transforms, which pays from about 8 images and a few input channels.
 //!
 //! `FERRONET_CONV` (read once) overrides the choice for tests and
 //! comparisons: `unrolled`, `direct`, `winograd2` or `winograd4` (each
