@@ -2,7 +2,9 @@
 
 use pyo3::prelude::*;
 
-use super::array::{common_dtype, float_dtype, fmt_shape, require_ndim, value_error, Dtype, Elem, Input, Output};
+use super::array::{common_dtype, float_dtype, fmt_shape, require_ndim, value_error, Elem, Input, Output};
+use super::call::{detached, dispatch};
+use super::scalars::Flag;
 use super::window::{expect_output, input_shape, window, Int};
 use crate::kernels::geometry::Window;
 use crate::kernels::{conv, im2col as unroll};
@@ -18,10 +20,7 @@ pub fn im2col<'py>(
     stride: Int,
     pad: Int,
 ) -> PyResult<Bound<'py, PyAny>> {
-    match float_dtype("x", x)? {
-        Dtype::F32 => im2col_typed::<f32>(py, x, [filter_h, filter_w, stride, pad]),
-        Dtype::F64 => im2col_typed::<f64>(py, x, [filter_h, filter_w, stride, pad]),
-    }
+    dispatch!(float_dtype("x", x)?, im2col_typed(py, x, [filter_h, filter_w, stride, pad]))
 }
 
 fn im2col_typed<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, geo: [Int; 4]) -> PyResult<Bound<'py, PyAny>> {
@@ -29,7 +28,7 @@ fn im2col_typed<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, geo: [Int;
     let g = window("x", x.shape(), geo)?;
     let mut result = Output::<T>::try_new(py, &[g.n * g.out_plane(), g.patch()])?;
     let (col, xs) = (result.data(), x.slice());
-    py.detach(|| unroll::im2col(xs, &g, col));
+    detached(py, || unroll::im2col(xs, &g, col))?;
     Ok(result.into_any())
 }
 
@@ -45,10 +44,7 @@ pub fn col2im<'py>(
     stride: Int,
     pad: Int,
 ) -> PyResult<Bound<'py, PyAny>> {
-    match float_dtype("col", col)? {
-        Dtype::F32 => col2im_typed::<f32>(py, col, input_shape, [filter_h, filter_w, stride, pad]),
-        Dtype::F64 => col2im_typed::<f64>(py, col, input_shape, [filter_h, filter_w, stride, pad]),
-    }
+    dispatch!(float_dtype("col", col)?, col2im_typed(py, col, input_shape, [filter_h, filter_w, stride, pad]))
 }
 
 fn col2im_typed<'py, T: Elem>(
@@ -73,7 +69,7 @@ fn col2im_typed<'py, T: Elem>(
     }
     let mut result = Output::<T>::try_new(py, &shape)?;
     let (x, cs) = (result.data(), col.slice());
-    py.detach(|| unroll::col2im(cs, &g, x));
+    detached(py, || unroll::col2im(cs, &g, x))?;
     Ok(result.into_any())
 }
 
@@ -118,10 +114,7 @@ pub fn conv_forward<'py>(
     stride: Int,
     pad: Int,
 ) -> PyResult<Bound<'py, PyAny>> {
-    match common_dtype(&[("x", x), ("W", W), ("b", b)])? {
-        Dtype::F32 => conv_forward_typed::<f32>(py, x, W, b, stride, pad),
-        Dtype::F64 => conv_forward_typed::<f64>(py, x, W, b, stride, pad),
-    }
+    dispatch!(common_dtype(&[("x", x), ("W", W), ("b", b)])?, conv_forward_typed(py, x, W, b, stride, pad))
 }
 
 fn conv_forward_typed<'py, T: Elem>(
@@ -142,7 +135,7 @@ fn conv_forward_typed<'py, T: Elem>(
     let mut result = Output::<T>::try_new(py, &[g.n, w.shape()[0], g.oh, g.ow])?;
     let out = result.data();
     let (xs, ws, bs) = (x.slice(), w.slice(), b.slice());
-    py.detach(|| conv::conv_forward(xs, ws, bs, &g, out));
+    detached(py, || conv::conv_forward(xs, ws, bs, &g, out))??;
     Ok(result.into_any())
 }
 
@@ -150,7 +143,7 @@ type Grads<'py> = (Option<Bound<'py, PyAny>>, Bound<'py, PyAny>, Bound<'py, PyAn
 
 /// Gradients of the convolution: `(dx, dW, db)`, `dx` None unless `need_dx`.
 #[pyfunction]
-#[pyo3(signature = (dout, x, W, stride=Int(1), pad=Int(0), need_dx=true), text_signature = "(dout, x, W, stride=1, pad=0, need_dx=True)")]
+#[pyo3(signature = (dout, x, W, stride=Int(1), pad=Int(0), need_dx=Flag(true)), text_signature = "(dout, x, W, stride=1, pad=0, need_dx=True)")]
 #[allow(non_snake_case)]
 pub fn conv_backward<'py>(
     py: Python<'py>,
@@ -159,12 +152,10 @@ pub fn conv_backward<'py>(
     W: &Bound<'py, PyAny>,
     stride: Int,
     pad: Int,
-    need_dx: bool,
+    need_dx: Flag,
 ) -> PyResult<Grads<'py>> {
-    match common_dtype(&[("dout", dout), ("x", x), ("W", W)])? {
-        Dtype::F32 => conv_backward_typed::<f32>(py, dout, x, W, stride, pad, need_dx),
-        Dtype::F64 => conv_backward_typed::<f64>(py, dout, x, W, stride, pad, need_dx),
-    }
+    let dtype = common_dtype(&[("dout", dout), ("x", x), ("W", W)])?;
+    dispatch!(dtype, conv_backward_typed(py, dout, x, W, stride, pad, need_dx.0))
 }
 
 fn conv_backward_typed<'py, T: Elem>(
@@ -184,10 +175,13 @@ fn conv_backward_typed<'py, T: Elem>(
     let g = conv_window(x.shape(), w.shape(), stride, pad)?;
     let filters = w.shape()[0];
     expect_output("dout", dout.shape(), &g, filters, "this convolution's output")?;
-    let mut dx = need_dx.then(|| Output::<T>::new(py, x.shape()));
-    let (mut dw, mut db) = (Output::<T>::new(py, w.shape()), Output::<T>::new(py, &[filters]));
+    let mut dx = need_dx.then(|| Output::<T>::try_new(py, x.shape())).transpose()?;
+    let (mut dw, mut db) = (
+        Output::<T>::try_new(py, w.shape())?,
+        Output::<T>::try_new(py, &[filters])?,
+    );
     let (dxs, dws, dbs) = (dx.as_mut().map(Output::data), dw.data(), db.data());
     let (gs, xs, ws) = (dout.slice(), x.slice(), w.slice());
-    py.detach(|| conv::conv_backward(gs, xs, ws, &g, dxs, dws, dbs));
+    detached(py, || conv::conv_backward(gs, xs, ws, &g, dxs, dws, dbs))??;
     Ok((dx.map(Output::into_any), dw.into_any(), db.into_any()))
 }

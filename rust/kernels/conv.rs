@@ -1,63 +1,153 @@
 //! Convolution (cross-correlation, as in the book) over NCHW batches, and
-//! its gradients.
+//! its gradients, each pass by the method measured fastest for its shape:
 //!
-//! Each image is unrolled into `cols (c*fh*fw, oh*ow)` ([`unfold_image`])
-//! and multiplied by the filters `W (fn, c*fh*fw)` with the GEMM crate; the
-//! product is the image's output `(fn, oh, ow)` in place, so the batch comes
-//! out in NCHW with no transpose. Images are spread over the threads; each
-//! block of images uses one scratch buffer, and the weight gradients of the
-//! blocks are summed at the end.
+//! * [`conv_unrolled`](super::conv_unrolled): unroll each image's windows
+//!   and multiply by the filters (any window, stride and pad);
+//! * [`conv_direct`](super::conv_direct): stride 1, few input channels
+//!   (a first layer): each output vector sums shifted input vectors;
+//! * [`winograd`]: 3x3 filters at stride 1 by F(4x4, 3x3) (or F(2x2, 3x3)
+//!   on small planes) tiles: 4x fewer multiplications for the price of tile
+//!   transforms, which pays from about 8 images and a few input channels.
+//!
+//! `FERRONET_CONV` (read once) overrides the choice for tests and
+//! comparisons: `unrolled`, `direct`, `winograd2` or `winograd4` (each
+//! where it applies, the unrolled method elsewhere), or `auto`, the default.
 
-use super::affine::column_sums;
+use std::sync::OnceLock;
+
+use super::conv_direct as direct;
+use super::conv_unrolled as unrolled;
+use super::error::KResult;
 use super::float::Float;
 use super::geometry::Window;
-use super::im2col::{fold_image, image_im2col, unfold_image};
-use super::matmul::{matmul, MatRef, PARALLEL_GRAIN_FLOPS};
-use super::parallel::{num_threads, run_chunks, threads_for, SharedMut};
-use super::reduce::lane_sum;
+use super::matmul::PARALLEL_GRAIN_FLOPS;
+use super::parallel::threads_for;
+use super::winograd::{self, TileSize};
 
-/// Blocks of images per thread (more blocks balance load, fewer save
-/// weight-gradient reductions).
-const BLOCKS_PER_THREAD: usize = 2;
-
-/// Largest unrolled image (bytes) for which the weight gradient uses the
-/// book's im2col layout (measured on the networks' shapes; see conv_backward).
-const BOOK_LAYOUT_MAX_BYTES: usize = 384 * 1024;
-
-/// Split `n` images into blocks for `threads` threads: `(block size, blocks)`.
-fn blocks(n: usize, threads: usize) -> (usize, usize) {
-    let per = n.div_ceil((threads * BLOCKS_PER_THREAD).max(1)).max(1);
-    (per, n.div_ceil(per))
+/// How one pass is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Unrolled,
+    Direct,
+    Winograd(TileSize),
 }
+
+/// The three passes of a convolution layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    Forward,
+    InputGrad,
+    FilterGrad,
+}
+
+/// Fewest images for Winograd: it transforms 16 images at once (one per
+/// SIMD lane), and below about half of that the unrolled product is faster
+/// (measured on the DeepConvNet layers: even at 4 images, ahead from 8).
+const WINOGRAD_MIN_IMAGES: usize = 8;
+
+/// Most input channels for the direct forward of a 3x3 convolution (1 -> 16
+/// at 28x28, one thread: direct 0.44 ms, unrolled 0.49, F(4x4, 3x3) 0.87;
+/// 3 -> 16: 0.88, 1.16, 1.11; at 4 Winograd takes over).
+const DIRECT_MAX_CHANNELS: usize = 3;
 
 /// Multiply-adds of one pass over the batch.
 fn flops(g: &Window, filters: usize) -> usize {
     g.n * g.out_plane() * g.patch() * filters
 }
 
-/// `out (n, fn, oh, ow) = conv(x (n, c, h, w), w (fn, c, fh, fw)) + b (fn,)`.
-pub fn conv_forward<T: Float>(x: &[T], w: &[T], b: &[T], g: &Window, out: &mut [T]) {
-    let filters = b.len();
-    let (patch, plane) = (g.patch(), g.out_plane());
-    assert_eq!(x.len(), g.n * g.image());
-    assert_eq!(w.len(), filters * patch);
-    assert_eq!(out.len(), g.n * filters * plane);
-    let threads = threads_for(flops(g, filters), PARALLEL_GRAIN_FLOPS);
-    let (per, count) = blocks(g.n, threads);
-    let w = MatRef::row_major(w, filters, patch);
-    let out = SharedMut::new(out);
-    run_chunks(count, threads, |block| {
-        let mut cols = vec![T::ZERO; patch * plane];
-        for n in block * per..((block + 1) * per).min(g.n) {
-            unfold_image(&x[n * g.image()..(n + 1) * g.image()], g, &mut cols);
-            // SAFETY: image n writes only its own output block.
-            let y = unsafe { out.range(n * filters * plane..(n + 1) * filters * plane) };
-            for (row, &bias) in y.chunks_exact_mut(plane.max(1)).zip(b) {
-                row.fill(bias);
-            }
-            matmul(w, MatRef::row_major(&cols, patch, plane), y, true);
+/// Threads for one pass by `method`: Winograd does about a quarter of the
+/// direct multiply-adds (below that two threads lost to one on 8 images of
+/// 16 -> 16 channels at 8x8: 49 us against 32).
+fn threads(g: &Window, filters: usize, method: Method) -> usize {
+    let work = match method {
+        Method::Winograd(_) => flops(g, filters) / 4,
+        Method::Unrolled | Method::Direct => flops(g, filters),
+    };
+    threads_for(work, PARALLEL_GRAIN_FLOPS)
+}
+
+/// The method `FERRONET_CONV` forces, if any.
+fn forced() -> Option<Method> {
+    static FORCED: OnceLock<Option<Method>> = OnceLock::new();
+    *FORCED.get_or_init(
+        || match std::env::var("FERRONET_CONV").ok()?.to_ascii_lowercase().as_str() {
+            "unrolled" => Some(Method::Unrolled),
+            "direct" => Some(Method::Direct),
+            "winograd2" => Some(Method::Winograd(TileSize::F2)),
+            "winograd4" => Some(Method::Winograd(TileSize::F4)),
+            _ => None,
+        },
+    )
+}
+
+/// Whether `m` can compute `pass` of geometry `g` with `filters` filters:
+/// Direct needs stride 1 (and computes no input gradient), Winograd 3x3
+/// filters at stride 1 (and pad <= 2 for the input gradient, the
+/// convolution of `dout` padded by `2 - pad`); both need at least one
+/// image, channel and filter (the unrolled method handles empty arrays).
+fn applies(m: Method, g: &Window, filters: usize, pass: Pass) -> bool {
+    let something = g.n > 0 && g.c > 0 && filters > 0;
+    match m {
+        Method::Unrolled => true,
+        Method::Direct => something && g.stride == 1 && pass != Pass::InputGrad,
+        Method::Winograd(_) => {
+            something && g.stride == 1 && g.fh == 3 && g.fw == 3 && (pass != Pass::InputGrad || g.pad <= 2)
         }
-    });
+    }
+}
+
+/// The method for `pass` of a convolution of geometry `g` with `filters`
+/// filters.
+pub fn method(g: &Window, filters: usize, pass: Pass) -> Method {
+    if let Some(m) = forced() {
+        return if applies(m, g, filters, pass) {
+            m
+        } else {
+            Method::Unrolled
+        };
+    }
+    if !applies(Method::Winograd(TileSize::F4), g, filters, pass) {
+        return Method::Unrolled;
+    }
+    // the pass's convolution: its input channels and output plane
+    let (inputs, (oh, ow)) = match pass {
+        Pass::Forward => (g.c, (g.oh, g.ow)),
+        Pass::InputGrad => (filters, (g.h, g.w)),
+        Pass::FilterGrad => (g.c, (g.oh, g.ow)),
+    };
+    // one input channel (or up to three in the forward) leaves too few
+    // products for Winograd's transforms to pay
+    if (pass == Pass::Forward && inputs <= DIRECT_MAX_CHANNELS) || (pass == Pass::FilterGrad && inputs == 1) {
+        return Method::Direct;
+    }
+    if g.n < WINOGRAD_MIN_IMAGES || inputs < 2 {
+        return Method::Unrolled;
+    }
+    // F(2x2, 3x3) where it needs fewer transformed products (planes 1 or 2
+    // outputs high or wide, where 4x4 tiles would be mostly padding), and
+    // for weight gradients whose 4x4 tiles overhang the plane by more than
+    // a fifth, where its cheaper transforms win (16 -> 16 and 16 -> 32 at
+    // 14x14, tiles covering 16x16: 6-9% faster)
+    let products = |m: usize, a: usize| a * a * oh.div_ceil(m) * ow.div_ceil(m);
+    let overhang = 5 * products(4, 4) > 6 * oh * ow;
+    if products(2, 4) < products(4, 6) || (pass == Pass::FilterGrad && overhang) {
+        Method::Winograd(TileSize::F2)
+    } else {
+        Method::Winograd(TileSize::F4)
+    }
+}
+
+/// `out (n, fn, oh, ow) = conv(x (n, c, h, w), w (fn, c, fh, fw)) + b (fn,)`.
+pub fn conv_forward<T: Float>(x: &[T], w: &[T], b: &[T], g: &Window, out: &mut [T]) -> KResult<()> {
+    let filters = b.len();
+    assert_eq!(x.len(), g.n * g.image());
+    assert_eq!(w.len(), filters * g.patch());
+    assert_eq!(out.len(), g.n * filters * g.out_plane());
+    match method(g, filters, Pass::Forward) {
+        Method::Unrolled => unrolled::forward(x, w, b, g, out),
+        m @ Method::Direct => direct::forward(x, w, b, g, out, threads(g, filters, m)),
+        m @ Method::Winograd(size) => winograd::forward(x, w, b, g, out, size, threads(g, filters, m)),
+    }
 }
 
 /// Gradients of [`conv_forward`] for `dout (n, fn, oh, ow)`:
@@ -71,132 +161,25 @@ pub fn conv_backward<T: Float>(
     dx: Option<&mut [T]>,
     dw: &mut [T],
     db: &mut [T],
-) {
+) -> KResult<()> {
     let filters = db.len();
-    let (patch, plane) = (g.patch(), g.out_plane());
     assert_eq!(x.len(), g.n * g.image());
-    assert_eq!(w.len(), filters * patch);
-    assert_eq!(dw.len(), filters * patch);
-    assert_eq!(dout.len(), g.n * filters * plane);
-    let work = flops(g, filters) * if dx.is_some() { 2 } else { 1 };
-    let threads = threads_for(work, PARALLEL_GRAIN_FLOPS);
-    let (per, count) = blocks(g.n, threads.min(num_threads()));
-    // One weight-gradient partial per block: (count, fn * patch + fn).
-    let stride = filters * patch + filters;
-    let mut partials = vec![T::ZERO; count * stride];
-    let shared_partials = SharedMut::new(&mut partials);
-    let w_t = MatRef::row_major(w, filters, patch).t(); // (patch, fn)
-                                                        // The GEMM crate multiplies by a row-major (P, patch) matrix faster than
-                                                        // by a transposed (patch, P) view, but building the book's layout costs
-                                                        // more than unfolding once the image's matrix outgrows the caches.
-    let book_layout = plane * patch * std::mem::size_of::<T>() <= BOOK_LAYOUT_MAX_BYTES;
-    let transposed = if dx.is_some() {
-        transposed_input_grad(w, g, filters)
-    } else {
-        None
-    };
-    let dx = dx.map(|dx| {
+    assert_eq!(w.len(), filters * g.patch());
+    assert_eq!(dw.len(), filters * g.patch());
+    assert_eq!(dout.len(), g.n * filters * g.out_plane());
+    match method(g, filters, Pass::FilterGrad) {
+        Method::Unrolled => unrolled::filter_grad(dout, x, g, dw, db)?,
+        m @ Method::Direct => direct::filter_grad(dout, x, g, dw, db, threads(g, filters, m))?,
+        m @ Method::Winograd(size) => winograd::filter_grad(dout, x, g, dw, db, size, threads(g, filters, m))?,
+    }
+    if let Some(dx) = dx {
         assert_eq!(dx.len(), g.n * g.image());
-        SharedMut::new(dx)
-    });
-    run_chunks(count, threads, |block| {
-        // SAFETY: block `block` owns its own partial.
-        let partial = unsafe { shared_partials.range(block * stride..(block + 1) * stride) };
-        let (dw_part, db_part) = partial.split_at_mut(filters * patch);
-        let mut rows = vec![T::ZERO; plane * patch];
-        let mut dcols = match (&dx, &transposed) {
-            (None, _) => Vec::new(),
-            (Some(_), Some((_, g2))) => vec![T::ZERO; g2.patch() * g2.out_plane()],
-            (Some(_), None) => vec![T::ZERO; patch * plane],
-        };
-        let mut sums = vec![T::ZERO; filters];
-        for n in block * per..((block + 1) * per).min(g.n) {
-            let image = &x[n * g.image()..(n + 1) * g.image()];
-            let g_out = &dout[n * filters * plane..(n + 1) * filters * plane]; // (fn, oh*ow)
-            let g_mat = MatRef::row_major(g_out, filters, plane);
-            // dw += dout_n (fn, P) @ unrolled image (P, patch)
-            let unrolled = if book_layout {
-                image_im2col(image, g, &mut rows);
-                MatRef::row_major(&rows, plane, patch)
-            } else {
-                unfold_image(image, g, &mut rows);
-                MatRef::row_major(&rows, patch, plane).t()
-            };
-            matmul(g_mat, unrolled, dw_part, true);
-            row_sums(g_out, plane, &mut sums);
-            for (d, &s) in db_part.iter_mut().zip(&sums) {
-                *d += s;
-            }
-            if let Some(dx) = &dx {
-                // SAFETY: image n writes only its own block of dx.
-                let dx_n = unsafe { dx.range(n * g.image()..(n + 1) * g.image()) };
-                if let Some((w_flip, g2)) = &transposed {
-                    // dx_n (c, h*w) = flipped W (c, fn*fh*fw) @ unfolded dout_n (fn*fh*fw, h*w)
-                    unfold_image(g_out, g2, &mut dcols);
-                    let w_flip = MatRef::row_major(w_flip, g.c, g2.patch());
-                    matmul(
-                        w_flip,
-                        MatRef::row_major(&dcols, g2.patch(), g2.out_plane()),
-                        dx_n,
-                        false,
-                    );
-                } else {
-                    // dcols (patch, P) = W^T (patch, fn) @ dout_n (fn, P), folded into dx_n
-                    matmul(w_t, g_mat, &mut dcols, false);
-                    dx_n.fill(T::ZERO);
-                    fold_image(&dcols, g, dx_n);
-                }
-            }
-        }
-    });
-    // dw, db = the sums of the block partials
-    let mut total = vec![T::ZERO; stride];
-    column_sums(&partials, stride, &mut total);
-    dw.copy_from_slice(&total[..filters * patch]);
-    db.copy_from_slice(&total[filters * patch..]);
-}
-
-/// For stride 1, a square filter and `pad < filter`, the input gradient is
-/// itself a convolution: of `dout` padded by `filter - 1 - pad` with the
-/// filters flipped in space and with in/out channels swapped. Returns that
-/// flipped weight matrix `(c, fn*fh*fw)` and the geometry over one image of
-/// `dout`, whose output is exactly `(h, w)`; None when it does not apply or
-/// would move more data than the general path.
-///
-/// One GEMM with inner dimension `fn*fh*fw` then gives `dx` directly, where
-/// the general path multiplies with inner dimension `fn` and scatters back.
-fn transposed_input_grad<T: Float>(w: &[T], g: &Window, filters: usize) -> Option<(Vec<T>, Window)> {
-    // It unfolds `dout` (fn*fh*fw, h*w) where the general path builds
-    // (c*fh*fw, oh*ow): take it only when that is no more data (with few
-    // input channels, e.g. a first layer, it would be far more).
-    if g.stride != 1 || g.fh != g.fw || g.pad >= g.fh || filters * g.in_plane() > g.c * g.out_plane() {
-        return None;
-    }
-    let g2 = Window::new([1, filters, g.oh, g.ow], g.fh, g.fw, 1, g.fh - 1 - g.pad).ok()?;
-    if (g2.oh, g2.ow) != (g.h, g.w) {
-        return None;
-    }
-    let taps = g.fh * g.fw;
-    let mut w_flip = vec![T::ZERO; g.c * filters * taps];
-    for f in 0..filters {
-        for c in 0..g.c {
-            let src = &w[(f * g.c + c) * taps..][..taps]; // W[f, c] (fh, fw)
-            let dst = &mut w_flip[(c * filters + f) * taps..][..taps];
-            for (d, &v) in dst.iter_mut().zip(src.iter().rev()) {
-                *d = v; // reversing the flattened (fh, fw) window flips both axes
-            }
+        match method(g, filters, Pass::InputGrad) {
+            Method::Unrolled | Method::Direct => unrolled::input_grad(dout, w, g, filters, dx)?,
+            m @ Method::Winograd(size) => winograd::input_grad(dout, w, g, filters, dx, size, threads(g, filters, m))?,
         }
     }
-    Some((w_flip, g2))
-}
-
-multiversion! {
-    /// `sums[r] = sum of row r` of row-major `a` with `cols` columns.
-    fn row_sums<T>(a: &[T], cols: usize, sums: &mut [T]) {
-        for (s, row) in sums.iter_mut().zip(a.chunks_exact(cols.max(1))) {
-            *s = lane_sum(row);
-        }
-    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -217,6 +200,13 @@ mod tests {
             ([2, 3, 6, 7], 2, 2, 3, 3, 2),
             ([5, 16, 14, 14], 16, 3, 3, 1, 1),
             ([2, 16, 28, 28], 4, 3, 3, 1, 1), // large: the transposed weight-gradient path
+            // 3x3, stride 1, 8+ images: Winograd
+            ([9, 16, 14, 14], 16, 3, 3, 1, 1), // F(4x4, 3x3)
+            ([10, 3, 5, 2], 4, 3, 3, 1, 1),    // two outputs wide: F(2x2, 3x3)
+            ([8, 2, 9, 7], 3, 3, 3, 1, 2),     // pad 2
+            ([8, 1, 6, 6], 4, 3, 3, 1, 0),     // one channel: forward and dW direct, dx Winograd
+            ([3, 2, 5, 7], 5, 3, 3, 1, 2),     // two channels, three images: forward direct
+            ([17, 4, 7, 7], 2, 3, 3, 1, 3),    // pad 3: the input gradient unrolled
         ]
         .into_iter()
         .map(|(shape, filters, fh, fw, stride, pad)| Case {
@@ -256,13 +246,46 @@ mod tests {
     }
 
     #[test]
+    fn methods_follow_the_measured_limits() {
+        let g = |shape, pad| Window::new(shape, 3, 3, 1, pad).unwrap();
+        let winograd4 = Method::Winograd(TileSize::F4);
+        assert_eq!(method(&g([100, 16, 28, 28], 1), 16, Pass::Forward), winograd4);
+        assert_eq!(method(&g([100, 32, 14, 14], 2), 32, Pass::InputGrad), winograd4);
+        assert_eq!(method(&g([100, 16, 14, 14], 1), 32, Pass::Forward), winograd4);
+        assert_eq!(
+            method(&g([100, 16, 14, 14], 1), 32, Pass::FilterGrad),
+            Method::Winograd(TileSize::F2)
+        );
+        assert_eq!(method(&g([100, 32, 14, 14], 2), 32, Pass::FilterGrad), winograd4); // 16x16 outputs
+        assert_eq!(method(&g([100, 1, 28, 28], 1), 16, Pass::Forward), Method::Direct);
+        assert_eq!(method(&g([100, 1, 28, 28], 1), 16, Pass::FilterGrad), Method::Direct);
+        assert_eq!(method(&g([100, 3, 28, 28], 1), 16, Pass::Forward), Method::Direct);
+        assert_eq!(method(&g([100, 3, 28, 28], 1), 16, Pass::FilterGrad), winograd4);
+        assert_eq!(method(&g([100, 4, 28, 28], 1), 16, Pass::Forward), winograd4);
+        assert_eq!(method(&g([7, 16, 28, 28], 1), 16, Pass::Forward), Method::Unrolled);
+        assert_eq!(method(&g([100, 16, 28, 28], 3), 16, Pass::InputGrad), Method::Unrolled);
+        assert_eq!(
+            method(&g([100, 16, 2, 9], 1), 16, Pass::Forward),
+            Method::Winograd(TileSize::F2)
+        );
+        let strided = Window::new([100, 16, 28, 28], 3, 3, 2, 1).unwrap();
+        assert_eq!(method(&strided, 16, Pass::Forward), Method::Unrolled);
+        assert_eq!(method(&g([0, 16, 28, 28], 1), 16, Pass::Forward), Method::Unrolled);
+        assert_eq!(method(&g([100, 0, 28, 28], 1), 16, Pass::Forward), Method::Unrolled);
+        assert_eq!(method(&g([100, 16, 28, 28], 1), 0, Pass::FilterGrad), Method::Unrolled);
+        let five = Window::new([100, 1, 28, 28], 5, 5, 1, 0).unwrap(); // SimpleConvNet's
+        assert_eq!(method(&five, 30, Pass::Forward), Method::Unrolled);
+        assert_eq!(method(&five, 30, Pass::FilterGrad), Method::Unrolled);
+    }
+
+    #[test]
     fn forward_matches_the_definition() {
         let mut rng = Rng::new(21);
         crate::kernels::parallel::set_num_threads(2);
         for Case { g, filters } in cases() {
             let (x, w, b) = (rng.vec(g.n * g.image()), rng.vec(filters * g.patch()), rng.vec(filters));
             let mut out = vec![f64::NAN; g.n * filters * g.out_plane()];
-            conv_forward(&x, &w, &b, &g, &mut out);
+            conv_forward(&x, &w, &b, &g, &mut out).unwrap();
             assert_close(&out, &naive_forward(&x, &w, &b, &g), 1e-12);
         }
     }
@@ -278,7 +301,7 @@ mod tests {
             let (x, w) = (rng.vec(g.n * g.image()), rng.vec(filters * g.patch()));
             let dout = rng.vec(g.n * filters * g.out_plane());
             let (mut dx, mut dw, mut db) = (vec![f64::NAN; x.len()], vec![f64::NAN; w.len()], vec![0.0; filters]);
-            conv_backward(&dout, &x, &w, &g, Some(&mut dx), &mut dw, &mut db);
+            conv_backward(&dout, &x, &w, &g, Some(&mut dx), &mut dw, &mut db).unwrap();
             let zero_b = vec![0.0; filters];
             // d/dx: forward is linear in x (with b = 0)
             let dir = rng.vec(x.len());
@@ -299,7 +322,7 @@ mod tests {
             }
             // skipping dx leaves dw and db unchanged
             let (mut dw2, mut db2) = (vec![0.0; w.len()], vec![0.0; filters]);
-            conv_backward(&dout, &x, &w, &g, None, &mut dw2, &mut db2);
+            conv_backward(&dout, &x, &w, &g, None, &mut dw2, &mut db2).unwrap();
             assert_close(&dw2, &dw, 1e-13);
             assert_close(&db2, &db, 1e-13);
         }

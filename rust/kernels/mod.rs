@@ -8,9 +8,13 @@ pub mod activation;
 pub mod affine;
 pub mod batchnorm;
 pub mod conv;
+pub mod conv_direct;
+pub mod conv_unrolled;
 pub mod dropout;
 pub mod error;
+pub mod first_error;
 pub mod float;
+pub mod fma;
 pub mod geometry;
 pub mod im2col;
 pub mod loss;
@@ -21,7 +25,9 @@ pub mod partials;
 pub mod pooling;
 pub mod reduce;
 pub mod regularize;
+pub mod scratch;
 pub mod softmax;
+pub mod winograd;
 
 #[cfg(test)]
 pub(crate) mod testing;
