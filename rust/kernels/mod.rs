@@ -13,6 +13,7 @@ pub mod error;
 pub mod float;
 pub mod geometry;
 pub mod im2col;
+pub mod images;
 pub mod loss;
 pub mod matmul;
 pub mod optim;
