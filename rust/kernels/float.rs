@@ -35,6 +35,14 @@ pub trait Float:
     fn abs(self) -> Self;
     fn ln(self) -> Self;
     fn is_nan(self) -> bool;
+    /// The largest integer value not above `self` (the type's own `floor`).
+    fn floor(self) -> Self;
+    /// `self` truncated to an `i32`, without the saturating `as` cast's
+    /// range tests (one SIMD conversion per vector).
+    ///
+    /// # Safety
+    /// `self` is finite and its truncation fits an `i32`.
+    unsafe fn to_i32_unchecked(self) -> i32;
     /// `|self|` with the sign of `sign`.
     fn copysign(self, sign: Self) -> Self;
     /// `e^x` for `x <= 0` (and NaN), in plain arithmetic that the compiler
@@ -172,6 +180,15 @@ macro_rules! float_basics {
         #[inline(always)]
         fn is_nan(self) -> bool {
             <$t>::is_nan(self)
+        }
+        #[inline(always)]
+        fn floor(self) -> Self {
+            <$t>::floor(self)
+        }
+        #[inline(always)]
+        unsafe fn to_i32_unchecked(self) -> i32 {
+            // SAFETY: the caller's (see the trait).
+            unsafe { self.to_int_unchecked::<i32>() }
         }
         #[inline(always)]
         fn copysign(self, sign: Self) -> Self {

@@ -23,6 +23,7 @@ pub mod pooling;
 pub mod reduce;
 pub mod regularize;
 pub mod softmax;
+pub mod warp;
 
 #[cfg(test)]
 pub(crate) mod testing;
