@@ -9,6 +9,7 @@ pub mod affine;
 pub mod batchnorm;
 pub mod conv;
 pub mod dropout;
+pub mod erase;
 pub mod error;
 pub mod float;
 pub mod geometry;
