@@ -191,7 +191,8 @@ def calls(draw):
         n = x.shape[0] if x.shape[0] < 2**30 else draw(SMALL)
         boxes = np.full((n, 4), draw(st.sampled_from([0, 2, -1, 2**63 - 1, -(2**63)])), np.int64)
         boxes = draw(st.sampled_from([boxes, boxes.astype(np.int32), draw(arrays(2))]))
-        return name, (x, boxes, draw(REALS))
+        out = draw(st.sampled_from([None, like(draw, x), draw(arrays(4))]))
+        return name, (x, boxes, draw(REALS), *(() if out is None else (out,)))
     raise AssertionError(f"no strategy for kernel {name}")
 
 

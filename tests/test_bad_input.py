@@ -658,6 +658,26 @@ def test_warp_matrices_are_not_cast(backend):
         ops.affine_warp(x, np.zeros((2, 2, 3), np.int64))
 
 
+def test_erase_boxes_out_is_checked(backend):
+    x, boxes = all_calls(F64)["erase_boxes"]
+    x = x.copy()
+    with pytest.raises(ValueError, match="overlaps"):
+        ops.erase_boxes(x, boxes, 0.0, x[:, :1])
+    with pytest.raises(ValueError, match=r"\(2, 3, 5, 4\).*\(2, 3, 5, 5\)"):
+        ops.erase_boxes(x, boxes, 0.0, arr((2, 3, 5, 4)))
+    with pytest.raises(TypeError, match="float32"):
+        ops.erase_boxes(x, boxes, 0.0, arr((2, 3, 5, 5), F32))
+    with pytest.raises(ValueError, match="contiguous"):
+        ops.erase_boxes(x, boxes, 0.0, np.zeros((2, 3, 5, 10))[..., ::2])
+    frozen = x.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        ops.erase_boxes(frozen, boxes, 0.0, frozen)  # in place
+    with pytest.raises(ValueError, match="read-only"):
+        ops.erase_boxes(x, boxes, 0.0, frozen)
+    assert ops.erase_boxes(frozen, boxes, 0.0).flags.writeable  # reading a read-only array is fine
+
+
 @pytest.mark.parametrize("shape", [(0, 3, 5, 5), (2, 0, 5, 5), (2, 3, 0, 5), (2, 3, 5, 0)])
 def test_empty_augmentation_batches_are_fine(backend, shape):
     n = shape[0]

@@ -127,9 +127,17 @@ def erasures(draw):
 @given(case=erasures())
 def test_erase_boxes_matches_reference_bit_for_bit(case):
     x, boxes, value = case
+    want = ref.erase_boxes(x, boxes, value)
     got = nat.erase_boxes(x, boxes, value)
-    assert_same_bits(got, ref.erase_boxes(x, boxes, value))
+    assert_same_bits(got, want)
     assert not np.shares_memory(got, x)
+    out = np.full_like(x, 7.0)
+    assert nat.erase_boxes(x, boxes, value, out=out) is out
+    assert_same_bits(out, want)
+    for module in (nat, ref):  # in place: out=x
+        y = x.copy()
+        assert module.erase_boxes(y, boxes, value, out=y) is y
+        assert_same_bits(y, want)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -6,11 +6,16 @@
 //!   and finite; `boxes` int64 of shape `(N, 4)` -> else `TypeError` (dtype)
 //!   or `ValueError` naming both shapes
 //! * `fill` and `value`: real numbers (`TypeError`), finite (`ValueError`)
+//! * erasing's `out`: x's dtype (`TypeError`), shape, C-contiguous and
+//!   writeable, and `x` itself or not overlapping it (`ValueError`)
 
+use numpy::PyUntypedArrayMethods;
 use pyo3::prelude::*;
 
-use super::array::{common_dtype, exact_input, float_dtype, fmt_shape, require_ndim, value_error, Elem, Input, Output};
-use super::call::{detached, dispatch};
+use super::array::{
+    common_dtype, exact_input, fmt_shape, in_place, require_ndim, same_shape, value_error, Elem, Input, Output,
+};
+use super::call::{detached, detached_in_place, dispatch};
 use super::scalars::{finite, Real};
 use crate::kernels::erase::{self, BOX};
 use crate::kernels::images::Images;
@@ -81,34 +86,66 @@ fn warp_images<'py, T: Elem>(
     Ok(out.into_any())
 }
 
-/// A copy of `x (N, C, H, W)` with rows `top..bottom`, columns
-/// `left..right` of every plane of image n set to `value`, for
-/// `boxes[n] = [top, left, bottom, right]` (int64, clipped to the image).
+/// `x (N, C, H, W)` with rows `top..bottom`, columns `left..right` of every
+/// plane of image n set to `value`, for `boxes[n] = [top, left, bottom, right]`
+/// (int64, clipped to the image): in a new array, or written into `out`
+/// (`out=x`: in place).
 #[pyfunction]
-#[pyo3(signature = (x, boxes, value = Real(0.0)), text_signature = "(x, boxes, value=0.0)")]
+#[pyo3(signature = (x, boxes, value = Real(0.0), out = None), text_signature = "(x, boxes, value=0.0, out=None)")]
 pub fn erase_boxes<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     boxes: &Bound<'py, PyAny>,
     value: Real,
+    out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let dtype = float_dtype("x", x)?;
+    let mut arrays = vec![("x", x)];
+    arrays.extend(out.map(|o| ("out", o)));
+    let dtype = common_dtype(&arrays)?;
     let boxes = exact_input::<i64>("boxes", "int64", boxes)?;
     let value = finite("value", value)?;
-    dispatch!(dtype, erase_images(py, x, boxes, value))
+    dispatch!(dtype, erase_images(py, x, boxes, value, out))
 }
 
 fn erase_images<'py, T: Elem>(
     py: Python<'py>,
-    x: &Bound<'py, PyAny>,
+    x_obj: &Bound<'py, PyAny>,
     boxes: Input<'py, i64>,
     value: f64,
+    out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let x = Input::<T>::new("x", x)?;
+    let value = T::from_f64(value);
+    let bs = boxes.slice();
+    let Some(out_obj) = out else {
+        let x = Input::<T>::new("x", x_obj)?;
+        let img = images(x.shape())?;
+        one_per_image("boxes", boxes.shape(), &[BOX], x.shape())?;
+        let mut result = Output::<T>::try_new(py, x.shape())?;
+        let (xs, o) = (x.slice(), result.data());
+        detached(py, || erase::erase_boxes(xs, img, bs, value, o))?;
+        return Ok(result.into_any());
+    };
+    if out_obj.is(x_obj) {
+        let mut target = in_place::<T>("out", out_obj)?;
+        let img = images(target.shape())?;
+        one_per_image("boxes", boxes.shape(), &[BOX], target.shape())?;
+        let data = target.as_slice_mut().expect("in_place arrays are C-contiguous");
+        detached_in_place(py, || erase::erase_boxes_in_place(data, img, bs, value));
+        return Ok(out_obj.clone());
+    }
+    let numpy = py.import("numpy")?;
+    if numpy.call_method1("may_share_memory", (x_obj, out_obj))?.is_truthy()? {
+        return Err(value_error("out overlaps x: pass out=x itself to erase in place"));
+    }
+    let x = Input::<T>::new("x", x_obj)?;
     let img = images(x.shape())?;
     one_per_image("boxes", boxes.shape(), &[BOX], x.shape())?;
-    let mut out = Output::<T>::try_new(py, x.shape())?;
-    let (xs, bs, o) = (x.slice(), boxes.slice(), out.data());
-    detached(py, || erase::erase_boxes(xs, img, bs, T::from_f64(value), o))?;
-    Ok(out.into_any())
+    let mut target = in_place::<T>("out", out_obj)?;
+    same_shape("out", target.shape(), "x", x.shape())?;
+    let (xs, o) = (
+        x.slice(),
+        target.as_slice_mut().expect("in_place arrays are C-contiguous"),
+    );
+    detached_in_place(py, || erase::erase_boxes(xs, img, bs, value, o));
+    Ok(out_obj.clone())
 }

@@ -1,5 +1,5 @@
-//! Random erasing's kernel: a copy of an NCHW batch with one rectangle of
-//! each image set to a value, in every plane of the image.
+//! Random erasing's kernel: one rectangle of each image of an NCHW batch
+//! set to a value, in every plane of the image (in a copy, or in place).
 //!
 //! Image `n`'s box `[top, left, bottom, right]` covers rows `top..bottom` and
 //! columns `left..right`, clipped to the plane: any integers are valid, and
@@ -20,9 +20,20 @@ pub const BOX: usize = 4;
 /// `out = x`, then every plane of image `n` set to `value` inside `boxes[n]`.
 pub fn erase_boxes<T: Float>(x: &[T], img: Images, boxes: &[i64], value: T, out: &mut [T]) {
     assert_eq!(x.len(), img.len(), "x length");
-    assert_eq!(out.len(), x.len(), "out length");
+    each_plane(img, boxes, value, out, |p, o| o.copy_from_slice(&x[img.plane_range(p)]));
+}
+
+/// [`erase_boxes`] writing the boxes into `x` itself (nothing else is touched).
+pub fn erase_boxes_in_place<T: Float>(x: &mut [T], img: Images, boxes: &[i64], value: T) {
+    each_plane(img, boxes, value, x, |_, _| {});
+}
+
+/// For every plane `p` of `out` (blocks of planes on the threads): `first(p, plane)`,
+/// then its image's box set to `value`.
+fn each_plane<T: Float>(img: Images, boxes: &[i64], value: T, out: &mut [T], first: impl Fn(usize, &mut [T]) + Sync) {
+    assert_eq!(out.len(), img.len(), "out length");
     assert_eq!(boxes.len(), img.n * BOX, "one box per image");
-    if x.is_empty() {
+    if out.is_empty() {
         return;
     }
     let out = SharedMut::new(out);
@@ -30,7 +41,7 @@ pub fn erase_boxes<T: Float>(x: &[T], img: Images, boxes: &[i64], value: T, out:
         for p in planes {
             // SAFETY: each plane is written by one block only.
             let o = unsafe { out.range(img.plane_range(p)) };
-            o.copy_from_slice(&x[img.plane_range(p)]);
+            first(p, o);
             let b = &boxes[(p / img.c) * BOX..][..BOX];
             let (rows, cols) = (clip(b[0], b[2], img.h), clip(b[1], b[3], img.w));
             for row in o[rows.start * img.w..rows.end * img.w].chunks_exact_mut(img.w) {
@@ -59,6 +70,9 @@ mod tests {
         let boxes = [1, 1, 3, 3, -5, 2, 1, 99, 2, 2, 1, 1]; // inside; clipped; empty
         let mut out = vec![0.0; x.len()];
         erase_boxes(&x, img, &boxes, -1.0, &mut out);
+        let mut in_place = x.clone();
+        erase_boxes_in_place(&mut in_place, img, &boxes, -1.0);
+        assert_eq!(in_place, out);
         for p in 0..img.planes() {
             for i in 0..3 {
                 for j in 0..4 {

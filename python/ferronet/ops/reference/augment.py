@@ -94,24 +94,38 @@ def affine_warp(x: np.ndarray, matrices: np.ndarray, fill: float = 0.0) -> np.nd
         return _lerp(top, bottom, fy)
 
 
-def erase_boxes(x: np.ndarray, boxes: np.ndarray, value: float = 0.0) -> np.ndarray:
-    """A copy of ``x`` with one rectangle of each image set to ``value``.
+def erase_boxes(x: np.ndarray, boxes: np.ndarray, value: float = 0.0, out: np.ndarray | None = None) -> np.ndarray:
+    """``x`` with one rectangle of each image set to ``value``.
 
     x: (N, C, H, W) float32/float64; boxes: int64 (N, 4), row n
-    ``[top, left, bottom, right]``; value: a finite number -> out like x,
-    C-contiguous: rows ``top..bottom`` and columns ``left..right`` of every
-    plane of image n set to ``value`` (clipped to the plane: any integers
-    are valid, an empty box erases nothing).
+    ``[top, left, bottom, right]``; value: a finite number.  Rows
+    ``top..bottom`` and columns ``left..right`` of every plane of image n are
+    set to ``value`` (clipped to the plane: any integers are valid, an empty
+    box erases nothing).  Returns a new C-contiguous array, or ``out`` when
+    given: x's dtype and shape, C-contiguous and writeable, and either ``x``
+    itself (erased in place, nothing else written) or not overlapping it.
     """
     value = _checks.real("value", value)
-    _checks.float_array("x", x)
+    if out is None:
+        _checks.float_array("x", x)
+    else:
+        _checks.same_dtype(x=x, out=out)
     if not isinstance(boxes, np.ndarray) or boxes.dtype != np.int64:
         got = f"dtype {boxes.dtype}" if isinstance(boxes, np.ndarray) else type(boxes).__name__
         raise TypeError(f"boxes must be a numpy.ndarray of int64, got {got}")
     value = _checks.finite("value", value)
+    if out is not None and out is not x:
+        if np.may_share_memory(x, out):
+            raise ValueError("out overlaps x: pass out=x itself to erase in place")
+        _checks.same_shape("out", out, "x", x)
+    if out is not None:
+        _checks.writable("out", out)
     _, _, h, w = _images(x)
     _one_per_image("boxes", boxes, (4,), x)
-    out = np.array(x, order="C")
+    if out is None:
+        out = np.array(x, order="C")
+    elif out is not x:
+        np.copyto(out, x)
     if out.size == 0:
         return out
     top, left, bottom, right = (boxes[:, k, None] for k in range(4))  # each (N, 1)
