@@ -43,6 +43,17 @@ pub trait Float:
     /// # Safety
     /// `self` is finite and its truncation fits an `i32`.
     unsafe fn to_i32_unchecked(self) -> i32;
+    /// `(*p, *p.add(1))`, two neighbours read as one value where that is
+    /// cheaper: a pair of `f32` is one 64-bit lane of a SIMD gather, half
+    /// the elements of two 32-bit gathers.
+    ///
+    /// # Safety
+    /// `p` and `p.add(1)` are valid for reads.
+    #[inline(always)]
+    unsafe fn load_pair(p: *const Self) -> (Self, Self) {
+        // SAFETY: the caller's.
+        unsafe { (*p, *p.add(1)) }
+    }
     /// `|self|` with the sign of `sign`.
     fn copysign(self, sign: Self) -> Self;
     /// `e^x` for `x <= 0` (and NaN), in plain arithmetic that the compiler
@@ -217,6 +228,19 @@ macro_rules! float_basics {
 
 impl Float for f32 {
     float_basics!(f32);
+
+    #[inline(always)]
+    unsafe fn load_pair(p: *const Self) -> (Self, Self) {
+        // SAFETY: the caller's: both elements, so all 8 bytes, are readable.
+        let bits = unsafe { std::ptr::read_unaligned(p as *const u64) };
+        let (low, high) = (f32::from_bits(bits as u32), f32::from_bits((bits >> 32) as u32));
+        if cfg!(target_endian = "little") {
+            (low, high)
+        } else {
+            (high, low)
+        }
+    }
+
     #[allow(clippy::excessive_precision)] // the published Cody-Waite constants
     const LN_2_HI: f32 = 0.693_359_375;
     #[allow(clippy::excessive_precision)]
