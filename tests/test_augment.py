@@ -179,8 +179,10 @@ def test_compose_takes_plain_functions_and_nests(backend):
     assert same_bits(x, x_before)
     assert same_bits(Compose([negate])(x, seed=0), -x)
     assert "negate" in repr(aug)
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match="shape and dtype"):
         Compose([lambda b, rng: b[:2]])(x, seed=0)
+    with pytest.raises(ValueError, match="float32"):
+        Compose([lambda b, rng: b.astype(np.float32)])(x, seed=0)
     with pytest.raises(TypeError):
         Compose([RandomShift(1), "flip"])
 

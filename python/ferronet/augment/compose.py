@@ -12,6 +12,7 @@ transform still draws its random numbers from ``rng`` in list order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Union
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from ferronet.augment.base import Augment
 from ferronet.augment.geometric import GeometricTransform, warp
 
 #: A transform in a Compose: an Augment, or any function ``f(x_batch, rng) -> x_batch``.
-Transform = Augment | Callable[[np.ndarray, np.random.Generator], np.ndarray]
+Transform = Union[Augment, Callable[[np.ndarray, np.random.Generator], np.ndarray]]
 
 
 class Compose(Augment):
@@ -53,7 +54,7 @@ class Compose(Augment):
         for t in self.transforms:
             joins = isinstance(t, GeometricTransform) and (t.fill is None or fill is None or t.fill == fill)
             if maps is not None and not joins:
-                x, maps, fill, owned = warp(x, maps, fill or 0.0), None, None, True
+                x, maps, fill, owned = warp(x, maps, 0.0 if fill is None else fill), None, None, True
             if isinstance(t, GeometricTransform):
                 m = t.maps(n, h, w, rng)
                 maps = m if maps is None else maps @ m
@@ -62,7 +63,7 @@ class Compose(Augment):
                 x, owned = (t.apply_in_place if owned else t.apply)(x, rng), True
             else:  # a plain function: its own copy, and its result is not assumed to be contiguous
                 x, owned = _called(t, x if owned else x.copy(), rng), False
-        return x if maps is None else warp(x, maps, fill or 0.0)
+        return x if maps is None else warp(x, maps, 0.0 if fill is None else fill)
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(t) if isinstance(t, Augment) else getattr(t, "__name__", repr(t))
@@ -73,10 +74,10 @@ class Compose(Augment):
 
 def _called(f: Callable[[np.ndarray, np.random.Generator], np.ndarray], x: np.ndarray,
             rng: np.random.Generator) -> np.ndarray:
-    """``f(x, rng)`` for a plain protocol function, checked to keep x's shape."""
+    """``f(x, rng)`` for a plain protocol function, checked to keep x's shape and dtype."""
     out = f(x, rng)
-    if not isinstance(out, np.ndarray) or out.shape != x.shape:
-        got = out.shape if isinstance(out, np.ndarray) else type(out).__name__
-        raise ValueError(f"{getattr(f, '__name__', f)!s} must return an array of the batch's shape {x.shape}, "
-                         f"got {got}")
+    if not isinstance(out, np.ndarray) or out.shape != x.shape or out.dtype != x.dtype:
+        got = f"{out.shape} {out.dtype}" if isinstance(out, np.ndarray) else type(out).__name__
+        raise ValueError(f"{getattr(f, '__name__', f)!s} must return an array of the batch's shape and dtype, "
+                         f"{x.shape} {x.dtype}, got {got}")
     return out
