@@ -9,7 +9,9 @@ mod bindings;
 #[cfg(feature = "python")]
 #[pyo3::pymodule]
 fn _native(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
-    use bindings::{activation, batchnorm, conv, dense, dropout, info, loss, optim, pooling, regularize, softmax};
+    use bindings::{
+        activation, augment, batchnorm, conv, dense, dropout, info, loss, optim, pooling, regularize, softmax,
+    };
     use pyo3::prelude::*;
 
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -76,6 +78,9 @@ fn _native(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
 
     m.add_function(wrap_pyfunction!(dropout::dropout_forward, m)?)?;
     m.add_function(wrap_pyfunction!(dropout::dropout_backward, m)?)?;
+
+    m.add_function(wrap_pyfunction!(augment::affine_warp, m)?)?;
+    m.add_function(wrap_pyfunction!(augment::erase_boxes, m)?)?;
 
     m.add_function(wrap_pyfunction!(optim::sgd_step, m)?)?;
     m.add_function(wrap_pyfunction!(optim::momentum_step, m)?)?;

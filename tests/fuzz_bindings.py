@@ -42,6 +42,8 @@ ACTIVATION_SCALARS = {"relu": 0, "sigmoid": 0, "tanh": 0, "relu6": 0, "softplus"
 SEEDS = st.sampled_from([0, 1, 2**64 - 1, 2**64, -1, 1.5])
 #: the losses' kernels are NAME_forward and NAME_backward
 LOSSES = ("mse", "l1", "huber", "sigmoid_bce", "kl_div")
+#: entries of the affine warp's matrices: ordinary, huge (coordinates overflow) and not finite
+MATRIX_VALUES = [1.0, 0.0, -0.5, 3e38, 1e308, np.nan, np.inf]
 REALS = st.sampled_from([0.1, 0.9, 1, 0.0, -1.0, np.nan, np.inf, "0.1", True, np.float32(0.5), 2**70])
 
 
@@ -177,6 +179,20 @@ def calls(draw):
     if name == "dropout_backward":
         d = draw(arrays())
         return name, (d, np.ones(d.shape, bool), draw(st.sampled_from([0.5, 0.0, 1.0])), draw(FLAGS))
+    if name == "affine_warp":
+        x = a4()
+        n = x.shape[0] if x.shape[0] < 2**30 else draw(SMALL)
+        with np.errstate(over="ignore"):  # 1e308 becomes inf in float32
+            m = np.full((n, 2, 3), draw(st.sampled_from(MATRIX_VALUES)), x.dtype if x.dtype.kind == "f" else np.float64)
+        m = draw(st.sampled_from([m, draw(arrays(3)), draw(arrays(3, x.dtype))]))
+        return name, (x, m, draw(REALS))
+    if name == "erase_boxes":
+        x = a4()
+        n = x.shape[0] if x.shape[0] < 2**30 else draw(SMALL)
+        boxes = np.full((n, 4), draw(st.sampled_from([0, 2, -1, 2**63 - 1, -(2**63)])), np.int64)
+        boxes = draw(st.sampled_from([boxes, boxes.astype(np.int32), draw(arrays(2))]))
+        out = draw(st.sampled_from([None, like(draw, x), draw(arrays(4))]))
+        return name, (x, boxes, draw(REALS), *(() if out is None else (out,)))
     raise AssertionError(f"no strategy for kernel {name}")
 
 

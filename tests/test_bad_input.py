@@ -57,6 +57,7 @@ def all_calls(dtype):
         "scale_step": (x2.copy(), 0.5),
         "max_norm_step": (x2.copy(), 1.0, 1),
         **cnn_calls(dtype),
+        **augment_calls(dtype),
     }
 
 
@@ -99,6 +100,16 @@ def cnn_calls(dtype):
         "batchnorm_backward": (x4, x4, c3, c3.copy(), c3.copy()),
         "dropout_forward": (x4, 0.5, 1),
         "dropout_backward": (x4, np.ones(x4.shape, dtype=bool), 0.5),
+    }
+
+
+def augment_calls(dtype):
+    """Valid calls of the augmentation kernels: x (2, 3, 5, 5), one matrix or box per image."""
+    x4 = arr((2, 3, 5, 5), dtype)
+    identity = np.array([[[1, 0, 0], [0, 1, 0]]] * 2, dtype=dtype)
+    return {
+        "affine_warp": (x4, identity),
+        "erase_boxes": (x4, np.array([[1, 1, 3, 3], [0, 0, 2, 5]], dtype=np.int64)),
     }
 
 
@@ -190,6 +201,10 @@ def shapes_in(message: str) -> list[str]:
         ("sigmoid_bce_backward", (arr((2,)), arr((3,))), "(2,)", "(3,)"),
         ("kl_div_forward", (arr((4, 3)), arr((4, 2))), "(4, 3)", "(4, 2)"),
         ("kl_div_backward", (arr((4, 3)), arr((3, 4))), "(4, 3)", "(3, 4)"),
+        ("affine_warp", (arr((2, 3, 5, 5)), arr((3, 2, 3))), "(2, 3, 5, 5)", "(3, 2, 3)"),
+        ("affine_warp", (arr((2, 3, 5, 5)), arr((2, 3, 2))), "(2, 3, 5, 5)", "(2, 3, 2)"),
+        ("erase_boxes", (arr((2, 3, 5, 5)), np.zeros((2, 5), np.int64)), "(2, 3, 5, 5)", "(2, 5)"),
+        ("erase_boxes", (arr((2, 3, 5, 5)), np.zeros((1, 4), np.int64)), "(2, 3, 5, 5)", "(1, 4)"),
     ],
 )
 def test_mismatched_shapes_name_both(backend, name, args, first, second):
@@ -589,3 +604,83 @@ def test_kl_div_needs_a_row_and_a_class(backend, name, shape):
 def test_kl_div_takes_matrices(backend, name):
     with pytest.raises(ValueError, match="2-d"):
         getattr(ops, name)(arr((3,)), arr((3,)))
+
+
+# --------------------------------------------------------------------------
+# Augmentation: images, matrices, boxes, fill values
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["affine_warp", "erase_boxes"])
+@pytest.mark.parametrize("shape", [(2, 5, 5), (2, 3, 5, 5, 1), (25,)])
+def test_augmentation_takes_nchw_images(backend, name, shape):
+    args = list(all_calls(F64)[name])
+    args[0] = arr(shape)
+    with pytest.raises(ValueError, match="4-d"):
+        getattr(ops, name)(*args)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_warp_matrices_must_be_finite(backend, bad):
+    x, m = all_calls(F64)["affine_warp"]
+    m = m.copy()
+    m[1, 0, 2] = bad
+    with pytest.raises(ValueError, match="matrices must be finite.*image 1"):
+        ops.affine_warp(x, m)
+
+
+@pytest.mark.parametrize("name, keyword", [("affine_warp", "fill"), ("erase_boxes", "value")])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_fill_values_must_be_finite(backend, name, keyword, bad):
+    with pytest.raises(ValueError, match=f"{keyword} must be finite"):
+        getattr(ops, name)(*all_calls(F64)[name], bad)
+
+
+@pytest.mark.parametrize("name", ["affine_warp", "erase_boxes"])
+@pytest.mark.parametrize("bad", ["0", None, True, np.zeros(1)])
+def test_fill_values_must_be_real_numbers(backend, name, bad):
+    with pytest.raises(TypeError):
+        getattr(ops, name)(*all_calls(F64)[name], bad)
+
+
+@pytest.mark.parametrize("boxes", [np.zeros((2, 4), np.int32), np.zeros((2, 4)), np.zeros((2, 4), np.uint64),
+                                   [[1, 1, 3, 3], [0, 0, 2, 5]]])
+def test_erase_boxes_must_be_int64(backend, boxes):
+    with pytest.raises(TypeError, match="int64"):
+        ops.erase_boxes(arr((2, 3, 5, 5)), boxes)
+
+
+def test_warp_matrices_are_not_cast(backend):
+    x = arr((2, 3, 5, 5))
+    with pytest.raises(TypeError, match="ndarray"):
+        ops.affine_warp(x, [[[1, 0, 0], [0, 1, 0]]] * 2)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        ops.affine_warp(x, np.zeros((2, 2, 3), np.int64))
+
+
+def test_erase_boxes_out_is_checked(backend):
+    x, boxes = all_calls(F64)["erase_boxes"]
+    x = x.copy()
+    with pytest.raises(ValueError, match="overlaps"):
+        ops.erase_boxes(x, boxes, 0.0, x[:, :1])
+    with pytest.raises(ValueError, match=r"\(2, 3, 5, 4\).*\(2, 3, 5, 5\)"):
+        ops.erase_boxes(x, boxes, 0.0, arr((2, 3, 5, 4)))
+    with pytest.raises(TypeError, match="float32"):
+        ops.erase_boxes(x, boxes, 0.0, arr((2, 3, 5, 5), F32))
+    with pytest.raises(ValueError, match="contiguous"):
+        ops.erase_boxes(x, boxes, 0.0, np.zeros((2, 3, 5, 10))[..., ::2])
+    frozen = x.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        ops.erase_boxes(frozen, boxes, 0.0, frozen)  # in place
+    with pytest.raises(ValueError, match="read-only"):
+        ops.erase_boxes(x, boxes, 0.0, frozen)
+    assert ops.erase_boxes(frozen, boxes, 0.0).flags.writeable  # reading a read-only array is fine
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 5, 5), (2, 0, 5, 5), (2, 3, 0, 5), (2, 3, 5, 0)])
+def test_empty_augmentation_batches_are_fine(backend, shape):
+    n = shape[0]
+    out = ops.affine_warp(arr(shape), np.zeros((n, 2, 3)))
+    assert out.shape == shape and out.dtype == F64
+    assert ops.erase_boxes(arr(shape), np.zeros((n, 4), np.int64)).shape == shape

@@ -201,6 +201,18 @@ def test_targets_at_one_thread_count_skip_the_others() -> None:
     assert rows[("DeepConvNet step no slower than PyTorch at 1 thread", 1)]["ratio"] == pytest.approx(2.0)
 
 
+def test_augment_target_compares_with_a_simple_convnet_step_of_the_same_run() -> None:
+    steps = [{**_entry("SimpleConvNet epoch (Adam)", "simple_convnet", n, native=6.0 / n), "steps": 1000}
+             for n in (1, 2)]
+    augment = [_entry("augment Compose", "augment", n, native=0.3e-3, numpy=3e-3) for n in (1, 2)]
+    rows = _rows(_record(*steps, *augment), "augmenting a batch of 100")
+    assert [(r["threads"], r["ratio"], r["met"]) for r in rows] == [(1, pytest.approx(0.05), True),
+                                                                    (2, pytest.approx(0.1), True)]
+    assert rows[0]["figures"] == "native 300 µs per batch, SimpleConvNet step 6 ms"
+    (alone,) = _rows(_record(augment[0]), "augmenting a batch of 100")
+    assert alone["ratio"] is None
+
+
 def test_missing_partners_are_not_measured() -> None:
     beside = {**_entry("MLP step beside NumPy", "beside_numpy", 2, native=1.0), "steps": 10, "alone": "gone"}
     (row,) = _rows(_record(beside), "MLP and SimpleConvNet step beside NumPy")

@@ -20,7 +20,7 @@ from ferronet.cli import COMMANDS, build_parser, main
 
 EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "loss", "adam", "sgd", "update", "relu", "sigmoid",
                    "activation", "mlp_epoch", "im2col", "conv", "deep_conv_layer", "max_pool", "batchnorm", "dropout",
-                   "simple_convnet", "deep_convnet", "beside_numpy", "two_processes"}
+                   "simple_convnet", "deep_convnet", "augment", "beside_numpy", "two_processes"}
 #: groups the NumPy backend does not run (native and PyTorch only)
 NATIVE_AND_TORCH_ONLY = {"beside_numpy", "two_processes"}
 

@@ -328,8 +328,8 @@ def test_stubs_and_signatures_match_the_reference():
 
 @pytest.mark.parametrize("tier", ["sse2", "avx2"])
 def test_lower_simd_tiers_match_the_reference(tier):
-    """Run this file's (and the CNN, activation and loss kernels') comparisons again with the kernels capped
-    at an older instruction set, so every compiled variant is checked on this CPU."""
+    """Run this file's (and the CNN, activation, loss and augmentation kernels') comparisons again with the
+    kernels capped at an older instruction set, so every compiled variant is checked on this CPU."""
     import os
     import subprocess
     import sys
@@ -343,6 +343,7 @@ def test_lower_simd_tiers_match_the_reference(tier):
          os.path.join(os.path.dirname(__file__), "test_kernels_native_cnn.py"),
          os.path.join(os.path.dirname(__file__), "test_kernels_native_activations.py"),
          os.path.join(os.path.dirname(__file__), "test_kernels_native_loss.py"),
+         os.path.join(os.path.dirname(__file__), "test_kernels_native_augment.py"),
          "-k", "not lower_simd_tiers", "-W", "error"],
         env=env, capture_output=True, text=True, cwd=os.path.dirname(__file__))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

@@ -1,7 +1,7 @@
 """Type stubs for ferronet._native, the Rust core (see rust/bindings).
 
 Every array argument is a numpy.ndarray of float32 or float64, one dtype per
-call (TypeError otherwise); labels may have any integer dtype.  Functions
+call (TypeError otherwise); labels may have any integer dtype, erasing's boxes are int64.  Functions
 ending in ``_step`` update their first array argument (and an optimizer's
 state arrays) in place (they must be C-contiguous and writeable) and return
 None; each array argument of a step or a sum may also be a list of arrays,
@@ -96,6 +96,10 @@ def batchnorm_backward(dout: FloatArray, x: FloatArray, gamma: FloatArray, mean:
 def dropout_forward(x: FloatArray, dropout_ratio: float, seed: int,
                     inverted: bool = False) -> tuple[FloatArray, BoolArray]: ...
 def dropout_backward(dout: FloatArray, mask: BoolArray, dropout_ratio: float, inverted: bool = False) -> FloatArray: ...
+# x (N, C, H, W); matrices (N, 2, 3) of x's dtype; boxes int64 (N, 4)
+def affine_warp(x: FloatArray, matrices: FloatArray, fill: float = 0.0) -> FloatArray: ...
+def erase_boxes(x: FloatArray, boxes: NDArray[np.int64], value: float = 0.0,
+                out: Optional[FloatArray] = None) -> FloatArray: ...
 
 def sgd_step(param: Tensors, grad: Tensors, lr: float) -> None: ...
 def momentum_step(param: Tensors, grad: Tensors, v: Tensors, lr: float, momentum: float) -> None: ...

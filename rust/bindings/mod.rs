@@ -3,6 +3,7 @@
 
 pub mod activation;
 pub mod array;
+pub mod augment;
 pub mod batchnorm;
 pub mod call;
 pub mod conv;

@@ -35,6 +35,25 @@ pub trait Float:
     fn abs(self) -> Self;
     fn ln(self) -> Self;
     fn is_nan(self) -> bool;
+    /// The largest integer value not above `self` (the type's own `floor`).
+    fn floor(self) -> Self;
+    /// `self` truncated to an `i32`, without the saturating `as` cast's
+    /// range tests (one SIMD conversion per vector).
+    ///
+    /// # Safety
+    /// `self` is finite and its truncation fits an `i32`.
+    unsafe fn to_i32_unchecked(self) -> i32;
+    /// `(*p, *p.add(1))`, two neighbours read as one value where that is
+    /// cheaper: a pair of `f32` is one 64-bit lane of a SIMD gather, half
+    /// the elements of two 32-bit gathers.
+    ///
+    /// # Safety
+    /// `p` and `p.add(1)` are valid for reads.
+    #[inline(always)]
+    unsafe fn load_pair(p: *const Self) -> (Self, Self) {
+        // SAFETY: the caller's.
+        unsafe { (*p, *p.add(1)) }
+    }
     /// `|self|` with the sign of `sign`.
     fn copysign(self, sign: Self) -> Self;
     /// `e^x` for `x <= 0` (and NaN), in plain arithmetic that the compiler
@@ -174,6 +193,15 @@ macro_rules! float_basics {
             <$t>::is_nan(self)
         }
         #[inline(always)]
+        fn floor(self) -> Self {
+            <$t>::floor(self)
+        }
+        #[inline(always)]
+        unsafe fn to_i32_unchecked(self) -> i32 {
+            // SAFETY: the caller's (see the trait).
+            unsafe { self.to_int_unchecked::<i32>() }
+        }
+        #[inline(always)]
         fn copysign(self, sign: Self) -> Self {
             <$t>::copysign(self, sign)
         }
@@ -200,6 +228,19 @@ macro_rules! float_basics {
 
 impl Float for f32 {
     float_basics!(f32);
+
+    #[inline(always)]
+    unsafe fn load_pair(p: *const Self) -> (Self, Self) {
+        // SAFETY: the caller's: both elements, so all 8 bytes, are readable.
+        let bits = unsafe { std::ptr::read_unaligned(p as *const u64) };
+        let (low, high) = (f32::from_bits(bits as u32), f32::from_bits((bits >> 32) as u32));
+        if cfg!(target_endian = "little") {
+            (low, high)
+        } else {
+            (high, low)
+        }
+    }
+
     #[allow(clippy::excessive_precision)] // the published Cody-Waite constants
     const LN_2_HI: f32 = 0.693_359_375;
     #[allow(clippy::excessive_precision)]

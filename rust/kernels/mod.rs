@@ -11,12 +11,14 @@ pub mod conv;
 pub mod conv_direct;
 pub mod conv_unrolled;
 pub mod dropout;
+pub mod erase;
 pub mod error;
 pub mod first_error;
 pub mod float;
 pub mod fma;
 pub mod geometry;
 pub mod im2col;
+pub mod images;
 pub mod loss;
 pub mod matmul;
 pub mod optim;
@@ -27,6 +29,7 @@ pub mod reduce;
 pub mod regularize;
 pub mod scratch;
 pub mod softmax;
+pub mod warp;
 pub mod winograd;
 
 #[cfg(test)]

@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::float::Float;
 use super::geometry::Window;
-use super::parallel::{run_chunks, threads_for, SharedMut};
+use super::images;
+use super::parallel::SharedMut;
 
 /// Work (elements touched) per thread below which a call stays single-threaded.
 const GRAIN: usize = 1 << 15;
@@ -49,21 +50,6 @@ fn clip(start: usize, len: usize, pad: usize, size: usize) -> Range<usize> {
     start.saturating_sub(pad)..(start + len).saturating_sub(pad).min(size)
 }
 
-/// Call `f` on blocks of `0..planes`, in parallel when `planes * per_plane`
-/// (elements touched) is large.
-fn for_each_plane_block(planes: usize, per_plane: usize, f: impl Fn(Range<usize>) + Sync) {
-    let threads = threads_for(planes.saturating_mul(per_plane), GRAIN);
-    if threads <= 1 || planes <= 1 {
-        f(0..planes);
-        return;
-    }
-    // A few blocks per thread, so a late-starting thread only takes what is left.
-    let step = planes.div_ceil(threads * 4);
-    run_chunks(planes.div_ceil(step), threads, |i| {
-        f(i * step..((i + 1) * step).min(planes))
-    });
-}
-
 /// The `n * c` planes of `g`, asserting that `what` holds `len` elements of them.
 fn planes_of(g: &Window, len: usize, what: &str) -> usize {
     let planes = g.n * g.c;
@@ -90,7 +76,7 @@ pub fn max_pool_forward<T: Float>(x: &[T], g: &Window, out: &mut [T], argmax: &m
     assert_eq!(out.len(), planes * out_plane, "out length");
     assert_eq!(argmax.len(), planes * out_plane, "argmax length");
     let (out, argmax) = (SharedMut::new(out), SharedMut::new(argmax));
-    for_each_plane_block(planes, work_per_plane(g), |r| {
+    images::for_each_plane_block(planes, work_per_plane(g), GRAIN, |r| {
         let span = r.start * out_plane..r.end * out_plane;
         // SAFETY: blocks of planes are disjoint.
         let (out, argmax) = unsafe { (out.range(span.clone()), argmax.range(span)) };
@@ -202,7 +188,7 @@ pub fn max_pool_backward<T: Float>(dout: &[T], argmax: &[i32], planes: usize, dx
     }
     let valid = AtomicBool::new(true);
     let dx = SharedMut::new(dx);
-    for_each_plane_block(planes, plane + out_plane, |r| {
+    images::for_each_plane_block(planes, plane + out_plane, GRAIN, |r| {
         // SAFETY: blocks of planes are disjoint.
         let dx = unsafe { dx.range(r.start * plane..r.end * plane) };
         let span = r.start * out_plane..r.end * out_plane;
@@ -245,7 +231,7 @@ pub fn avg_pool_forward<T: Float>(x: &[T], g: &Window, out: &mut [T]) {
     let (plane, out_plane) = (g.in_plane(), g.out_plane());
     assert_eq!(out.len(), planes * out_plane, "out length");
     let out = SharedMut::new(out);
-    for_each_plane_block(planes, work_per_plane(g), |r| {
+    images::for_each_plane_block(planes, work_per_plane(g), GRAIN, |r| {
         // SAFETY: blocks of planes are disjoint.
         let out = unsafe { out.range(r.start * out_plane..r.end * out_plane) };
         let planes = x[r.start * plane..r.end * plane]
@@ -313,7 +299,7 @@ pub fn avg_pool_backward<T: Float>(dout: &[T], g: &Window, dx: &mut [T]) {
     let (plane, out_plane) = (g.in_plane(), g.out_plane());
     assert_eq!(dout.len(), planes * out_plane, "dout length");
     let dx = SharedMut::new(dx);
-    for_each_plane_block(planes, work_per_plane(g), |r| {
+    images::for_each_plane_block(planes, work_per_plane(g), GRAIN, |r| {
         // SAFETY: blocks of planes are disjoint.
         let dx = unsafe { dx.range(r.start * plane..r.end * plane) };
         let planes = dout[r.start * out_plane..r.end * out_plane]

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from ferronet import ops
-from ferronet.bench.training import Network, adam_run, epoch_data, mlp
+from ferronet.augment import Compose, RandomErasing, RandomHorizontalFlip, RandomRotation, RandomShift
+from ferronet.bench.training import IMAGE, Network, adam_run, epoch_data, mlp
 from ferronet.layers import loss_layer
 
 F32 = np.float32
@@ -308,6 +309,34 @@ def epoch_case(sizes: Sizes, torch: ModuleType | None, use_real: bool) -> Case:
                          torch=torch, use_real=use_real)
 
 
+# ---------------------------------------------------------------------- data augmentation
+
+#: the typical Compose timed by ``augment_case``: (max shift, degrees, flip p, erasing p, area, aspect)
+AUGMENT = (2, 10.0, 0.5, 0.5, (0.02, 0.33), (0.3, 3.3))
+
+
+def augment_case(n: int, torch: ModuleType | None, use_real: bool) -> Case:
+    """n Fashion-MNIST images (n, 1, 28, 28) through ``Compose([RandomShift, RandomRotation,
+    RandomHorizontalFlip, RandomErasing])`` (``AUGMENT``), a new generator state each call."""
+    x, _, source = epoch_data(n, IMAGE, use_real)
+    shift, degrees, flip_p, erase_p, area, aspect = AUGMENT
+    compose = Compose([RandomShift(shift), RandomRotation(degrees), RandomHorizontalFlip(flip_p),
+                       RandomErasing(erase_p, area, aspect)])
+
+    def build(backend: str) -> Built | None:
+        if backend == "torch":
+            if torch is None:
+                return None
+            return Built(torch.augment(x, *AUGMENT), note="torch.rand draws, F.affine_grid + F.grid_sample, "
+                                                          "masked_fill_ erasing")
+        rng = seeded(12)
+        return Built(lambda: compose(x, rng))
+
+    return Case("augment", "augment Compose (shift, rotation, flip, erasing)",
+                f"({n}, 1, 28, 28) ({source}); shift {shift}, {degrees:g} deg, flip {flip_p}, erasing {erase_p}",
+                build, info={"data": source})
+
+
 # ---------------------------------------------------------------------- the suite
 
 
@@ -344,5 +373,6 @@ def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True,
     yield epoch_case(sizes, torch, use_real_data)
     yield from conv_cases.suite(sizes, torch)
     yield from convnet_cases.suite(sizes, torch, use_real_data)
+    yield augment_case(sizes.convnet_batch, torch, use_real_data)
     yield from beside_cases.suite(sizes, torch, use_real_data)
     yield from process_cases.suite(sizes, threads, torch, use_real_data)

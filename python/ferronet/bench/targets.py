@@ -103,6 +103,14 @@ def over_one_thread(e: Entry, index: Index) -> Measured:
     return a / b, f"{fmt_time(b)}{_per(e)} at 1 thread, {fmt_time(a)}{_per(e)} at {e['threads']}"
 
 
+def over_simple_convnet_step(e: Entry, index: Index) -> Measured:
+    """Native time per call / a native SimpleConvNet training step at the same thread count."""
+    a, step = time_of(e, "native"), time_of(index.group("simple_convnet", e["threads"]), "native")
+    if not a or not step:
+        return None
+    return a / step, f"native {fmt_time(a)} per batch, SimpleConvNet step {fmt_time(step)}"
+
+
 def over_copy_bandwidth(e: Entry, index: Index) -> Measured:
     """Native effective GB/s / np.copyto's GB/s at the same thread count."""
     copy = index.group("copy", e["threads"])
@@ -174,6 +182,8 @@ TARGETS = (
            in_group("activation"), time_ratio("numpy", "native"), 2),
     Target("fused loss layers fwd+bwd ≥ 2× NumPy", "numpy / native time", 2.0, False, in_group("loss"),
            time_ratio("numpy", "native"), 2),
+    Target("augmenting a batch of 100 (shift, rotation, flip, erasing) ≤ 0.1× a SimpleConvNet training step",
+           "augment / SimpleConvNet step, native time", 0.1, True, in_group("augment"), over_simple_convnet_step),
     # the convolutional-network issue's, still reported at every thread count
     Target("convolution fwd+bwd ≥ 4× NumPy", "numpy / native time", 4.0, False, in_group("conv"),
            time_ratio("numpy", "native")),

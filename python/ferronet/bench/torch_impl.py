@@ -186,6 +186,56 @@ def prelu_fwd_bwd(x: np.ndarray, alpha: np.ndarray, dout: np.ndarray) -> Callabl
     return _fwd_bwd(lambda: F.prelu(tx, ta), dout, tx, ta)
 
 
+# ---------------------------------------------------------------------- data augmentation
+
+
+def _pixel_maps(n: int) -> torch.Tensor:
+    """(n, 3, 3) float64 identities, to fill in (ferronet.augment.matrices' convention: output -> input pixel)."""
+    return torch.eye(3, dtype=torch.float64).repeat(n, 1, 1)
+
+
+def augment(x: np.ndarray, max_shift: int, degrees: float, flip_p: float, erase_p: float,
+            area: tuple[float, float], aspect: tuple[float, float]) -> Callable[[], Any]:
+    """ferronet.augment's Compose of a shift, a rotation, a horizontal flip and random erasing on x
+    (N, C, H, W), with torch alone: the parameters drawn with torch, the three motions multiplied into
+    one matrix per image, ``F.affine_grid`` + ``F.grid_sample`` (bilinear, zeros outside,
+    ``align_corners=True``: pixel centres at integers as in ferronet), then a masked fill."""
+    tx = torch.from_numpy(x)
+    n, _, h, w = x.shape
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    to_pixels = torch.tensor([[cx, 0, cx], [0, cy, cy], [0, 0, 1]], dtype=torch.float64)  # from [-1, 1]
+    to_unit = torch.linalg.inv(to_pixels)
+    rows, cols = torch.arange(h), torch.arange(w)
+    log_aspect = (float(np.log(aspect[0])), float(np.log(aspect[1])))
+
+    def run() -> torch.Tensor:
+        shift = _pixel_maps(n)
+        shift[:, :2, 2] = -torch.randint(-max_shift, max_shift + 1, (n, 2), dtype=torch.float64)
+        t = torch.deg2rad((torch.rand(n, dtype=torch.float64) * 2 - 1) * degrees)
+        cos, sin = torch.cos(t), torch.sin(t)
+        turn = _pixel_maps(n)
+        turn[:, 0, 0], turn[:, 0, 1], turn[:, 1, 0], turn[:, 1, 1] = cos, -sin, sin, cos
+        turn[:, 0, 2], turn[:, 1, 2] = cx - cos * cx + sin * cy, cy - sin * cx - cos * cy
+        flip = _pixel_maps(n)
+        flipped = (torch.rand(n) < flip_p).double()
+        flip[:, 0, 0], flip[:, 0, 2] = 1 - 2 * flipped, (w - 1) * flipped
+        theta = (to_unit @ shift @ turn @ flip @ to_pixels)[:, :2].float()
+        grid = F.affine_grid(theta, list(tx.shape), align_corners=True)
+        out = F.grid_sample(tx, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+        u = torch.rand(n, 5, dtype=torch.float64)
+        pixels = (area[0] + u[:, 1] * (area[1] - area[0])) * (h * w)
+        ratio = torch.exp(log_aspect[0] + u[:, 2] * (log_aspect[1] - log_aspect[0]))
+        eh = torch.sqrt(pixels * ratio).round().clamp(1, h)
+        ew = torch.sqrt(pixels / ratio).round().clamp(1, w)
+        top, left = (u[:, 3] * (h - eh + 1)).floor(), (u[:, 4] * (w - ew + 1)).floor()
+        chosen = (u[:, 0] < erase_p)[:, None]
+        in_rows = (rows >= top[:, None]) & (rows < (top + eh)[:, None]) & chosen  # (N, H)
+        in_cols = (cols >= left[:, None]) & (cols < (left + ew)[:, None])  # (N, W)
+        return out.masked_fill_(in_rows[:, None, :, None] & in_cols[:, None, None, :], 0.0)
+
+    return run
+
+
 # ---------------------------------------------------------------------- networks and training
 
 

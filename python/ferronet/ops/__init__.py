@@ -127,6 +127,9 @@ batchnorm_backward = _dispatched(reference.batchnorm_backward)
 # dropout (dropout.rs)
 dropout_forward = _dispatched(reference.dropout_forward)
 dropout_backward = _dispatched(reference.dropout_backward)
+# data augmentation: the batched affine warp, random erasing's boxes (augment.rs)
+affine_warp = _dispatched(reference.affine_warp)
+erase_boxes = _dispatched(reference.erase_boxes)
 
 #: Every kernel's name, in the order above.
 KERNELS = (
@@ -145,6 +148,7 @@ KERNELS = (
     "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
     "batchnorm_forward", "batchnorm_backward",
     "dropout_forward", "dropout_backward",
+    "affine_warp", "erase_boxes",
 )
 
 __all__ = ["KERNELS", "implementation", *KERNELS]

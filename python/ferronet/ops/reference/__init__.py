@@ -6,7 +6,7 @@ float32 or float64 arrays and never change their dtype (no silent casting).
 Functions ending in ``_step`` update their first array(s) in place and return
 ``None``, exactly like the native optimizer and regularization kernels; ``batchnorm_forward``
 in training mode also updates its running statistics in place.  Image
-kernels use the NCHW layout; dropout masks come from a counter-based hash of
+kernels use the NCHW layout (the augmentation kernels too); dropout masks come from a counter-based hash of
 (seed, flat index), so both backends draw identical masks.
 
 The kernels live in one module per family, named like the Rust bindings
@@ -32,6 +32,7 @@ from ferronet.ops.reference.conv import im2col, col2im, conv_forward, conv_backw
 from ferronet.ops.reference.pooling import max_pool_forward, max_pool_backward, avg_pool_forward, avg_pool_backward
 from ferronet.ops.reference.batchnorm import batchnorm_forward, batchnorm_backward
 from ferronet.ops.reference.dropout import dropout_forward, dropout_backward
+from ferronet.ops.reference.augment import affine_warp, erase_boxes
 
 __all__ = [
     "adadelta_step",
@@ -40,6 +41,7 @@ __all__ = [
     "adamw_step",
     "affine_backward",
     "affine_forward",
+    "affine_warp",
     "avg_pool_backward",
     "avg_pool_forward",
     "batchnorm_backward",
@@ -50,6 +52,7 @@ __all__ = [
     "dropout_backward",
     "dropout_forward",
     "elu_backward",
+    "erase_boxes",
     "elu_forward",
     "gelu_backward",
     "gelu_forward",
