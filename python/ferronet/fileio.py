@@ -5,6 +5,7 @@
 * :class:`NpzReader` - read an ``.npz`` archive member by member, with each
   ``.npy`` header available before any of its data is read, so callers can
   refuse an unexpected shape without allocating what the header claims;
+* :func:`write_npz` - write arrays as ``np.savez`` does, with text members beside them;
 * :func:`is_zip` - whether a file's first bytes start a zip archive (an ``.npz``).
 
 Every format problem in a file read here is a ``ValueError`` whose message
@@ -19,9 +20,10 @@ import secrets
 import stat
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import BinaryIO, Union
 
 import numpy as np
@@ -117,6 +119,18 @@ def atomic_write(path: PathLike) -> Iterator[BinaryIO]:
     fsync_directory(target.parent)
 
 
+def write_npz(fh: BinaryIO, arrays: Mapping[str, np.ndarray], texts: Mapping[str, str] = MappingProxyType({})) -> None:
+    """Write ``arrays`` to the open binary file ``fh`` as an uncompressed ``.npz`` (what ``np.savez``
+    writes: one ``<name>.npy`` member each, no pickle), and each of ``texts`` as a UTF-8 member of that
+    name (no ``.npy``; ``np.load`` gives its bytes, :meth:`NpzReader.read_text` its text)."""
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                npy_format.write_array(member, np.asanyarray(array), allow_pickle=False)
+        for name, text in texts.items():
+            archive.writestr(name, text.encode("utf-8"))
+
+
 class NpzReader:
     """An ``.npz`` archive opened for checked reading (a context manager).
 
@@ -177,6 +191,25 @@ class NpzReader:
         if dtype.hasobject:
             raise ValueError(f"{self.path}: array {name!r} holds pickled Python objects, which are never loaded")
         return tuple(shape), dtype
+
+    def read_text(self, member: str, max_bytes: int) -> str | None:
+        """The UTF-8 text of ``member`` (a member stored without ``.npy``), None when the archive has none.
+
+        A member of more than ``max_bytes`` bytes (by its zip entry, and by
+        what is actually inflated) is a ValueError, as is bad UTF-8 or a bad CRC.
+        """
+        if member not in self._members or self._members[member] != member:
+            return None
+        try:
+            if self._zip.getinfo(member).file_size > max_bytes:
+                raise ValueError(f"larger than {max_bytes} bytes")
+            with self._zip.open(member) as fh:
+                data = fh.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise ValueError(f"larger than {max_bytes} bytes")
+            return data.decode("utf-8")
+        except (ValueError, *_ARCHIVE_ERRORS) as exc:
+            raise ValueError(f"{self.path}: member {member!r} is damaged ({type(exc).__name__}: {exc})") from exc
 
     def read(self, name: str) -> np.ndarray:
         """Array ``name``, its CRC checked; never unpickles."""
