@@ -364,14 +364,15 @@ class LayerNetwork:
         return architecture.metadata(self)
 
     def to_onnx(self, path: PathLike, input_shape: tuple[int, ...] | None = None,
-                opset: int | None = None) -> Path:
-        """Export the inference pass (and the loss's output function) as an ONNX model; returns the path.
+                opset: int | None = None, *, output: str | None = None) -> Path:
+        """Export the inference pass and the loss's output function (softmax, sigmoid or identity;
+        ``output`` chooses another) as an ONNX model with a dynamic batch; returns the path.
 
-        See :func:`ferronet.export.to_onnx`; needs ``pip install 'ferronet[onnx]'``.
+        See :mod:`ferronet.export`; needs ``pip install 'ferronet[onnx]'``.
         """
         from ferronet.export import to_onnx
 
-        return to_onnx(self, path, input_shape=input_shape, opset=opset)
+        return to_onnx(self, path, input_shape=input_shape, opset=opset, output=output)
 
     # ---------------------------------------------------------------- saving
 
