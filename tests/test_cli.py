@@ -26,7 +26,7 @@ NATIVE_AND_TORCH_ONLY = {"beside_numpy", "two_processes"}
 
 
 def test_subcommands_are_registered() -> None:
-    assert {"info", "demo", "train", "bench"} <= set(COMMANDS)
+    assert {"info", "demo", "train", "export", "predict", "bench"} <= set(COMMANDS)
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args([])  # a subcommand is required
     assert exc.value.code == 2
@@ -276,6 +276,24 @@ def test_train_runs_each_model_and_saves_loadable_params(model: str, backend: st
         for name, value in net.params.items():
             np.testing.assert_array_equal(value, saved[name])
     assert f"{100 * net.accuracy(x_test, t_test, batch_size=40):.2f}" == final["acc"]
+
+
+@pytest.mark.parametrize("model", TRAIN_MODELS)
+def test_trained_file_exports_and_predicts_without_naming_the_model(model: str, tiny_fashion, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """train --save, then export and predict (ferronet and ONNX Runtime): the file says what network it holds,
+    and both print the accuracy train printed."""
+    pytest.importorskip("onnxruntime")
+    save, model_file = tmp_path / "net.npz", tmp_path / "net.onnx"
+    assert main(["train", model, "--epochs", "1", "--batch-size", "40", "--quiet", "--save", str(save)]) == 0
+    accuracy = _final_line(capsys.readouterr().out)["acc"]
+    assert main(["export", str(save), "--onnx", str(model_file)]) == 0
+    assert "checked in ONNX Runtime" in capsys.readouterr().out
+    for argv in (["predict", str(save)], ["predict", str(model_file), "--onnx"]):
+        assert main([*argv, "--data", "fashion-mnist", "--batch-size", "40"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert "50 images from the fashion-mnist test set" in lines[0]
+        assert lines[1].startswith(f"accuracy {accuracy}% ("), lines
 
 
 def test_train_float64_sgd_without_extension(tiny_fashion, tmp_path: Path, capsys) -> None:

@@ -26,9 +26,9 @@ __all__ = [
 ]
 
 
-def load(path):  # type: ignore[no-untyped-def]
+def load(path, dtype=None):  # type: ignore[no-untyped-def]
     """The network saved in ``path`` (``save_params``: ``.npz`` or safetensors), rebuilt from the file's
-    description and weights alone; see :func:`ferronet.networks.loading.load`."""
+    description and weights alone (in ``dtype`` when given); see :func:`ferronet.networks.loading.load`."""
     from ferronet.networks.loading import load as load_network
 
-    return load_network(path)
+    return load_network(path, dtype)

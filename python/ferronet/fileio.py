@@ -6,6 +6,7 @@
   ``.npy`` header available before any of its data is read, so callers can
   refuse an unexpected shape without allocating what the header claims;
 * :func:`write_npz` - write arrays as ``np.savez`` does, with text members beside them;
+* :func:`read_npy` - read a ``.npy`` file whose header is checked against its size first;
 * :func:`is_zip` - whether a file's first bytes start a zip archive (an ``.npz``).
 
 Every format problem in a file read here is a ``ValueError`` whose message
@@ -15,6 +16,7 @@ starts with the file's path.
 from __future__ import annotations
 
 import errno
+import math
 import os
 import secrets
 import stat
@@ -39,6 +41,36 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 
 #: What reading a damaged zip archive or ``.npy`` member can raise (besides ValueError).
 _ARCHIVE_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError)
+
+
+#: The first bytes of a ``.npy`` file.
+NPY_MAGIC = b"\x93NUMPY"
+
+
+def read_npy(path: PathLike) -> np.ndarray:
+    """A ``.npy`` file's array, its header checked before any data is read: a supported version, no
+    pickled objects, and exactly the bytes the shape and dtype need after the header (a truncated or
+    padded file is refused instead of allocating what the header claims).  ValueError starting with
+    the path on any problem; FileNotFoundError when missing."""
+    path = Path(os.fspath(path))
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        try:
+            version = npy_format.read_magic(fh)
+            readers = {(1, 0): npy_format.read_array_header_1_0, (2, 0): npy_format.read_array_header_2_0}
+            if version not in readers:
+                raise ValueError(f".npy format version {version} is not supported")
+            shape, fortran_order, dtype = readers[version](fh)
+        except (ValueError, OSError, EOFError) as exc:
+            raise ValueError(f"{path}: not a readable .npy file ({exc})") from None
+        if dtype.hasobject:
+            raise ValueError(f"{path}: holds pickled Python objects, which are never loaded")
+        expected = math.prod(shape) * dtype.itemsize  # Python ints: no wrap-around
+        if size - fh.tell() != expected:
+            raise ValueError(f"{path}: the header promises {expected} bytes of {dtype} {tuple(shape)}, "
+                             f"the file holds {size - fh.tell()}")
+        data = np.frombuffer(fh.read(expected), dtype=dtype)
+    return data.reshape(shape, order="F" if fortran_order else "C")
 
 
 def is_zip(head: bytes) -> bool:

@@ -20,10 +20,10 @@ Needs the ``onnx`` package (``pip install 'ferronet[onnx]'``, which brings
 says so.
 """
 
-from ferronet.export.onnx_model import DEFAULT_OPSET, INPUT_NAME, MIN_OPSET, onnx_model, to_onnx
+from ferronet.export.onnx_model import DEFAULT_OPSET, INPUT_NAME, MIN_OPSET, onnx_model, save_model, to_onnx
 from ferronet.export.outputs import OUTPUT_NAMES
 from ferronet.export.registry import CONVERTERS, UnsupportedLayerError, converts
 from ferronet.export.runtime import OnnxRunner
 
 __all__ = ["CONVERTERS", "DEFAULT_OPSET", "INPUT_NAME", "MIN_OPSET", "OUTPUT_NAMES", "OnnxRunner",
-           "UnsupportedLayerError", "converts", "onnx_model", "to_onnx"]
+           "UnsupportedLayerError", "converts", "onnx_model", "save_model", "to_onnx"]

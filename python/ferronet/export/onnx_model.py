@@ -142,12 +142,17 @@ def onnx_model(network: Any, input_shape: Any = None, opset: int | None = None, 
     return model
 
 
-def to_onnx(network: Any, path: PathLike, input_shape: Any = None, opset: int | None = None,
-            output: str | None = None) -> Path:
-    """Write :func:`onnx_model` of ``network`` to ``path`` atomically (see
-    :func:`ferronet.fileio.atomic_write`); returns the path.  Nothing is written when the export fails."""
-    model = onnx_model(network, input_shape=input_shape, opset=opset, output=output)
+def save_model(model: Any, path: PathLike) -> Path:
+    """Write the ``onnx.ModelProto`` ``model`` to ``path`` atomically (see
+    :func:`ferronet.fileio.atomic_write`); returns the path."""
     target = Path(os.fspath(path))
     with atomic_write(target) as fh:
         fh.write(model.SerializeToString())
     return target
+
+
+def to_onnx(network: Any, path: PathLike, input_shape: Any = None, opset: int | None = None,
+            output: str | None = None) -> Path:
+    """Write :func:`onnx_model` of ``network`` to ``path`` atomically; returns the path.  Nothing is
+    written when the export fails."""
+    return save_model(onnx_model(network, input_shape=input_shape, opset=opset, output=output), path)

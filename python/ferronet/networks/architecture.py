@@ -199,8 +199,9 @@ def read_metadata_json(text: str | bytes, file: Any) -> dict[str, str]:
     return meta
 
 
-def rebuild(meta: Mapping[str, str], file: Any) -> Any:
-    """A new network of the class and arguments ``meta`` describes (its weights are the initial ones).
+def rebuild(meta: Mapping[str, str], file: Any, overrides: Mapping[str, Any] | None = None) -> Any:
+    """A new network of the class and arguments ``meta`` describes (its weights are the initial ones);
+    ``overrides`` replace some of the arguments (e.g. ``{"dtype": np.float64}``).
 
     ValueError naming ``file`` when the file holds no description, names a
     class that is not registered, or holds arguments the class refuses.
@@ -223,6 +224,6 @@ def rebuild(meta: Mapping[str, str], file: Any) -> Any:
     if not isinstance(arguments, dict):
         raise ValueError(f"{file}: the arguments of {name} must be a JSON object, got {type(arguments).__name__}")
     try:
-        return NETWORK_CLASSES[name](**_decode(arguments))
+        return NETWORK_CLASSES[name](**{**_decode(arguments), **(overrides or {})})
     except (TypeError, ValueError, KeyError) as exc:
         raise ValueError(f"{file}: cannot rebuild {name} from its saved arguments: {exc}") from None
