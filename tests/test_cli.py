@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import re
 import statistics
@@ -20,9 +21,9 @@ from ferronet.cli import COMMANDS, build_parser, main
 
 EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "loss", "adam", "sgd", "update", "relu", "sigmoid",
                    "activation", "mlp_epoch", "im2col", "conv", "deep_conv_layer", "max_pool", "batchnorm", "dropout",
-                   "simple_convnet", "deep_convnet", "beside_numpy", "two_processes"}
-#: groups the NumPy backend does not run (native and PyTorch only)
-NATIVE_AND_TORCH_ONLY = {"beside_numpy", "two_processes"}
+                   "simple_convnet", "deep_convnet", "beside_numpy", "two_processes", "inference"}
+#: groups the NumPy backend does not run (native and PyTorch only; inference adds ONNX Runtime)
+NATIVE_AND_TORCH_ONLY = {"beside_numpy", "two_processes", "inference"}
 
 
 def test_subcommands_are_registered() -> None:
@@ -111,6 +112,21 @@ def test_bench_timings_rates_and_ratios_are_consistent(quick_bench) -> None:
     epoch = next(e for e in record["results"] if e["group"] == "mlp_epoch")
     assert epoch["steps"] == 10
     assert epoch["per_step"]["numpy"] == pytest.approx(epoch["times"]["numpy"]["median"] / 10)
+
+
+def test_bench_inference_runs_onnx_runtime_beside_native(quick_bench) -> None:
+    """The inference group's ONNX Runtime column: the exported networks, timed in their helper process."""
+    record, text, _ = quick_bench
+    entries = [e for e in record["results"] if e["group"] == "inference"]
+    assert {e["case"] for e in entries} == {"SimpleConvNet inference", "DeepConvNet inference"}
+    has_runtime = importlib.util.find_spec("onnxruntime") is not None
+    for e in entries:
+        assert set(e["times"]) == {"native", "onnxruntime"} if ferronet.native_available() else {"onnxruntime"}
+        assert ("median" in e["times"]["onnxruntime"]) == has_runtime, e["times"]["onnxruntime"]
+        if has_runtime and ferronet.native_available():
+            ratio = e["times"]["onnxruntime"]["median"] / e["times"]["native"]["median"]
+            assert e["ratios"]["onnxruntime/native"] == pytest.approx(ratio)
+    assert "| onnxruntime | numpy/native | torch/native | onnxruntime/native | rate |" in text
 
 
 def test_bench_records_the_machine(quick_bench) -> None:

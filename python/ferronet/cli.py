@@ -143,7 +143,7 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", type=lambda s: [g for g in s.split(",") if g], default=None,
                    help="only these case groups (copy, matmul, affine, softmax_ce, loss, adam, sgd, update, relu, "
                         "sigmoid, activation, mlp_epoch, im2col, conv, deep_conv_layer, max_pool, batchnorm, dropout, "
-                        "simple_convnet, deep_convnet, beside_numpy, two_processes)")
+                        "simple_convnet, deep_convnet, beside_numpy, two_processes, inference)")
 
 
 @command("bench", "time native vs NumPy vs PyTorch back to back (float32) and print a Markdown table with the "
