@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import re
 import statistics
@@ -20,13 +21,13 @@ from ferronet.cli import COMMANDS, build_parser, main
 
 EXPECTED_GROUPS = {"copy", "matmul", "affine", "softmax_ce", "loss", "adam", "sgd", "update", "relu", "sigmoid",
                    "activation", "mlp_epoch", "im2col", "conv", "deep_conv_layer", "max_pool", "batchnorm", "dropout",
-                   "simple_convnet", "deep_convnet", "augment", "beside_numpy", "two_processes"}
-#: groups the NumPy backend does not run (native and PyTorch only)
-NATIVE_AND_TORCH_ONLY = {"beside_numpy", "two_processes"}
+                   "simple_convnet", "deep_convnet", "augment", "beside_numpy", "two_processes", "inference"}
+#: groups the NumPy backend does not run (native and PyTorch only; inference adds ONNX Runtime)
+NATIVE_AND_TORCH_ONLY = {"beside_numpy", "two_processes", "inference"}
 
 
 def test_subcommands_are_registered() -> None:
-    assert {"info", "demo", "train", "bench"} <= set(COMMANDS)
+    assert {"info", "demo", "train", "export", "predict", "bench"} <= set(COMMANDS)
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args([])  # a subcommand is required
     assert exc.value.code == 2
@@ -111,6 +112,21 @@ def test_bench_timings_rates_and_ratios_are_consistent(quick_bench) -> None:
     epoch = next(e for e in record["results"] if e["group"] == "mlp_epoch")
     assert epoch["steps"] == 10
     assert epoch["per_step"]["numpy"] == pytest.approx(epoch["times"]["numpy"]["median"] / 10)
+
+
+def test_bench_inference_runs_onnx_runtime_beside_native(quick_bench) -> None:
+    """The inference group's ONNX Runtime column: the exported networks, timed in their helper process."""
+    record, text, _ = quick_bench
+    entries = [e for e in record["results"] if e["group"] == "inference"]
+    assert {e["case"] for e in entries} == {"SimpleConvNet inference", "DeepConvNet inference"}
+    has_runtime = importlib.util.find_spec("onnxruntime") is not None
+    for e in entries:
+        assert set(e["times"]) == {"native", "onnxruntime"} if ferronet.native_available() else {"onnxruntime"}
+        assert ("median" in e["times"]["onnxruntime"]) == has_runtime, e["times"]["onnxruntime"]
+        if has_runtime and ferronet.native_available():
+            ratio = e["times"]["onnxruntime"]["median"] / e["times"]["native"]["median"]
+            assert e["ratios"]["onnxruntime/native"] == pytest.approx(ratio)
+    assert "| onnxruntime | numpy/native | torch/native | onnxruntime/native | rate |" in text
 
 
 def test_bench_records_the_machine(quick_bench) -> None:
@@ -276,6 +292,24 @@ def test_train_runs_each_model_and_saves_loadable_params(model: str, backend: st
         for name, value in net.params.items():
             np.testing.assert_array_equal(value, saved[name])
     assert f"{100 * net.accuracy(x_test, t_test, batch_size=40):.2f}" == final["acc"]
+
+
+@pytest.mark.parametrize("model", TRAIN_MODELS)
+def test_trained_file_exports_and_predicts_without_naming_the_model(model: str, tiny_fashion, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """train --save, then export and predict (ferronet and ONNX Runtime): the file says what network it holds,
+    and both print the accuracy train printed."""
+    pytest.importorskip("onnxruntime")
+    save, model_file = tmp_path / "net.npz", tmp_path / "net.onnx"
+    assert main(["train", model, "--epochs", "1", "--batch-size", "40", "--quiet", "--save", str(save)]) == 0
+    accuracy = _final_line(capsys.readouterr().out)["acc"]
+    assert main(["export", str(save), "--onnx", str(model_file)]) == 0
+    assert "checked in ONNX Runtime" in capsys.readouterr().out
+    for argv in (["predict", str(save)], ["predict", str(model_file), "--onnx"]):
+        assert main([*argv, "--data", "fashion-mnist", "--batch-size", "40"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert "50 images from the fashion-mnist test set" in lines[0]
+        assert lines[1].startswith(f"accuracy {accuracy}% ("), lines
 
 
 def test_train_float64_sgd_without_extension(tiny_fashion, tmp_path: Path, capsys) -> None:

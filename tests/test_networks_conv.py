@@ -302,9 +302,9 @@ def test_saved_file_is_a_plain_npz_without_pickle(tmp_path, rng):
         names = archive.namelist()
     expected = {*net.params, "BatchNorm1.running_mean", "BatchNorm1.running_var",
                 "BatchNorm2.running_mean", "BatchNorm2.running_var"}
-    assert sorted(names) == sorted(f"{k}.npy" for k in expected)
-    with np.load(path, allow_pickle=False) as saved:  # every member reads without pickle
-        for k in saved.files:
+    assert sorted(names) == sorted([*(f"{k}.npy" for k in expected), "ferronet.json"])  # + the JSON description
+    with np.load(path, allow_pickle=False) as saved:  # every array reads without pickle
+        for k in expected:
             assert saved[k].dtype == np.float64
 
 

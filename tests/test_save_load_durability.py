@@ -106,18 +106,22 @@ def test_sigkill_during_save_leaves_the_previous_file_loadable(tmp_path: Path) -
         assert np.all(p == last_complete), f"{name} does not hold the last completed save"
 
 
-def test_failed_save_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "params.npz"
+@pytest.mark.parametrize("fmt", ["npz", "safetensors"])
+def test_failed_save_keeps_the_old_file(fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if fmt == "safetensors":
+        pytest.importorskip("safetensors")
+    target = tmp_path / f"params.{fmt}"
     filled_net(1.0, **SMALL).save_params(target)
-    real_savez = np.savez
+    real_replace = os.replace
 
-    def disk_full(fh, **arrays):
-        real_savez(fh, **arrays)
+    def disk_full(src, dst):  # everything written, then the rename fails
+        assert Path(src).stat().st_size > 0
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(np, "savez", disk_full)
+    monkeypatch.setattr(os, "replace", disk_full)
     with pytest.raises(OSError, match="No space"):
         filled_net(2.0, **SMALL).save_params(target)
+    monkeypatch.setattr(os, "replace", real_replace)
     monkeypatch.undo()
     net = filled_net(0.0, **SMALL)
     net.load_params(target)
@@ -129,7 +133,8 @@ def test_save_appends_npz_and_writes_no_pickle(tmp_path: Path) -> None:
     written = filled_net(3.0, **SMALL).save_params(tmp_path / "book")
     assert written == tmp_path / "book.npz"
     with zipfile.ZipFile(written) as archive:
-        assert sorted(archive.namelist()) == ["W1.npy", "W2.npy", "b1.npy", "b2.npy"]
+        assert sorted(archive.namelist()) == ["W1.npy", "W2.npy", "b1.npy", "b2.npy", "ferronet.json"]
+        assert b"TwoLayerNet" in archive.read("ferronet.json")  # the description is JSON text, not a pickle
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.npz"]
 
 

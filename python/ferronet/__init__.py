@@ -16,6 +16,7 @@ __all__ = [
     "build_info",
     "get_backend",
     "get_num_threads",
+    "load",
     "max_threads",
     "native_available",
     "set_backend",
@@ -23,3 +24,11 @@ __all__ = [
     "show_config",
     "use_backend",
 ]
+
+
+def load(path, dtype=None):  # type: ignore[no-untyped-def]
+    """The network saved in ``path`` (``save_params``: ``.npz`` or safetensors), rebuilt from the file's
+    description and weights alone (in ``dtype`` when given); see :func:`ferronet.networks.loading.load`."""
+    from ferronet.networks.loading import load as load_network
+
+    return load_network(path, dtype)

@@ -1,4 +1,4 @@
-"""The ``ferronet`` command line: ``ferronet info | demo | train | bench`` (``python -m ferronet``).
+"""The ``ferronet`` command line: ``ferronet info | demo | train | export | predict | bench`` (``python -m ferronet``).
 
 Each subcommand is a pair of functions registered with :func:`command`:
 one adds its arguments, one runs it and returns the exit code.  A new
@@ -98,6 +98,39 @@ def _train(args: argparse.Namespace) -> int:
     return train(args)
 
 
+# ---------------------------------------------------------------------- export
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    from ferronet.export_cli import add_arguments
+
+    add_arguments(p)
+
+
+@command("export", "export a saved network (weight file) as an ONNX model, checked in ONNX Runtime", _export_args)
+def _export(args: argparse.Namespace) -> int:
+    from ferronet.export_cli import export
+
+    return export(args)
+
+
+# ---------------------------------------------------------------------- predict
+
+
+def _predict_args(p: argparse.ArgumentParser) -> None:
+    from ferronet.predict_cli import add_arguments
+
+    add_arguments(p)
+
+
+@command("predict", "predict images with a saved network (or, with --onnx, an exported model in ONNX Runtime); "
+         "prints the accuracy when the labels are known", _predict_args)
+def _predict(args: argparse.Namespace) -> int:
+    from ferronet.predict_cli import predict
+
+    return predict(args)
+
+
 # ---------------------------------------------------------------------- bench
 
 
@@ -110,7 +143,7 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", type=lambda s: [g for g in s.split(",") if g], default=None,
                    help="only these case groups (copy, matmul, affine, softmax_ce, loss, adam, sgd, update, relu, "
                         "sigmoid, activation, mlp_epoch, im2col, conv, deep_conv_layer, max_pool, batchnorm, dropout, "
-                        "simple_convnet, deep_convnet, augment, beside_numpy, two_processes)")
+                        "simple_convnet, deep_convnet, augment, beside_numpy, two_processes, inference)")
 
 
 @command("bench", "time native vs NumPy vs PyTorch back to back (float32) and print a Markdown table with the "

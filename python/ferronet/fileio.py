@@ -5,6 +5,8 @@
 * :class:`NpzReader` - read an ``.npz`` archive member by member, with each
   ``.npy`` header available before any of its data is read, so callers can
   refuse an unexpected shape without allocating what the header claims;
+* :func:`write_npz` - write arrays as ``np.savez`` does, with text members beside them;
+* :func:`read_npy` - read a ``.npy`` file whose header is checked against its size first;
 * :func:`is_zip` - whether a file's first bytes start a zip archive (an ``.npz``).
 
 Every format problem in a file read here is a ``ValueError`` whose message
@@ -14,14 +16,16 @@ starts with the file's path.
 from __future__ import annotations
 
 import errno
+import math
 import os
 import secrets
 import stat
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import BinaryIO, Union
 
 import numpy as np
@@ -37,6 +41,36 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 
 #: What reading a damaged zip archive or ``.npy`` member can raise (besides ValueError).
 _ARCHIVE_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError)
+
+
+#: The first bytes of a ``.npy`` file.
+NPY_MAGIC = b"\x93NUMPY"
+
+
+def read_npy(path: PathLike) -> np.ndarray:
+    """A ``.npy`` file's array, its header checked before any data is read: a supported version, no
+    pickled objects, and exactly the bytes the shape and dtype need after the header (a truncated or
+    padded file is refused instead of allocating what the header claims).  ValueError starting with
+    the path on any problem; FileNotFoundError when missing."""
+    path = Path(os.fspath(path))
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        try:
+            version = npy_format.read_magic(fh)
+            readers = {(1, 0): npy_format.read_array_header_1_0, (2, 0): npy_format.read_array_header_2_0}
+            if version not in readers:
+                raise ValueError(f".npy format version {version} is not supported")
+            shape, fortran_order, dtype = readers[version](fh)
+        except (ValueError, OSError, EOFError) as exc:
+            raise ValueError(f"{path}: not a readable .npy file ({exc})") from None
+        if dtype.hasobject:
+            raise ValueError(f"{path}: holds pickled Python objects, which are never loaded")
+        expected = math.prod(shape) * dtype.itemsize  # Python ints: no wrap-around
+        if size - fh.tell() != expected:
+            raise ValueError(f"{path}: the header promises {expected} bytes of {dtype} {tuple(shape)}, "
+                             f"the file holds {size - fh.tell()}")
+        data = np.frombuffer(fh.read(expected), dtype=dtype)
+    return data.reshape(shape, order="F" if fortran_order else "C")
 
 
 def is_zip(head: bytes) -> bool:
@@ -117,6 +151,18 @@ def atomic_write(path: PathLike) -> Iterator[BinaryIO]:
     fsync_directory(target.parent)
 
 
+def write_npz(fh: BinaryIO, arrays: Mapping[str, np.ndarray], texts: Mapping[str, str] = MappingProxyType({})) -> None:
+    """Write ``arrays`` to the open binary file ``fh`` as an uncompressed ``.npz`` (what ``np.savez``
+    writes: one ``<name>.npy`` member each, no pickle), and each of ``texts`` as a UTF-8 member of that
+    name (no ``.npy``; ``np.load`` gives its bytes, :meth:`NpzReader.read_text` its text)."""
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                npy_format.write_array(member, np.asanyarray(array), allow_pickle=False)
+        for name, text in texts.items():
+            archive.writestr(name, text.encode("utf-8"))
+
+
 class NpzReader:
     """An ``.npz`` archive opened for checked reading (a context manager).
 
@@ -177,6 +223,25 @@ class NpzReader:
         if dtype.hasobject:
             raise ValueError(f"{self.path}: array {name!r} holds pickled Python objects, which are never loaded")
         return tuple(shape), dtype
+
+    def read_text(self, member: str, max_bytes: int) -> str | None:
+        """The UTF-8 text of ``member`` (a member stored without ``.npy``), None when the archive has none.
+
+        A member of more than ``max_bytes`` bytes (by its zip entry, and by
+        what is actually inflated) is a ValueError, as is bad UTF-8 or a bad CRC.
+        """
+        if member not in self._members or self._members[member] != member:
+            return None
+        try:
+            if self._zip.getinfo(member).file_size > max_bytes:
+                raise ValueError(f"larger than {max_bytes} bytes")
+            with self._zip.open(member) as fh:
+                data = fh.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise ValueError(f"larger than {max_bytes} bytes")
+            return data.decode("utf-8")
+        except (ValueError, *_ARCHIVE_ERRORS) as exc:
+            raise ValueError(f"{self.path}: member {member!r} is damaged ({type(exc).__name__}: {exc})") from exc
 
     def read(self, name: str) -> np.ndarray:
         """Array ``name``, its CRC checked; never unpickles."""

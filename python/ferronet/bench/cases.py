@@ -54,6 +54,9 @@ class Sizes:
     process_repeats: int = 5  #: two processes: releases timed per variant
     update_net: tuple[int, int, int] = (784, 50, 10)  #: optimizer update: TwoLayerNet sizes (float64)
     loss: tuple[int, int] = (1000, 1000)  #: the loss layers' scores (N, K)
+    inference_images: int = 10000  #: inference: test images predicted per call
+    inference_batch: int = 1000  #: inference: images per batch
+    inference_repeats: int = 3  #: inference: samples per backend
 
 
 FULL = Sizes(matmul=(64, 128, 256, 512, 1024, 2048), softmax=((100, 10), (1000, 1000)),
@@ -63,7 +66,7 @@ QUICK = Sizes(matmul=(64, 128), softmax=((100, 10), (200, 200)), optimizer=(10**
               copy=10**6, epoch_samples=1000, repeats=3, min_time=0.002, epoch_repeats=2,
               conv_batch=4, convnet_batch=20, convnet_samples=100, deep_steps=2, numpy_steps=(2, 1),
               beside_period=2, beside_matmul=32, together_min_time=0.002, process_steps=2, process_repeats=2,
-              update_net=(20, 5, 3), loss=(200, 200))
+              update_net=(20, 5, 3), loss=(200, 200), inference_images=20, inference_batch=10, inference_repeats=2)
 
 
 @dataclass
@@ -110,6 +113,8 @@ class Case:
     min_time: float | None = None  #: override of Sizes.min_time
     load: Load | None = None  #: work besides the case's, timed alone as well (see Load)
     info: dict[str, Any] = field(default_factory=dict)
+    #: backends besides the run's (native, numpy, torch) that this case's build() knows, e.g. "onnxruntime"
+    extra_backends: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -364,7 +369,8 @@ def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True,
         for n in sizes.optimizer:
             yield optimizer_case(kind, n, torch)
     # the modules below build on this one (imported here: no import cycle)
-    from ferronet.bench import activation_cases, beside_cases, conv_cases, convnet_cases, process_cases, update_cases
+    from ferronet.bench import (activation_cases, beside_cases, conv_cases, convnet_cases, inference_cases,
+                                process_cases, update_cases)
 
     yield from update_cases.suite(sizes)
     for kind in ("relu", "sigmoid"):
@@ -376,3 +382,4 @@ def suite(sizes: Sizes, torch: ModuleType | None, use_real_data: bool = True,
     yield augment_case(sizes.convnet_batch, torch, use_real_data)
     yield from beside_cases.suite(sizes, torch, use_real_data)
     yield from process_cases.suite(sizes, threads, torch, use_real_data)
+    yield from inference_cases.suite(sizes, threads, torch, use_real_data)

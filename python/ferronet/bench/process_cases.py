@@ -17,16 +17,16 @@ The two are a :class:`Bundle` (samples interleaved); steps/s is the
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator
 from types import ModuleType
 
 from ferronet.bench.cases import Built, Bundle, Case, Sizes
+from ferronet.bench.released import ReleasedProcesses
 from ferronet.bench.training import SIMPLE_CONVNET, uses_real_data
 
 
-class TrainingProcesses:
+class TrainingProcesses(ReleasedProcesses):
     """``count`` training processes of one backend, started now and released together on each :meth:`release`."""
 
     def __init__(self, count: int, backend: str, *, network: str, threads: int, steps: int, batch: int,
@@ -38,48 +38,7 @@ class TrainingProcesses:
         if not use_real:
             cmd.append("--random-data")
         self.backend = backend
-        # stderr is inherited: a failing process's traceback lands in the benchmark's log
-        self.processes = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                           env=child_env(threads)) for _ in range(count)]
-        self.ready = False
-
-    def _expect(self, process: subprocess.Popen, word: str) -> None:
-        line = process.stdout.readline() if process.stdout else ""
-        if not line.startswith(word):
-            code = process.poll()
-            raise RuntimeError(f"{self.backend} training process sent {line.strip()!r} instead of {word!r}"
-                               f" (exit code {code}; its stderr is in the log)")
-
-    def release(self, count: int) -> None:
-        """Start the first ``count`` processes (one start line each, written back to back) and wait for them."""
-        if not self.ready:
-            for process in self.processes:
-                self._expect(process, "ready")
-            self.ready = True
-        chosen = self.processes[:count]
-        for process in chosen:
-            assert process.stdin is not None
-            process.stdin.write("go\n")
-            process.stdin.flush()
-        for process in chosen:
-            self._expect(process, "done")
-
-    def close(self) -> None:
-        """End every process (closing stdin ends its loop); kill one that does not exit within 30 s."""
-        for process in self.processes:
-            if process.stdin and not process.stdin.closed:
-                try:
-                    process.stdin.close()
-                except OSError:  # it already died
-                    pass
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            if process.stdout:
-                process.stdout.close()
+        super().__init__(cmd, count, child_env(threads), f"{backend} training process")
 
 
 def two_processes_bundle(sizes: Sizes, threads: int, torch: ModuleType | None, use_real: bool) -> Bundle:

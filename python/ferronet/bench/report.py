@@ -9,8 +9,10 @@ from ferronet.bench import targets
 from ferronet.bench.timing import fmt_time
 
 BACKENDS = ("native", "numpy", "torch")
+#: backends some cases add (``Case.extra_backends``); the table has their columns when a record holds them
+EXTRA_BACKENDS = ("onnxruntime",)
 #: work per call divided by this and by the seconds gives the rate in the unit
-UNIT_SCALE = {"GFLOP/s": 1e9, "GB/s": 1e9, "steps/s": 1.0}
+UNIT_SCALE = {"GFLOP/s": 1e9, "GB/s": 1e9, "steps/s": 1.0, "images/s": 1.0}
 #: A median above this multiple of the fastest sample marks the cell as noisy (†).
 NOISY = 1.5
 
@@ -35,7 +37,7 @@ def derive(entry: dict[str, Any]) -> dict[str, Any]:
     ``cases.Load``), over the steps.
     """
     rates, per_step = {}, {}
-    for backend in BACKENDS:
+    for backend in (*BACKENDS, *EXTRA_BACKENDS):
         t = median(entry, backend)
         if t is None:
             continue
@@ -45,7 +47,7 @@ def derive(entry: dict[str, Any]) -> dict[str, Any]:
             per_step[backend] = (t - load_time(entry)) / entry["steps"]
     native = median(entry, "native")
     ratios = {}
-    for other in ("numpy", "torch"):
+    for other in ("numpy", "torch", *EXTRA_BACKENDS):
         t = median(entry, other)
         if native and t:
             ratios[f"{other}/native"] = t / native
@@ -71,11 +73,17 @@ def _cell(entry: dict[str, Any], backend: str) -> str:
     return text
 
 
-def _rate_cell(entry: dict[str, Any]) -> str:
+def backends_of(record: dict[str, Any]) -> tuple[str, ...]:
+    """The table's backend columns: native, numpy, torch, and the extra backends the record holds."""
+    extra = [b for b in EXTRA_BACKENDS if any(b in e["times"] for e in record["results"])]
+    return (*BACKENDS, *extra)
+
+
+def _rate_cell(entry: dict[str, Any], backends: tuple[str, ...]) -> str:
     rates = entry.get("rate", {})
     if not rates:
         return ""
-    values = " / ".join(f"{rates[b]:.3g}" if b in rates else "–" for b in BACKENDS)
+    values = " / ".join(f"{rates[b]:.3g}" if b in rates else "–" for b in backends)
     return f"{values} {entry['unit']}"
 
 
@@ -98,14 +106,16 @@ def markdown(record: dict[str, Any]) -> str:
     quick = " (--quick: shrunken sizes, not for comparison)" if record["quick"] else ""
     lines.append(f"Run {record['created']}{quick}; every array float32; times are medians of interleaved repeats.")
     lines += ["", machine_mod.summary(record["machine"], record.get("torch_version")), ""]
-    lines.append("Ratios are numpy_time / native_time and torch_time / native_time (above 1: native is faster). "
-                 "Rates are listed as native / numpy / torch.")
-    lines += ["", "| case | shape | threads | native | numpy | torch | numpy/native | torch/native | rate |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    backends = backends_of(record)
+    others = backends[1:]
+    lines.append(f"Ratios are {' and '.join(f'{b}_time / native_time' for b in others)} (above 1: native is "
+                 f"faster). Rates are listed as {' / '.join(backends)}.")
+    lines += ["", f"| case | shape | threads | {' | '.join(backends)} | {' | '.join(f'{b}/native' for b in others)} "
+                  f"| rate |", "|---|---|" + "---:|" * (1 + 2 * len(backends) - 1) + "---|"]
     for e in record["results"]:
-        lines.append(f"| {e['case']} | {e['shape']} | {e['threads']} | {_cell(e, 'native')} | {_cell(e, 'numpy')} | "
-                     f"{_cell(e, 'torch')} | {_ratio_cell(e, 'numpy/native')} | {_ratio_cell(e, 'torch/native')} | "
-                     f"{_rate_cell(e)} |")
+        cells = " | ".join(_cell(e, b) for b in backends)
+        ratios = " | ".join(_ratio_cell(e, f"{b}/native") for b in others)
+        lines.append(f"| {e['case']} | {e['shape']} | {e['threads']} | {cells} | {ratios} | {_rate_cell(e, backends)} |")
     lines += targets.markdown(record)
     notes = []
     for e in record["results"]:

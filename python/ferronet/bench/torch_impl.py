@@ -297,3 +297,15 @@ def adam_steps(model: torch.nn.Module, x: np.ndarray, t: np.ndarray, batch: int,
             opt.step()
 
     return run
+
+
+def inference(model: torch.nn.Module, x: np.ndarray, batch: int) -> Callable[[], Any]:
+    """``run()``: softmax of ``model`` (eval mode, no autograd) on x (N, ...) in batches of ``batch``."""
+    model.eval()
+    tx = torch.from_numpy(x)
+
+    def run() -> torch.Tensor:
+        with torch.inference_mode():
+            return torch.cat([torch.softmax(model(tx[i:i + batch]), dim=1) for i in range(0, len(tx), batch)])
+
+    return run

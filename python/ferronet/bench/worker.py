@@ -80,7 +80,7 @@ def time_together(group: Sequence[Any], backends: Sequence[str], sizes: Any, thr
     fns, warmups, notes, scales, closers = {}, {}, {}, {}, []
     try:
         for i, case in enumerate(group):
-            for backend in backends:
+            for backend in (*backends, *case.extra_backends):
                 key = f"{i}/{backend}"
                 try:
                     built = case.build(backend)

@@ -34,8 +34,12 @@ Two kinds of forward pass:
 Saved state: ``save_params`` writes the parameters and every array a layer
 lists in its ``persistent`` class attribute (batch normalisation's running
 statistics, as ``'<layer name>.running_mean'``), which the book's pickle
-files lose.  ``load_params`` reads those files and the book's pickles
-(see :mod:`ferronet.networks.param_file`).
+files lose, as ``.npz`` or safetensors, with the network's class and
+constructor arguments, which every network records when it is built
+(``LayerNetwork.__new__``; see :mod:`ferronet.networks.architecture`), so
+that ``ferronet.load(file)`` rebuilds it.  ``load_params`` reads those files
+and the book's pickles (see :mod:`ferronet.networks.param_file`).
+``to_onnx`` exports the inference pass (:mod:`ferronet.export`).
 """
 
 from __future__ import annotations
@@ -54,8 +58,9 @@ from ferronet.arrays import FLOAT_DTYPES, updatable
 from ferronet.layers.activations import Activation
 from ferronet.layers.base import Layer, LossLayer
 from ferronet.layers.losses import loss_layer
+from ferronet.networks import architecture
 from ferronet.networks.layer_list import LayerList
-from ferronet.networks.param_file import params_path, read_params_into, write_params
+from ferronet.networks.param_file import choose_format, params_path, read_params_into, write_params
 
 
 PathLike = Union[str, os.PathLike]
@@ -134,6 +139,12 @@ class LayerNetwork:
 
     #: the type of ``layers``: ``OrderedDict`` (the book's dict) or ``LayerList`` (the book's list)
     layer_container: ClassVar[type] = OrderedDict
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> LayerNetwork:
+        # the one place every network records its constructor arguments (for saved files and ferronet.load)
+        network = super().__new__(cls)
+        network._init_arguments = architecture.bound_arguments(cls, args, kwargs)
+        return network
 
     def __init__(self, dtype: DTypeLike = np.float64, weight_decay_lambda: float = 0.0,
                  l1_lambda: float = 0.0, max_norm: float | None = None,
@@ -337,6 +348,46 @@ class LayerNetwork:
 
         return {name: _gradient.numerical_gradient(loss_at, p) for name, p in self.params.items()}
 
+    # ---------------------------------------------------------------- describing
+
+    @property
+    def init_arguments(self) -> dict[str, Any] | None:
+        """The arguments this network was built with, by name, defaults filled in (a copy; None when
+        they were not recorded, e.g. for an object made without calling the class)."""
+        recorded = getattr(self, "_init_arguments", None)
+        return None if recorded is None else dict(recorded)
+
+    def sample_shape(self) -> tuple[int, ...] | None:
+        """The shape of one input sample, when the network knows it: its ``input_dim`` (C, H, W) or
+        ``(input_size,)`` argument, else ``(D,)`` when the first layer is an Affine of D inputs; None
+        otherwise."""
+        arguments = getattr(self, "_init_arguments", None) or {}
+        if arguments.get("input_dim") is not None:
+            return tuple(int(d) for d in arguments["input_dim"])
+        if arguments.get("input_size") is not None:
+            return (int(arguments["input_size"]),)
+        first = next(iter(self.layers.values()), None)
+        weights = getattr(first, "W", None)
+        if isinstance(weights, np.ndarray) and weights.ndim == 2:
+            return (weights.shape[0],)
+        return None
+
+    def metadata(self) -> dict[str, str]:
+        """What saved files say about this network: class, dtype, constructor arguments as JSON
+        (see :mod:`ferronet.networks.architecture`)."""
+        return architecture.metadata(self)
+
+    def to_onnx(self, path: PathLike, input_shape: tuple[int, ...] | None = None,
+                opset: int | None = None, *, output: str | None = None) -> Path:
+        """Export the inference pass and the loss's output function (softmax, sigmoid or identity;
+        ``output`` chooses another) as an ONNX model with a dynamic batch; returns the path.
+
+        See :mod:`ferronet.export`; needs ``pip install 'ferronet[onnx]'``.
+        """
+        from ferronet.export import to_onnx
+
+        return to_onnx(self, path, input_shape=input_shape, opset=opset, output=output)
+
     # ---------------------------------------------------------------- saving
 
     def persistent_state(self) -> dict[str, np.ndarray]:
@@ -348,21 +399,29 @@ class LayerNetwork:
         return {f"{name}.{attr}": getattr(layer, attr)
                 for name, layer in self.layers.items() for attr in layer.persistent}
 
-    def save_params(self, path: PathLike | None = None, *, file_name: PathLike | None = None) -> Path:
-        """Write the parameters and the persistent layer state as an ``.npz`` archive; returns its path.
+    def save_params(self, path: PathLike | None = None, *, file_name: PathLike | None = None,
+                    format: str | None = None) -> Path:
+        """Write the parameters, the persistent layer state and the network's description; returns the path.
 
         The file: ``path``, or ``file_name`` as the book calls it (default
-        ``params.npz``).  ``.npz`` is appended to a name without an
-        extension (as ``np.savez`` does); a name with one is kept, so the
-        book's ``save_params("params.pkl")`` writes ``params.pkl``, holding
-        an ``.npz`` archive, which :meth:`load_params` recognises by content.
+        ``params.npz``).  format: ``"npz"`` (an ``.npz`` archive) or
+        ``"safetensors"`` (needs ``pip install 'ferronet[safetensors]'``);
+        None: safetensors for a name ending in ``.safetensors``, else npz.
+        The format's extension is appended to a name without one (as
+        ``np.savez`` does); a name with one is kept, so the book's
+        ``save_params("params.pkl")`` writes ``params.pkl``, holding an
+        ``.npz`` archive, which :meth:`load_params` recognises by content.
         Arrays are stored under their parameter names (``W1``, ``gamma1``)
-        and ``'<layer name>.<attribute>'``, in their dtype, without pickle.
+        and ``'<layer name>.<attribute>'``, in their dtype, without pickle;
+        beside them, :meth:`metadata` (the class and constructor arguments,
+        which ``ferronet.load`` rebuilds the network from): the ``.npz``
+        member ``ferronet.json``, or safetensors' ``__metadata__``.
         The write is atomic (see ``ferronet.fileio.atomic_write``): if the
         process dies while saving, the previous file is still there, intact.
         """
-        target = params_path(path, file_name)
-        write_params(target, {**self.params, **self.persistent_state()})
+        chosen = choose_format(path if path is not None else file_name, format)
+        target = params_path(path, file_name, chosen)
+        write_params(target, {**self.params, **self.persistent_state()}, self.metadata(), chosen)
         return target
 
     def load_params(self, path: PathLike | None = None, *, file_name: PathLike | None = None) -> None:
@@ -371,10 +430,13 @@ class LayerNetwork:
         The file: ``path`` or ``file_name`` (the book's keyword), named as in
         :meth:`save_params`.  Its format is recognised by its first bytes:
 
-        * a zip archive - what :meth:`save_params` writes - must hold exactly
-          this network's parameters and persistent layer state; every shape
-          and dtype is checked from the arrays' headers before any data is
-          read, and nothing is unpickled;
+        * a zip archive - the ``.npz`` :meth:`save_params` writes - must hold
+          exactly this network's parameters and persistent layer state; every
+          shape and dtype is checked from the arrays' headers before any data
+          is read, and nothing is unpickled;
+        * safetensors (``save_params(format="safetensors")``): the same
+          arrays; the header's every size is checked against the file (see
+          :mod:`ferronet.networks.safetensors_file`) before any data is read;
         * a pickle - the book's ``pickle.dump(params)`` files, such as
           ``sample_weight.pkl`` or ``deep_convnet_params.pkl`` - is read by
           :func:`ferronet.book_pickle.read_book_pickle`, which rebuilds
