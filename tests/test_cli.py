@@ -26,7 +26,7 @@ NATIVE_AND_TORCH_ONLY = {"beside_numpy", "two_processes"}
 
 
 def test_subcommands_are_registered() -> None:
-    assert {"info", "demo", "train", "bench"} <= set(COMMANDS)
+    assert {"info", "demo", "train", "experiment", "bench"} <= set(COMMANDS)
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args([])  # a subcommand is required
     assert exc.value.code == 2
@@ -218,31 +218,6 @@ TRAIN_MODELS = ["mlp", "mlp-extend", "simple-convnet", "deep-convnet"]
 #: ``<model>: test accuracy 12.34% (50 test images), 0.123 s/epoch (...)``
 FINAL_LINE = re.compile(r"^(?P<model>[a-z-]+): test accuracy (?P<acc>\d+\.\d\d)% \((?P<n>\d+) test images\), "
                         r"(?P<seconds>\d+\.\d+) s/epoch \(mean of (?P<epochs>\d+), training only; (?P<ctx>.*)\)$")
-
-
-@pytest.fixture
-def tiny_fashion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Fashion-MNIST look-alike IDX files (120 training / 50 test images, 28x28) found before any real copy.
-
-    The native thread count, which ``train --threads`` changes, is restored afterwards.
-    """
-    from ferronet.datasets import idx
-
-    rng = np.random.default_rng(0)
-    directory = tmp_path / "fashion"
-    directory.mkdir()
-    for stem, n in (("train", 120), ("t10k", 50)):
-        labels = rng.integers(0, 10, n, dtype=np.uint8)
-        images = rng.integers(0, 64, (n, 28, 28), dtype=np.uint8)
-        images[np.arange(n), 2 * labels + 3, :] = 255  # a class-dependent bright row: learnable
-        idx.write_idx(directory / f"{stem}-images-idx3-ubyte.gz", images)
-        idx.write_idx(directory / f"{stem}-labels-idx1-ubyte.gz", labels)
-    monkeypatch.setenv("FERRONET_FASHION_MNIST_DIR", str(directory))
-    monkeypatch.setenv("FERRONET_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FERRONET_OFFLINE", "1")
-    threads = ferronet.get_num_threads()
-    yield directory
-    ferronet.set_num_threads(threads)
 
 
 def _final_line(out: str) -> re.Match[str]:

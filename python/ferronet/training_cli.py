@@ -30,9 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from ferronet.datasets import FASHION_CLASS_NAMES
+
 #: The hidden layer sizes of the two MLPs (the demo's and the learning test's network).
 MLP_HIDDEN = (100, 100)
 DATASETS = ("fashion-mnist", "mnist")
+#: The names of each data set's labels 0-9.
+CLASS_NAMES = {"fashion-mnist": FASHION_CLASS_NAMES, "mnist": tuple("0123456789")}
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -164,12 +168,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------- running
 
 
-def load_data(name: str, images: bool, dtype: Any, download: bool) -> tuple[np.ndarray, ...]:
-    """``(x_train, t_train, x_test, t_test)``: x (N, 1, 28, 28) when ``images`` else (N, 784), in ``dtype``."""
+def load_data(name: str, images: bool, dtype: Any, download: bool, path: Any = None) -> tuple[np.ndarray, ...]:
+    """``(x_train, t_train, x_test, t_test)``: x (N, 1, 28, 28) when ``images`` else (N, 784), in ``dtype``;
+    read from the directory ``path`` when given, else wherever the loader looks."""
     from ferronet.datasets import load_fashion_mnist, load_mnist
 
     loader = load_fashion_mnist if name == "fashion-mnist" else load_mnist
-    (x, t), (xt, tt) = loader(flatten=not images, download=download)
+    (x, t), (xt, tt) = loader(flatten=not images, download=download, path=path)
     return x.astype(dtype, copy=False), t, xt.astype(dtype, copy=False), tt
 
 
