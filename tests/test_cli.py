@@ -351,6 +351,28 @@ def test_train_option_errors_are_one_line(tiny_fashion, tmp_path: Path, capsys, 
     assert len(err.splitlines()) == 1 and err.startswith("ferronet train: ") and message in err, err
 
 
+def test_train_plot_writes_curves_misclassified_and_confusion(tiny_fashion, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    plots = tmp_path / "plots" / "mlp"  # made if missing
+    assert main(["train", "mlp", "--epochs", "2", "--batch-size", "40", "--quiet", "--plot", str(plots)]) == 0
+    names = ["mlp-curves.png", "mlp-misclassified.png", "mlp-confusion.png"]
+    assert sorted(p.name for p in plots.iterdir()) == sorted(names)
+    assert all((plots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in names)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2] == "wrote " + ", ".join(str(plots / name) for name in names)
+    _final_line(lines[-1])  # the test accuracy stays the last line
+
+
+def test_train_plot_without_matplotlib_fails_before_training(tiny_fashion, tmp_path: Path, monkeypatch,
+                                                             capsys) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    assert main(["train", "mlp", "--epochs", "1", "--plot", str(tmp_path / "plots")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1
+    assert captured.err.startswith("ferronet train: ") and "pip install 'ferronet[plot]'" in captured.err
+
+
 def test_bench_conv_kernel_cases(quick_bench) -> None:
     record, _, _ = quick_bench
     by_case = {(e["case"], e["threads"]): e for e in record["results"]}
