@@ -67,6 +67,9 @@ def test_training_curves_without_validation_or_batch_losses(plt) -> None:
 
 def test_smoothing_keeps_short_curves_and_uses_the_books_window_on_long_ones() -> None:
     assert plot.smoothed([1.0, 3.0, 2.0]).tolist() == [1.0, 3.0, 2.0]
+    epochs = np.random.default_rng(2).random(30)  # 30 epochs' accuracies: every point as it is
+    np.testing.assert_array_equal(plot.smoothed(epochs), epochs)
+    np.testing.assert_array_equal(plot.smoothed(np.arange(31.0)), ferronet.utils.smooth_curve(np.arange(31.0), 9))
     long = np.random.default_rng(1).random(200)
     np.testing.assert_array_equal(plot.smoothed(long), ferronet.utils.smooth_curve(long, window=11))
 

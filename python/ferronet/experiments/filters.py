@@ -42,7 +42,8 @@ def run(run: ExperimentRun) -> dict[str, Any]:
     trainer.fit()
     after = network.params["W1"].copy()
     test_acc = network.accuracy(data.x_test, data.t_test)
-    run.log(f"SimpleConvNet, {trainer.current_epoch} epochs on {n} images: test accuracy {100 * test_acc:.2f}% "
+    epochs = trainer.current_epoch
+    run.log(f"SimpleConvNet, {epochs} epoch{'s' * (epochs != 1)} on {n} images: test accuracy {100 * test_acc:.2f}% "
             f"({clock.seconds()[0]:.1f} s)")
     run.save(plot_filters(before, after, columns=6, title=f"the {len(before)} first-layer filters of "
                                                           f"SimpleConvNet ({run.data})"), "filters")

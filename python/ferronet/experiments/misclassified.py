@@ -36,7 +36,8 @@ def run(run: ExperimentRun) -> dict[str, Any]:
     trainer.fit()
     predicted = predicted_labels(network, x_test)
     test_acc = float(np.mean(predicted == t_test))
-    run.log(f"DeepConvNet, {trainer.current_epoch} epochs on {n} images: test accuracy {100 * test_acc:.2f}% "
+    epochs = trainer.current_epoch
+    run.log(f"DeepConvNet, {epochs} epoch{'s' * (epochs != 1)} on {n} images: test accuracy {100 * test_acc:.2f}% "
             f"({clock.seconds()[0]:.1f} s)")
     figures = training_figures(trainer, x_test, t_test, class_names=data.class_names, title="DeepConvNet",
                                predicted=predicted)

@@ -1,9 +1,10 @@
 """Learning curves: one run's history, several runs on one axes, or a grid of small panels.
 
-Every curve is drawn the book's way - smoothed with :func:`ferronet.utils.smooth_curve`
-- with the raw values faint behind it, so the noise stays visible but the
-trend reads at a glance.  Curves too short to smooth (a few epochs) are
-drawn as they are, with markers.
+Every long curve (a loss per mini-batch) is drawn the book's way - smoothed
+with :func:`ferronet.utils.smooth_curve` - with the raw values faint behind
+it, so the noise stays visible but the trend reads at a glance.  Short
+curves (up to 30 points: accuracies per epoch) are drawn as they are, with
+a marker on every point.
 """
 
 from __future__ import annotations
@@ -28,14 +29,19 @@ MARKER_LIMIT = 30
 
 
 def smoothing_window(length: int) -> int:
-    """The odd window :func:`smoothed` uses for a curve of ``length`` points (1: no smoothing)."""
+    """The odd window :func:`smoothed` uses for a curve of ``length`` points: 1 (no smoothing) up to
+    :data:`MARKER_LIMIT` points, where every point counts (a few epochs' accuracies, whose last value is
+    the result) and smoothing would bend the ends; the book's 11 from 33 points; a third of the length
+    in between."""
+    if length <= MARKER_LIMIT:
+        return 1
     window = min(SMOOTHING_WINDOW, length // 3)
     return window if window % 2 else window - 1
 
 
 def smoothed(values: Sequence[float]) -> np.ndarray:
-    """``values`` through the book's ``smooth_curve``, with a window short curves can carry
-    (:func:`smoothing_window`; a curve of under 9 points comes back unchanged). float64 (L,)."""
+    """``values`` through the book's ``smooth_curve`` with :func:`smoothing_window`'s window
+    (a curve of up to 30 points comes back unchanged). float64 (L,)."""
     y = np.asarray(values, dtype=np.float64).reshape(-1)
     window = smoothing_window(y.size)
     return smooth_curve(y, window=window) if window >= 3 else y.copy()
@@ -108,7 +114,7 @@ def plot_training_curves(history: Mapping[str, Sequence[Any]], step_losses: Sequ
     epochs = np.asarray(history.get("epoch") or range(1, len(history["train_loss"]) + 1), dtype=np.float64)
     if epochs.size == 0:
         raise ValueError("the history has no finished epoch to plot")
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4), sharex=True, layout="constrained")
     colors = {"train": PALETTE[0], "validation": PALETTE[1], "test": PALETTE[2]}
     if step_losses is not None and len(step_losses) > 0:
         steps = len(step_losses)
@@ -127,9 +133,9 @@ def plot_training_curves(history: Mapping[str, Sequence[Any]], step_losses: Sequ
             draw_curve(acc_ax, epochs, history[key], name, {"color": colors[name]})
     acc_ax.set_title("accuracy")
     _finish_axes(acc_ax, "epoch", "accuracy", None, None)
-    for ax in (loss_ax, acc_ax):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs
-    acc_ax.legend(loc="lower right")
+    acc_ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs, on both (shared) axes
+    acc_ax.set_xlim(-0.05 * epochs[-1], 1.05 * epochs[-1])  # from the start of training, as the batch losses
+    acc_ax.legend(loc="best")
     if title:
         fig.suptitle(title)
     return finish(fig, path)
