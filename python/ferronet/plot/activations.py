@@ -49,8 +49,9 @@ def plot_activation_histograms(activations: Mapping[str, Any], *, bins: int = 30
     book's (0, 1)), a mapping row label -> (low, high), or None for each
     row's own.  drop_zeros: leave exact zeros (ReLU's inactive units) out
     of the histograms, so they do not dwarf the rest; the panel's title
-    gives their share.  The panels of a row share the y axis.  Returns the
-    Figure; saves a PNG to ``path`` when given.
+    gives their share.  Bars are shares of all the layer's values (so
+    layers of different sizes compare); the panels of a row share the y
+    axis.  Returns the Figure; saves a PNG to ``path`` when given.
     """
     plt = pyplot()
     rows = _rows(activations)
@@ -67,7 +68,9 @@ def plot_activation_histograms(activations: Mapping[str, Any], *, bins: int = 30
         for c, (layer_name, v) in enumerate(values.items()):
             ax = axes[r, c]
             zeros = float(np.mean(v == 0)) if v.size else 0.0
-            ax.hist(v[v != 0] if drop_zeros else v, bins=bins, range=span, color="#1f77b4")
+            shown = v[v != 0] if drop_zeros else v
+            ax.hist(shown, bins=bins, range=span, weights=np.full(shown.size, 1.0 / max(v.size, 1)),
+                    color="#1f77b4")  # shares of all the layer's values, so layers of any size compare
             note = f", {zeros:.0%} zero" if drop_zeros and zeros > 0 else ""
             ax.set_title(f"{layer_name} (std {v.std():.2g}{note})", fontsize=8)
             ax.tick_params(labelsize=7)
@@ -80,6 +83,7 @@ def plot_activation_histograms(activations: Mapping[str, Any], *, bins: int = 30
             ax.set_visible(False)
         if row_label:
             axes[r, 0].set_ylabel(row_label, fontsize=9, fontweight="bold")
+    fig.supylabel("share of the layer's values", fontsize=9)
     if title:
         fig.suptitle(title)
     return finish(fig, path)
