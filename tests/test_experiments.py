@@ -80,6 +80,8 @@ def test_sizes_scale_and_can_be_set() -> None:
     assert get_experiment("batchnorm").resolve_sizes(0.001)["weight_scales"] == 1  # at least 1
     with pytest.raises(ValueError, match=r"--trials does not apply to overfit \(its sizes: --epochs, "):
         overfit.resolve_sizes(1.0, {"trials": 3})
+    with pytest.raises(ValueError, match=r"--epochs must be a whole number >= 1, got 0"):
+        overfit.resolve_sizes(1.0, {"epochs": 0})
     with pytest.raises(ValueError, match="unknown experiment 'nope'; choose one of optimizers, weight-init"):
         get_experiment("nope")
 

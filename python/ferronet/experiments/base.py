@@ -52,7 +52,8 @@ class Experiment:
 
     def resolve_sizes(self, scale: float = 1.0, given: Mapping[str, int | None] | None = None) -> dict[str, int]:
         """Each size's value: ``given`` when set there, else its default times ``scale`` (rounded, at
-        least 1) for the sizes that scale.  ValueError for a given size this experiment does not have."""
+        least 1) for the sizes that scale.  ValueError for a given size this experiment does not have,
+        or one that is not a whole number >= 1."""
         given = {name: value for name, value in (given or {}).items() if value is not None}
         known = {s.name for s in self.sizes}
         unknown = [name for name in given if name not in known]
@@ -60,6 +61,9 @@ class Experiment:
             options = ", ".join(s.option for s in self.sizes)
             raise ValueError(f"{Size(unknown[0], 0, '').option} does not apply to {self.name} "
                              f"(its sizes: {options})")
+        for name, value in given.items():
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{Size(name, 0, '').option} must be a whole number >= 1, got {value!r}")
         return {s.name: int(given[s.name]) if s.name in given
                 else (max(1, round(s.default * scale)) if s.scales else s.default) for s in self.sizes}
 
