@@ -69,3 +69,28 @@ def book_plt(tmp_path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(plt, "show", show)
     yield plt
     plt.close("all")
+
+
+@pytest.fixture
+def tiny_fashion(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """Fashion-MNIST look-alike IDX files (120 training / 50 test images, 28x28) found before any real copy.
+
+    The native thread count, which ``train --threads`` changes, is restored afterwards.
+    """
+    from ferronet.datasets import idx
+
+    rng = np.random.default_rng(0)
+    directory = tmp_path / "fashion"
+    directory.mkdir()
+    for stem, n in (("train", 120), ("t10k", 50)):
+        labels = rng.integers(0, 10, n, dtype=np.uint8)
+        images = rng.integers(0, 64, (n, 28, 28), dtype=np.uint8)
+        images[np.arange(n), 2 * labels + 3, :] = 255  # a class-dependent bright row: learnable
+        idx.write_idx(directory / f"{stem}-images-idx3-ubyte.gz", images)
+        idx.write_idx(directory / f"{stem}-labels-idx1-ubyte.gz", labels)
+    monkeypatch.setenv("FERRONET_FASHION_MNIST_DIR", str(directory))
+    monkeypatch.setenv("FERRONET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FERRONET_OFFLINE", "1")
+    threads = ferronet.get_num_threads()
+    yield directory
+    ferronet.set_num_threads(threads)

@@ -27,7 +27,7 @@ NATIVE_AND_TORCH_ONLY = {"beside_numpy", "two_processes", "inference"}
 
 
 def test_subcommands_are_registered() -> None:
-    assert {"info", "demo", "train", "export", "predict", "bench"} <= set(COMMANDS)
+    assert {"info", "demo", "train", "experiment", "export", "predict", "bench"} <= set(COMMANDS)
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args([])  # a subcommand is required
     assert exc.value.code == 2
@@ -236,31 +236,6 @@ FINAL_LINE = re.compile(r"^(?P<model>[a-z-]+): test accuracy (?P<acc>\d+\.\d\d)%
                         r"(?P<seconds>\d+\.\d+) s/epoch \(mean of (?P<epochs>\d+), training only; (?P<ctx>.*)\)$")
 
 
-@pytest.fixture
-def tiny_fashion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Fashion-MNIST look-alike IDX files (120 training / 50 test images, 28x28) found before any real copy.
-
-    The native thread count, which ``train --threads`` changes, is restored afterwards.
-    """
-    from ferronet.datasets import idx
-
-    rng = np.random.default_rng(0)
-    directory = tmp_path / "fashion"
-    directory.mkdir()
-    for stem, n in (("train", 120), ("t10k", 50)):
-        labels = rng.integers(0, 10, n, dtype=np.uint8)
-        images = rng.integers(0, 64, (n, 28, 28), dtype=np.uint8)
-        images[np.arange(n), 2 * labels + 3, :] = 255  # a class-dependent bright row: learnable
-        idx.write_idx(directory / f"{stem}-images-idx3-ubyte.gz", images)
-        idx.write_idx(directory / f"{stem}-labels-idx1-ubyte.gz", labels)
-    monkeypatch.setenv("FERRONET_FASHION_MNIST_DIR", str(directory))
-    monkeypatch.setenv("FERRONET_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FERRONET_OFFLINE", "1")
-    threads = ferronet.get_num_threads()
-    yield directory
-    ferronet.set_num_threads(threads)
-
-
 def _final_line(out: str) -> re.Match[str]:
     match = FINAL_LINE.match(out.rstrip("\n").splitlines()[-1])
     assert match, out
@@ -408,6 +383,28 @@ def test_train_option_errors_are_one_line(tiny_fashion, tmp_path: Path, capsys, 
     assert main(argv) == code
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and err.startswith("ferronet train: ") and message in err, err
+
+
+def test_train_plot_writes_curves_misclassified_and_confusion(tiny_fashion, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    plots = tmp_path / "plots" / "mlp"  # made if missing
+    assert main(["train", "mlp", "--epochs", "2", "--batch-size", "40", "--quiet", "--plot", str(plots)]) == 0
+    names = ["mlp-curves.png", "mlp-misclassified.png", "mlp-confusion.png"]
+    assert sorted(p.name for p in plots.iterdir()) == sorted(names)
+    assert all((plots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in names)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2] == "wrote " + ", ".join(str(plots / name) for name in names)
+    _final_line(lines[-1])  # the test accuracy stays the last line
+
+
+def test_train_plot_without_matplotlib_fails_before_training(tiny_fashion, tmp_path: Path, monkeypatch,
+                                                             capsys) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    assert main(["train", "mlp", "--epochs", "1", "--plot", str(tmp_path / "plots")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1
+    assert captured.err.startswith("ferronet train: ") and "pip install 'ferronet[plot]'" in captured.err
 
 
 def test_bench_conv_kernel_cases(quick_bench) -> None:

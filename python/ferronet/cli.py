@@ -1,4 +1,4 @@
-"""The ``ferronet`` command line: ``ferronet info | demo | train | export | predict | bench`` (``python -m ferronet``).
+"""The ``ferronet`` command line: ``ferronet info | demo | train | experiment | export | predict | bench`` (``python -m ferronet``).
 
 Each subcommand is a pair of functions registered with :func:`command`:
 one adds its arguments, one runs it and returns the exit code.  A new
@@ -96,6 +96,24 @@ def _train(args: argparse.Namespace) -> int:
     from ferronet.training_cli import train
 
     return train(args)
+
+
+# ---------------------------------------------------------------------- experiment
+
+
+def _experiment_args(p: argparse.ArgumentParser) -> None:
+    from ferronet.experiments_cli import add_arguments
+
+    add_arguments(p)
+
+
+@command("experiment", "reproduce one of the book's chapter 6-8 experiments (optimizers, weight-init, batchnorm, "
+         "overfit, hyperparameters, filters, misclassified, half-float): PNGs and a JSON summary; --list",
+         _experiment_args)
+def _experiment(args: argparse.Namespace) -> int:
+    from ferronet.experiments_cli import run
+
+    return run(args)
 
 
 # ---------------------------------------------------------------------- export

@@ -16,7 +16,9 @@ seconds per epoch.  ``--validation-split F`` holds out a fraction of the trainin
 epochs (and keeps the best weights), ``--checkpoint PATH`` writes ``PATH-best.npz``,
 ``PATH-last.npz`` and ``PATH-state.npz`` after every epoch, ``--resume PATH`` continues a
 run from its checkpoint (and keeps checkpointing there), ``--history PATH`` writes the
-per-epoch metrics as JSON (:mod:`ferronet.training.checkpoint`, :mod:`ferronet.training.history`).
+per-epoch metrics as JSON (:mod:`ferronet.training.checkpoint`, :mod:`ferronet.training.history`),
+``--plot DIR`` draws the learning curves, the misclassified test images and the confusion
+matrix (:func:`ferronet.plot.training_figures`).
 """
 
 from __future__ import annotations
@@ -30,9 +32,13 @@ from typing import Any
 
 import numpy as np
 
+from ferronet.datasets import FASHION_CLASS_NAMES
+
 #: The hidden layer sizes of the two MLPs (the demo's and the learning test's network).
 MLP_HIDDEN = (100, 100)
 DATASETS = ("fashion-mnist", "mnist")
+#: The names of each data set's labels 0-9.
+CLASS_NAMES = {"fashion-mnist": FASHION_CLASS_NAMES, "mnist": tuple("0123456789")}
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -158,18 +164,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "keeps checkpointing to PATH unless --checkpoint says otherwise")
     p.add_argument("--history", metavar="PATH", help="write the per-epoch losses and accuracies to PATH as JSON")
     p.add_argument("--save", metavar="PATH", help="save the trained parameters (network.save_params, .npz)")
+    p.add_argument("--plot", metavar="DIR",
+                   help="after training, draw the learning curves, the misclassified test images and the confusion "
+                        "matrix into DIR/MODEL-curves.png, -misclassified.png, -confusion.png (DIR is made if "
+                        "missing; needs matplotlib: pip install 'ferronet[plot]')")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
 
 
 # ---------------------------------------------------------------------- running
 
 
-def load_data(name: str, images: bool, dtype: Any, download: bool) -> tuple[np.ndarray, ...]:
-    """``(x_train, t_train, x_test, t_test)``: x (N, 1, 28, 28) when ``images`` else (N, 784), in ``dtype``."""
+def load_data(name: str, images: bool, dtype: Any, download: bool, path: Any = None) -> tuple[np.ndarray, ...]:
+    """``(x_train, t_train, x_test, t_test)``: x (N, 1, 28, 28) when ``images`` else (N, 784), in ``dtype``;
+    read from the directory ``path`` when given, else wherever the loader looks."""
     from ferronet.datasets import load_fashion_mnist, load_mnist
 
     loader = load_fashion_mnist if name == "fashion-mnist" else load_mnist
-    (x, t), (xt, tt) = loader(flatten=not images, download=download)
+    (x, t), (xt, tt) = loader(flatten=not images, download=download, path=path)
     return x.astype(dtype, copy=False), t, xt.astype(dtype, copy=False), tt
 
 
@@ -178,6 +189,36 @@ def final_line(model: str, test_acc: float, n_test: int, epoch_times: list[float
     mean = statistics.fmean(epoch_times)
     return (f"{model}: test accuracy {100 * test_acc:.2f}% ({n_test} test images), {mean:.3f} s/epoch "
             f"(mean of {len(epoch_times)}, training only; {context})")
+
+
+def prepare_plot_directory(directory: str) -> str | None:
+    """Check that ``--plot DIR`` can work before training starts: matplotlib is there and DIR exists
+    (made if missing).  Returns what is wrong, or None."""
+    from pathlib import Path
+
+    from ferronet.plot import PlotDependencyError, require_plotting
+
+    try:
+        require_plotting()
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    except (PlotDependencyError, OSError) as exc:
+        return str(exc)
+    return None
+
+
+def write_plots(directory: str, model: str, trainer: Any, x_test: np.ndarray, t_test: np.ndarray,
+                class_names: tuple[str, ...]) -> list[Any]:
+    """``--plot DIR``: the run's figures (:func:`ferronet.plot.training_figures`) as
+    ``DIR/<model>-<figure>.png``; returns their paths."""
+    from pathlib import Path
+
+    from ferronet.plot import pyplot, save_figure, training_figures
+
+    paths = []
+    for stem, figure in training_figures(trainer, x_test, t_test, class_names=class_names, title=model).items():
+        paths.append(save_figure(figure, Path(directory) / f"{model}-{stem}.png"))
+        pyplot().close(figure)
+    return paths
 
 
 def train(args: argparse.Namespace) -> int:
@@ -199,6 +240,11 @@ def train(args: argparse.Namespace) -> int:
         ferronet.set_backend(args.backend)
     if args.threads:
         ferronet.set_num_threads(args.threads)
+    if args.plot is not None:
+        problem = prepare_plot_directory(args.plot)
+        if problem:
+            print(f"ferronet train: {problem}", file=sys.stderr)
+            return 1
     model, dtype = MODELS[args.model], DTYPES[args.dtype]
     try:
         x, t, xt, tt = load_data(args.data, model.images, dtype, download=not args.no_download)
@@ -237,5 +283,8 @@ def train(args: argparse.Namespace) -> int:
     test_acc = network.accuracy(xt, tt, batch_size=args.batch_size)
     if args.save:
         print(f"saved the parameters to {network.save_params(args.save)}")
+    if args.plot is not None:
+        paths = write_plots(args.plot, args.model, trainer, xt, tt, CLASS_NAMES[args.data])
+        print(f"wrote {', '.join(str(p) for p in paths)}")
     print(final_line(args.model, test_acc, len(xt), trainer.epoch_times, context), flush=True)
     return 0
