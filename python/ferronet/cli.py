@@ -1,4 +1,4 @@
-"""The ``ferronet`` command line: ``ferronet info | demo | train | bench`` (``python -m ferronet``).
+"""The ``ferronet`` command line: ``ferronet info | demo | train | search | bench`` (``python -m ferronet``).
 
 Each subcommand is a pair of functions registered with :func:`command`:
 one adds its arguments, one runs it and returns the exit code.  A new
@@ -96,6 +96,23 @@ def _train(args: argparse.Namespace) -> int:
     from ferronet.training_cli import train
 
     return train(args)
+
+
+# ---------------------------------------------------------------------- search
+
+
+def _search_args(p: argparse.ArgumentParser) -> None:
+    from ferronet.search_cli import add_arguments
+
+    add_arguments(p)
+
+
+@command("search", "search the learning rate and weight decay of a model with Optuna, trials in parallel on Dask "
+         "(the search extra); prints the best configuration and its test accuracy", _search_args)
+def _search(args: argparse.Namespace) -> int:
+    from ferronet.search_cli import run
+
+    return run(args)
 
 
 # ---------------------------------------------------------------------- bench
