@@ -27,7 +27,7 @@ NATIVE_AND_TORCH_ONLY = {"beside_numpy", "two_processes", "inference"}
 
 
 def test_subcommands_are_registered() -> None:
-    assert {"info", "demo", "train", "experiment", "export", "predict", "bench"} <= set(COMMANDS)
+    assert {"info", "demo", "train", "experiment", "search", "export", "predict", "bench"} <= set(COMMANDS)
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args([])  # a subcommand is required
     assert exc.value.code == 2

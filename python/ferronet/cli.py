@@ -1,4 +1,5 @@
-"""The ``ferronet`` command line: ``ferronet info | demo | train | experiment | export | predict | bench`` (``python -m ferronet``).
+"""The ``ferronet`` command line: ``ferronet info | demo | train | experiment | search | export | predict | bench``
+(``python -m ferronet``).
 
 Each subcommand is a pair of functions registered with :func:`command`:
 one adds its arguments, one runs it and returns the exit code.  A new
@@ -112,6 +113,23 @@ def _experiment_args(p: argparse.ArgumentParser) -> None:
          _experiment_args)
 def _experiment(args: argparse.Namespace) -> int:
     from ferronet.experiments_cli import run
+
+    return run(args)
+
+
+# ---------------------------------------------------------------------- search
+
+
+def _search_args(p: argparse.ArgumentParser) -> None:
+    from ferronet.search_cli import add_arguments
+
+    add_arguments(p)
+
+
+@command("search", "search the learning rate and weight decay of a model with Optuna, trials in parallel on Dask "
+         "(the search extra); prints the best configuration and its test accuracy", _search_args)
+def _search(args: argparse.Namespace) -> int:
+    from ferronet.search_cli import run
 
     return run(args)
 
