@@ -4,6 +4,9 @@
     conv - relu - conv - relu - pool -
     conv - relu - conv - relu - pool -
     affine - relu - dropout - affine - dropout - softmax
+
+``batchnorm=True`` inserts a per-channel BatchNormalization between every
+convolution and its ReLU (not in the book; off by default).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ferronet import initializers
-from ferronet.layers import Affine, Convolution, Dropout, LossLayer, Pooling, activation_layer
+from ferronet.layers import Affine, BatchNormalization, Convolution, Dropout, LossLayer, Pooling, activation_layer
 from ferronet.networks.base import LayerNetwork
 from ferronet.networks.layer_list import LayerList
 from ferronet.geometry import conv_output_shape, input_shape, pool_output_shape
@@ -66,6 +69,13 @@ class DeepConvNet(LayerNetwork):
     scores (N, output_size).  loss: the output layer, ``"softmax_ce"`` (the
     book's) or another name of :data:`ferronet.layers.LOSSES` (see
     :class:`~ferronet.networks.base.LayerNetwork`).
+    batchnorm: True inserts ``BatchNorm1 .. BatchNorm6``, a per-channel
+    :class:`~ferronet.layers.BatchNormalization` after each convolution (before
+    its activation), with parameters ``gamma1 .. gamma6`` (ones) and ``beta1 ..
+    beta6`` (zeros), one per filter, and running statistics saved with the
+    weights; the book's layer indices above then no longer hold (use the names).
+    False (the default) builds exactly the book's network: the same layers,
+    parameters and random draws, so its weight files are unchanged.
     """
 
     layer_container = LayerList
@@ -81,10 +91,11 @@ class DeepConvNet(LayerNetwork):
                  dtype: DTypeLike = np.float64, seed: int | None = None,
                  weight_init_std: float | str = "he", weight_decay_lambda: float = 0,
                  l1_lambda: float = 0, max_norm: float | None = None, activation: str = "relu",
-                 loss: str | LossLayer = "softmax_ce") -> None:
+                 loss: str | LossLayer = "softmax_ce", batchnorm: bool = False) -> None:
         super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
                          max_norm=max_norm, loss=loss)
         activation_class = activation_layer(activation)
+        self.batchnorm = bool(batchnorm)
         rng = generator(seed)
         shape = input_shape(input_dim)  # (C, H, W) entering the next layer
         conv_params = (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6)
@@ -97,6 +108,11 @@ class DeepConvNet(LayerNetwork):
             self.add_param(b, initializers.zeros((fn,), dtype))
             self.add_layer(f"Conv{i}", Convolution(self.params[w], self.params[b], stride, pad), W=w, b=b)
             shape = conv_output_shape(shape, fn, fs, stride, pad)  # (FN, oh, ow)
+            if self.batchnorm:
+                gamma = self.add_param(f"gamma{i}", np.ones(fn))
+                beta = self.add_param(f"beta{i}", np.zeros(fn))
+                self.add_layer(f"BatchNorm{i}", BatchNormalization(gamma, beta, per_channel=True),
+                               gamma=f"gamma{i}", beta=f"beta{i}")
             acts += 1
             self.add_activation(f"{activation_class.__name__}{acts}", activation_class, fn, acts, rng)
             if i % 2 == 0:
