@@ -18,7 +18,9 @@ epochs (and keeps the best weights), ``--checkpoint PATH`` writes ``PATH-best.np
 run from its checkpoint (and keeps checkpointing there), ``--history PATH`` writes the
 per-epoch metrics as JSON (:mod:`ferronet.training.checkpoint`, :mod:`ferronet.training.history`),
 ``--plot DIR`` draws the learning curves, the misclassified test images and the confusion
-matrix (:func:`ferronet.plot.training_figures`).
+matrix (:func:`ferronet.plot.training_figures`).  The recipe options ``--augment``,
+``--schedule``, ``--warmup-epochs``, ``--weight-decay``, ``--hidden`` and ``--batchnorm`` are
+in :mod:`ferronet.training_recipes`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ferronet import training_recipes as recipes
 from ferronet.datasets import FASHION_CLASS_NAMES
 
 #: The hidden layer sizes of the two MLPs (the demo's and the learning test's network).
@@ -51,18 +54,24 @@ class Model:
     build: Callable[[tuple[int, ...], Any, int, argparse.Namespace], Any]
 
 
+def _hidden(args: argparse.Namespace) -> tuple[int, ...]:
+    """The MLPs' hidden layer sizes: ``--hidden``, else :data:`MLP_HIDDEN`."""
+    return getattr(args, "hidden", None) or MLP_HIDDEN
+
+
 def _mlp(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Namespace) -> Any:
     from ferronet.networks import MultiLayerNet
 
-    return MultiLayerNet(shape[0], list(MLP_HIDDEN), 10, dtype=dtype, seed=seed)
+    return MultiLayerNet(shape[0], list(_hidden(args)), 10, weight_decay_lambda=args.weight_decay, dtype=dtype,
+                         seed=seed)
 
 
 def _mlp_extend(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Namespace) -> Any:
     from ferronet.networks import MultiLayerNetExtend
 
-    return MultiLayerNetExtend(shape[0], list(MLP_HIDDEN), 10, use_batchnorm=not args.no_batchnorm,
+    return MultiLayerNetExtend(shape[0], list(_hidden(args)), 10, use_batchnorm=not args.no_batchnorm,
                                use_dropout=args.dropout > 0, dropout_ration=args.dropout or 0.5,
-                               dtype=dtype, seed=seed)
+                               weight_decay_lambda=args.weight_decay, dtype=dtype, seed=seed)
 
 
 def _init_std(text: str) -> float | str:
@@ -76,13 +85,15 @@ def _init_std(text: str) -> float | str:
 def _simple_convnet(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Namespace) -> Any:
     from ferronet.networks import SimpleConvNet
 
-    return SimpleConvNet(input_dim=shape, weight_init_std=_init_std(args.weight_init), dtype=dtype, seed=seed)
+    return SimpleConvNet(input_dim=shape, weight_init_std=_init_std(args.weight_init),
+                         weight_decay_lambda=args.weight_decay, dtype=dtype, seed=seed)
 
 
 def _deep_convnet(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Namespace) -> Any:
     from ferronet.networks import DeepConvNet
 
-    return DeepConvNet(input_dim=shape, dtype=dtype, seed=seed)
+    return DeepConvNet(input_dim=shape, weight_decay_lambda=args.weight_decay, batchnorm=args.batchnorm,
+                       dtype=dtype, seed=seed)
 
 
 MODELS: dict[str, Model] = {
@@ -131,7 +142,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=_count, default=100, help="mini-batch size (default 100)")
     p.add_argument("--optimizer", type=str.lower, choices=sorted(OPTIMIZERS), default="adam",
                    help="optimizer (default adam)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the optimizer's, Adam 0.001)")
+    p.add_argument("--lr", type=recipes.positive, default=None, help="learning rate (default: the optimizer's, Adam 0.001)")
     p.add_argument("--backend", choices=("native", "numpy"), default=None,
                    help="kernels to run on (default: native when built, else numpy; FERRONET_BACKEND)")
     p.add_argument("--threads", type=_count, default=None,
@@ -169,6 +180,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "matrix into DIR/MODEL-curves.png, -misclassified.png, -confusion.png (DIR is made if "
                         "missing; needs matplotlib: pip install 'ferronet[plot]')")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+    recipes.add_arguments(p)
 
 
 # ---------------------------------------------------------------------- running
@@ -221,6 +233,19 @@ def write_plots(directory: str, model: str, trainer: Any, x_test: np.ndarray, t_
     return paths
 
 
+def _summary(args: argparse.Namespace) -> str:
+    """The model's description with the options that change it (hidden sizes, batch norm, dropout)."""
+    summary = MODELS[args.model].summary
+    if args.model in recipes.HIDDEN_MODELS and args.hidden:
+        summary = summary.replace("-".join(map(str, MLP_HIDDEN)), "-".join(map(str, args.hidden)))
+    if args.model == "mlp-extend":
+        summary = summary.replace(" with BatchNorm", "" if args.no_batchnorm else " with BatchNorm")
+        summary += f", dropout {args.dropout:g}" if args.dropout else ""
+    if args.model == "deep-convnet" and args.batchnorm:
+        summary += ", BatchNorm after each conv"
+    return summary
+
+
 def train(args: argparse.Namespace) -> int:
     """Run ``ferronet train`` with parsed ``args``; returns the exit code."""
     import ferronet
@@ -228,6 +253,10 @@ def train(args: argparse.Namespace) -> int:
     from ferronet.training.checkpoint import CheckpointError
     from ferronet.trainer import Trainer
 
+    problem = recipes.check(args)
+    if problem:
+        print(f"ferronet train: {problem}", file=sys.stderr)
+        return 2
     if args.early_stopping is not None and args.validation_split is None:
         print("ferronet train: --early-stopping watches the validation loss: add --validation-split (e.g. 0.1)",
               file=sys.stderr)
@@ -263,7 +292,9 @@ def train(args: argparse.Namespace) -> int:
                           optimizer=args.optimizer, optimizer_param={} if args.lr is None else {"lr": args.lr},
                           evaluate_sample_num_per_epoch=args.eval_samples, verbose=not args.quiet, seed=args.seed,
                           validation_split=args.validation_split, early_stopping=args.early_stopping,
-                          checkpoint=args.checkpoint, resume=args.resume, history_path=args.history)
+                          checkpoint=args.checkpoint, resume=args.resume, history_path=args.history,
+                          augment=recipes.make_augment(args.augment, model.images),
+                          lr_schedule=recipes.make_schedule(args.schedule, args.epochs, args.warmup_epochs))
     except (FileNotFoundError, NotADirectoryError, CheckpointError) as exc:
         print(f"ferronet train: {exc}", file=sys.stderr)
         return 1
@@ -272,9 +303,9 @@ def train(args: argparse.Namespace) -> int:
         return 2
     images = f"{trainer.train_size} training / " + (
         f"{len(trainer.x_val)} validation / " if trainer.x_val is not None else "") + f"{len(xt)} test images"
-    print(f"Training {args.model} ({model.summary}) on {args.data}: {images}, "
+    print(f"Training {args.model} ({_summary(args)}) on {args.data}: {images}, "
           f"{args.epochs} epoch{'s' if args.epochs > 1 else ''}, batch {args.batch_size}, {args.optimizer}"
-          f"{f' lr={args.lr:g}' if args.lr is not None else ''}; {context}.", flush=True)
+          f"{f' lr={args.lr:g}' if args.lr is not None else ''}{recipes.describe(args)}; {context}.", flush=True)
     try:
         trainer.fit()  # Trainer.train() would add its own final evaluation
     except OSError as exc:  # a checkpoint or history file that cannot be written

@@ -1,0 +1,150 @@
+"""The recipe options of ``ferronet train``: augmentation presets, learning-rate schedules,
+weight decay, MLP hidden sizes and DeepConvNet's batch normalisation.
+
+* ``--augment NAME`` (:data:`AUGMENTS`): ``none``; ``flip`` (horizontal flip, p 0.5);
+  ``shift-flip`` (random shift of up to 2 pixels, zero fill, and a horizontal flip);
+  ``standard`` (``shift-flip`` then random erasing, p 0.5).  Flattened inputs (the MLPs) are
+  augmented as 1x28x28 images.  Horizontal flips suit Fashion-MNIST, not digits.
+* ``--schedule cosine|step|none`` (:data:`SCHEDULES`), per epoch: ``cosine`` is
+  :class:`~ferronet.schedules.CosineDecay` over the run (``--warmup-epochs W`` of linear warm-up
+  first), ``step`` is :class:`~ferronet.schedules.StepDecay` dividing the rate by 10 every third
+  of the run.
+* ``--weight-decay L``: the networks' L2 penalty ``weight_decay_lambda`` on the weights.
+* ``--hidden 512,256``: the hidden layer sizes of ``mlp`` and ``mlp-extend`` (default 100,100).
+* ``--batchnorm``: ``deep-convnet`` with a per-channel BatchNormalization after each convolution.
+
+:func:`check` returns the one-line error for options that do not fit each other (or None).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from typing import Any
+
+#: ``--augment`` presets: name -> description.
+AUGMENTS = {
+    "none": "no augmentation",
+    "flip": "horizontal flip (p 0.5)",
+    "shift-flip": "random shift up to 2 px + horizontal flip",
+    "standard": "random shift up to 2 px + horizontal flip + random erasing (p 0.5)",
+}
+SCHEDULES = ("none", "cosine", "step")
+#: Models that take ``--hidden`` / ``--batchnorm``.
+HIDDEN_MODELS = ("mlp", "mlp-extend")
+BATCHNORM_MODELS = ("deep-convnet",)
+IMAGE_SHAPE = (1, 28, 28)
+
+
+def hidden_sizes(text: str) -> tuple[int, ...]:
+    """``--hidden``: comma-separated layer sizes, each at least 1 (e.g. ``512,256``)."""
+    try:
+        sizes = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes like 512,256, got {text!r}") from None
+    if min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"layer sizes must be at least 1, got {text!r}")
+    return sizes
+
+
+def non_negative(text: str) -> float:
+    """``--weight-decay``: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number like 0.0005, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def positive(text: str) -> float:
+    """``--lr``: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number like 0.001, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def epochs_count(text: str) -> int:
+    """``--warmup-epochs``: an int >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of epochs, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The recipe options of ``ferronet train``."""
+    p.add_argument("--augment", choices=list(AUGMENTS), default="none",
+                   help="augment each training mini-batch: " + "; ".join(f"{k}: {v}" for k, v in AUGMENTS.items())
+                        + " (default none)")
+    p.add_argument("--schedule", choices=SCHEDULES, default="none",
+                   help="learning-rate schedule per epoch: cosine decay to 0 over the run (after --warmup-epochs), "
+                        "step (the rate / 10 every third of the run), none (default)")
+    p.add_argument("--warmup-epochs", metavar="W", type=epochs_count, default=0,
+                   help="with --schedule cosine: raise the rate linearly over the first W epochs (default 0)")
+    p.add_argument("--weight-decay", metavar="L", type=non_negative, default=0.0,
+                   help="L2 weight decay lambda on the weights (default 0)")
+    p.add_argument("--hidden", metavar="SIZES", type=hidden_sizes, default=None,
+                   help="mlp, mlp-extend: hidden layer sizes, e.g. 512,256 (default 100,100)")
+    p.add_argument("--batchnorm", action="store_true",
+                   help="deep-convnet: a per-channel BatchNormalization after each convolution")
+
+
+def check(args: argparse.Namespace) -> str | None:
+    """What is wrong with the combination of recipe options, in one line, or None."""
+    if args.hidden is not None and args.model not in HIDDEN_MODELS:
+        return f"--hidden sets the hidden layers of {' and '.join(HIDDEN_MODELS)}, not {args.model}"
+    if args.batchnorm and args.model not in BATCHNORM_MODELS:
+        hint = " (mlp-extend has batch normalisation unless --no-batchnorm)" if args.model == "mlp-extend" else ""
+        return f"--batchnorm is an option of deep-convnet, not {args.model}{hint}"
+    if args.warmup_epochs and args.schedule != "cosine":
+        return "--warmup-epochs needs --schedule cosine"
+    if args.schedule == "cosine" and args.warmup_epochs >= args.epochs:
+        return f"--warmup-epochs ({args.warmup_epochs}) must be smaller than --epochs ({args.epochs})"
+    return None
+
+
+def make_augment(name: str, images: bool) -> Callable[..., Any] | None:
+    """The ``--augment`` preset ``name`` for the Trainer (None for ``none``); ``images`` False: inputs (N, 784)."""
+    from ferronet.augment import Compose, RandomErasing, RandomHorizontalFlip, RandomShift
+
+    if name == "none":
+        return None
+    transforms: list[Any] = {"flip": [RandomHorizontalFlip()],
+                             "shift-flip": [RandomShift(2), RandomHorizontalFlip()],
+                             "standard": [RandomShift(2), RandomHorizontalFlip(), RandomErasing()]}[name]
+    return Compose(transforms, image_shape=None if images else IMAGE_SHAPE)
+
+
+def make_schedule(name: str, epochs: int, warmup_epochs: int) -> Any:
+    """The ``--schedule`` for a run of ``epochs`` epochs (None for ``none``)."""
+    from ferronet.schedules import CosineDecay, StepDecay
+
+    if name == "cosine":
+        return CosineDecay(epochs, warmup_steps=warmup_epochs)
+    if name == "step":
+        return StepDecay(max(1, math.ceil(epochs / 3)), gamma=0.1)
+    return None
+
+
+def describe(args: argparse.Namespace) -> str:
+    """The recipe part of the ``Training ...`` line, e.g. ``, augment shift-flip, cosine schedule (1 warm-up)``."""
+    parts = []
+    if args.augment != "none":
+        parts.append(f"augment {args.augment}")
+    if args.schedule != "none":
+        warm = f" ({args.warmup_epochs} warm-up epoch{'s' if args.warmup_epochs != 1 else ''})" \
+            if args.warmup_epochs else ""
+        parts.append(f"{args.schedule} schedule{warm}")
+    if args.weight_decay:
+        parts.append(f"weight decay {args.weight_decay:g}")
+    return "".join(f", {p}" for p in parts)
