@@ -76,6 +76,7 @@ class DeepConvNet(LayerNetwork):
     weights; the book's layer indices above then no longer hold (use the names).
     False (the default) builds exactly the book's network: the same layers,
     parameters and random draws, so its weight files are unchanged.
+    dropout_ratio: the ratio of both Dropout layers (default 0.5, the book's).
     """
 
     layer_container = LayerList
@@ -91,7 +92,8 @@ class DeepConvNet(LayerNetwork):
                  dtype: DTypeLike = np.float64, seed: int | None = None,
                  weight_init_std: float | str = "he", weight_decay_lambda: float = 0,
                  l1_lambda: float = 0, max_norm: float | None = None, activation: str = "relu",
-                 loss: str | LossLayer = "softmax_ce", batchnorm: bool = False) -> None:
+                 loss: str | LossLayer = "softmax_ce", batchnorm: bool = False,
+                 dropout_ratio: float = DROPOUT_RATIO) -> None:
         super().__init__(dtype=dtype, weight_decay_lambda=weight_decay_lambda, l1_lambda=l1_lambda,
                          max_norm=max_norm, loss=loss)
         activation_class = activation_layer(activation)
@@ -127,6 +129,6 @@ class DeepConvNet(LayerNetwork):
         self.add_param("b8", initializers.zeros((output_size,), dtype))
         self.add_layer("Affine1", Affine(self.params["W7"], self.params["b7"]), W="W7", b="b7")
         self.add_activation(f"{activation_class.__name__}{acts + 1}", activation_class, hidden_size, acts + 1, rng)
-        self.add_layer("Dropout1", Dropout(DROPOUT_RATIO, seed=child_seed(seed, rng)))
+        self.add_layer("Dropout1", Dropout(dropout_ratio, seed=child_seed(seed, rng)))
         self.add_layer("Affine2", Affine(self.params["W8"], self.params["b8"]), W="W8", b="b8")
-        self.add_layer("Dropout2", Dropout(DROPOUT_RATIO, seed=child_seed(seed, rng)))
+        self.add_layer("Dropout2", Dropout(dropout_ratio, seed=child_seed(seed, rng)))
