@@ -70,7 +70,7 @@ def _mlp_extend(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Na
     from ferronet.networks import MultiLayerNetExtend
 
     return MultiLayerNetExtend(shape[0], list(_hidden(args)), 10, use_batchnorm=not args.no_batchnorm,
-                               use_dropout=args.dropout > 0, dropout_ration=args.dropout or 0.5,
+                               use_dropout=bool(args.dropout), dropout_ration=args.dropout or 0.5,
                                weight_decay_lambda=args.weight_decay, dtype=dtype, seed=seed)
 
 
@@ -92,8 +92,9 @@ def _simple_convnet(shape: tuple[int, ...], dtype: Any, seed: int, args: argpars
 def _deep_convnet(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Namespace) -> Any:
     from ferronet.networks import DeepConvNet
 
+    ratio = {} if args.dropout is None else {"dropout_ratio": args.dropout}
     return DeepConvNet(input_dim=shape, weight_decay_lambda=args.weight_decay, batchnorm=args.batchnorm,
-                       dtype=dtype, seed=seed)
+                       dtype=dtype, seed=seed, **ratio)
 
 
 MODELS: dict[str, Model] = {
@@ -159,7 +160,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-init", default="he",
                    help="simple-convnet: initial weight std, or 'he'/'xavier' (default he; the book's 0.01 reaches "
                         "about 88%% on Fashion-MNIST after 3 epochs where He reaches about 90%%)")
-    p.add_argument("--dropout", type=_ratio, default=0.0, help="mlp-extend: dropout ratio (default 0: no dropout)")
+    p.add_argument("--dropout", type=_ratio, default=None,
+                   help="mlp-extend: dropout ratio (default: no dropout); deep-convnet: the ratio of its two "
+                        "Dropout layers (default 0.5, the book's)")
     p.add_argument("--no-batchnorm", action="store_true", help="mlp-extend: without batch normalisation")
     p.add_argument("--validation-split", metavar="F", type=_fraction, default=None,
                    help="hold out this fraction of the training images for validation (e.g. 0.1); "
@@ -243,6 +246,8 @@ def _summary(args: argparse.Namespace) -> str:
         summary += f", dropout {args.dropout:g}" if args.dropout else ""
     if args.model == "deep-convnet" and args.batchnorm:
         summary += ", BatchNorm after each conv"
+    if args.model == "deep-convnet" and args.dropout is not None:
+        summary = summary.replace("dropout,", f"dropout {args.dropout:g},")
     return summary
 
 
@@ -293,8 +298,8 @@ def train(args: argparse.Namespace) -> int:
                           evaluate_sample_num_per_epoch=args.eval_samples, verbose=not args.quiet, seed=args.seed,
                           validation_split=args.validation_split, early_stopping=args.early_stopping,
                           checkpoint=args.checkpoint, resume=args.resume, history_path=args.history,
-                          augment=recipes.make_augment(args.augment, model.images),
-                          lr_schedule=recipes.make_schedule(args.schedule, args.epochs, args.warmup_epochs))
+                          augment=recipes.make_augment(args.augment, model.images))
+        recipes.attach_schedule(trainer, args)
     except (FileNotFoundError, NotADirectoryError, CheckpointError) as exc:
         print(f"ferronet train: {exc}", file=sys.stderr)
         return 1

@@ -5,13 +5,15 @@ weight decay, MLP hidden sizes and DeepConvNet's batch normalisation.
   ``shift-flip`` (random shift of up to 2 pixels, zero fill, and a horizontal flip);
   ``standard`` (``shift-flip`` then random erasing, p 0.5).  Flattened inputs (the MLPs) are
   augmented as 1x28x28 images.  Horizontal flips suit Fashion-MNIST, not digits.
-* ``--schedule cosine|step|none`` (:data:`SCHEDULES`), per epoch: ``cosine`` is
-  :class:`~ferronet.schedules.CosineDecay` over the run (``--warmup-epochs W`` of linear warm-up
-  first), ``step`` is :class:`~ferronet.schedules.StepDecay` dividing the rate by 10 every third
-  of the run.
+* ``--schedule cosine|step|none`` (:data:`SCHEDULES`), updated every iteration: ``cosine`` is
+  :class:`~ferronet.schedules.CosineDecay` over the run's iterations (after ``--warmup-epochs W``
+  epochs of linear warm-up from almost 0), ``step`` is :class:`~ferronet.schedules.StepDecay`
+  dividing the rate by 10 after each third of the run.
 * ``--weight-decay L``: the networks' L2 penalty ``weight_decay_lambda`` on the weights.
 * ``--hidden 512,256``: the hidden layer sizes of ``mlp`` and ``mlp-extend`` (default 100,100).
 * ``--batchnorm``: ``deep-convnet`` with a per-channel BatchNormalization after each convolution.
+* (``--dropout R``, an option of the command since before, also sets ``deep-convnet``'s two dropout
+  ratios, the book's 0.5 by default.)
 
 :func:`check` returns the one-line error for options that do not fit each other (or None).
 """
@@ -34,6 +36,7 @@ SCHEDULES = ("none", "cosine", "step")
 #: Models that take ``--hidden`` / ``--batchnorm``.
 HIDDEN_MODELS = ("mlp", "mlp-extend")
 BATCHNORM_MODELS = ("deep-convnet",)
+DROPOUT_MODELS = ("mlp-extend", "deep-convnet")
 IMAGE_SHAPE = (1, 28, 28)
 
 
@@ -106,6 +109,8 @@ def check(args: argparse.Namespace) -> str | None:
     if args.batchnorm and args.model not in BATCHNORM_MODELS:
         hint = " (mlp-extend has batch normalisation unless --no-batchnorm)" if args.model == "mlp-extend" else ""
         return f"--batchnorm is an option of deep-convnet, not {args.model}{hint}"
+    if args.dropout is not None and args.model not in DROPOUT_MODELS:
+        return f"--dropout sets the dropout of {' and '.join(DROPOUT_MODELS)}, not {args.model}"
     if args.warmup_epochs and args.schedule != "cosine":
         return "--warmup-epochs needs --schedule cosine"
     if args.schedule == "cosine" and args.warmup_epochs >= args.epochs:
@@ -125,15 +130,23 @@ def make_augment(name: str, images: bool) -> Callable[..., Any] | None:
     return Compose(transforms, image_shape=None if images else IMAGE_SHAPE)
 
 
-def make_schedule(name: str, epochs: int, warmup_epochs: int) -> Any:
-    """The ``--schedule`` for a run of ``epochs`` epochs (None for ``none``)."""
+def make_schedule(name: str, total_steps: int, warmup_steps: int) -> Any:
+    """The ``--schedule`` for a run of ``total_steps`` updates (None for ``none``), per iteration."""
     from ferronet.schedules import CosineDecay, StepDecay
 
     if name == "cosine":
-        return CosineDecay(epochs, warmup_steps=warmup_epochs)
+        return CosineDecay(total_steps, warmup_steps=warmup_steps)
     if name == "step":
-        return StepDecay(max(1, math.ceil(epochs / 3)), gamma=0.1)
+        return StepDecay(max(1, math.ceil(total_steps / 3)), gamma=0.1)
     return None
+
+
+def attach_schedule(trainer: Any, args: argparse.Namespace) -> None:
+    """Give ``trainer`` the ``--schedule`` of ``args``, counted in iterations (the Trainer knows how many
+    updates an epoch has only once it has split off any validation images)."""
+    warmup = args.warmup_epochs * trainer.iter_per_epoch
+    trainer.lr_schedule = make_schedule(args.schedule, trainer.max_iter, warmup)
+    trainer.lr_schedule_per = "iteration"
 
 
 def describe(args: argparse.Namespace) -> str:
