@@ -184,3 +184,28 @@ def test_schedules_count_iterations_with_warm_up() -> None:
     assert trainer.lr_schedule(16) == 1.0 and trainer.lr_schedule(17) == pytest.approx(0.1)
     attach_schedule(trainer, SimpleNamespace(schedule="none", warmup_epochs=0))
     assert trainer.lr_schedule is None
+
+
+def test_resume_continues_the_schedule_and_augmentation(tiny_fashion, tmp_path: Path, monkeypatch, capsys) -> None:
+    """A run with --schedule and --augment stopped after its first epoch and resumed ends on the weights of
+    the uninterrupted run, bit for bit."""
+    import ferronet.trainer
+
+    common = ["train", "mlp-extend", "--hidden", "16", "--batch-size", "40", "--threads", "1", "--quiet",
+              "--augment", "standard", "--schedule", "cosine", "--warmup-epochs", "1", "--epochs", "3"]
+    assert main([*common, "--checkpoint", str(tmp_path / "full")]) == 0
+
+    class StopsAfterOneEpoch(ferronet.trainer.Trainer):  # as if killed after the first epoch's checkpoint
+        def _end_epoch(self) -> None:
+            super()._end_epoch()
+            self.stop_training = True
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ferronet.trainer, "Trainer", StopsAfterOneEpoch)
+        assert main([*common, "--checkpoint", str(tmp_path / "cut")]) == 0
+    assert main([*common, "--resume", str(tmp_path / "cut")]) == 0
+    outs = capsys.readouterr().out.split("Training ")[1:]
+    assert "(mean of 1," in outs[1] and "(mean of 3," in outs[2]
+    with np.load(tmp_path / "full-last.npz") as full, np.load(tmp_path / "cut-last.npz") as resumed:
+        for name in full.files:
+            np.testing.assert_array_equal(resumed[name], full[name])

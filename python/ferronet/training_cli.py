@@ -143,7 +143,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=_count, default=100, help="mini-batch size (default 100)")
     p.add_argument("--optimizer", type=str.lower, choices=sorted(OPTIMIZERS), default="adam",
                    help="optimizer (default adam)")
-    p.add_argument("--lr", type=recipes.positive, default=None, help="learning rate (default: the optimizer's, Adam 0.001)")
+    p.add_argument("--lr", type=recipes.positive, default=None,
+                   help="learning rate (default: the optimizer's, Adam 0.001)")
     p.add_argument("--backend", choices=("native", "numpy"), default=None,
                    help="kernels to run on (default: native when built, else numpy; FERRONET_BACKEND)")
     p.add_argument("--threads", type=_count, default=None,
