@@ -90,8 +90,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="augment each training mini-batch: " + "; ".join(f"{k}: {v}" for k, v in AUGMENTS.items())
                         + " (default none)")
     p.add_argument("--schedule", choices=SCHEDULES, default="none",
-                   help="learning-rate schedule per epoch: cosine decay to 0 over the run (after --warmup-epochs), "
-                        "step (the rate / 10 every third of the run), none (default)")
+                   help="learning-rate schedule, updated every iteration: cosine decay to 0 over the run (after "
+                        "--warmup-epochs), step (the rate / 10 after each third of the run), none (default)")
     p.add_argument("--warmup-epochs", metavar="W", type=epochs_count, default=0,
                    help="with --schedule cosine: raise the rate linearly over the first W epochs (default 0)")
     p.add_argument("--weight-decay", metavar="L", type=non_negative, default=0.0,
