@@ -1,4 +1,5 @@
-"""What ``ferronet export`` and ``ferronet predict`` share: a weight file opened as a network, and
+"""What the ``ferronet`` commands share: :func:`count` (an argparse type); for ``ferronet export`` and
+``ferronet predict``: a weight file opened as a network, and
 problems reported in one line.
 
 * :func:`add_network_arguments` / :func:`open_network` - ``WEIGHTS`` with
@@ -27,6 +28,17 @@ USER_ERRORS = (ValueError, TypeError, OSError, ImportError, KeyError, MemoryErro
 
 class CliError(Exception):
     """A problem the command explains in one line (the message)."""
+
+
+def count(text: str) -> int:
+    """An argparse type: a whole number >= 1 (epochs, sizes, threads), else a one-line usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def describe(exc: BaseException) -> str:
