@@ -110,27 +110,53 @@ def _driver_hint(url: str) -> str:
     return f" ({hint})" if hint else ""
 
 
-def open_study(storage: PathLike | None, study_name: str, sampler: str | optuna.samplers.BaseSampler,
-               pruner: str | optuna.pruners.BasePruner | None, seed: int | None) -> optuna.Study:
-    """Create the study ``study_name`` in ``storage`` (see the module's docstring), or continue it.
+def open_storage(storage: PathLike | None) -> optuna.storages.RDBStorage | None:
+    """The database of ``storage`` (see the module's docstring), connected; None for in memory.
 
-    It maximises the validation accuracy.  Every problem with the storage
-    (a bad URL, a missing database driver, a server that does not answer)
-    is a :class:`StorageError` naming the storage, its password masked.
+    Every problem (a bad URL, a missing database driver, a server that does
+    not answer) is a :class:`StorageError` naming the storage, its password
+    masked.  Close its connections with :func:`release_connections` when done.
     """
     url = storage_url(storage)
-    sampler_object, pruner_object = make_sampler(sampler, seed), make_pruner(pruner)
+    if url is None:
+        return None
     try:
-        return optuna.create_study(storage=url, study_name=study_name, sampler=sampler_object,
-                                   pruner=pruner_object, direction="maximize", load_if_exists=True)
+        return optuna.storages.RDBStorage(url)
     except ImportError as exc:
         raise StorageError(f"cannot open the study storage {redacted(url)}: a database driver is missing "
-                           f"({exc}){_driver_hint(url or '')}") from exc
-    except ValueError as exc:  # e.g. a study of that name that minimises
-        raise StorageError(f"cannot use the study {study_name!r} in {redacted(url)}: {exc}") from exc
+                           f"({exc}){_driver_hint(url)}") from exc
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy's errors: a bad URL, a database that is down
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StorageError(f"cannot open the study storage {redacted(url)}: {first_line}") from exc
+
+
+def release_connections(storage: optuna.storages.RDBStorage | None) -> None:
+    """Close the pooled database connections of ``storage`` (SQLAlchemy's ``engine.dispose()``).
+
+    A study in it stays usable: it connects again when it is next read.
+    Without this the connections stay open until garbage collection (a
+    PostgreSQL server counts them; psycopg warns about each).
+    """
+    if storage is not None:
+        storage.engine.dispose()
+
+
+def open_study(storage: optuna.storages.RDBStorage | None, study_name: str,
+               sampler: str | optuna.samplers.BaseSampler, pruner: str | optuna.pruners.BasePruner | None,
+               seed: int | None) -> optuna.Study:
+    """Create the study ``study_name`` in ``storage`` (:func:`open_storage`; None: in memory), or
+    continue it.  It maximises the validation accuracy; a problem with the storage is a :class:`StorageError`.
+    """
+    sampler_object, pruner_object = make_sampler(sampler, seed), make_pruner(pruner)
+    where = "in memory" if storage is None else redacted(storage.url)
+    try:
+        return optuna.create_study(storage=storage, study_name=study_name, sampler=sampler_object,
+                                   pruner=pruner_object, direction="maximize", load_if_exists=True)
+    except ValueError as exc:  # e.g. a study of that name that minimises
+        raise StorageError(f"cannot use the study {study_name!r} in {where}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy's errors: a database that went down
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StorageError(f"cannot open the study storage {where}: {first_line}") from exc
 
 
 def ensure_maximizing(study: optuna.Study) -> None:
