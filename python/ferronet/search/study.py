@@ -10,7 +10,8 @@ Storage (``storage=``):
 * a ``postgresql://USER:PASSWORD@HOST:PORT/DATABASE`` URL (or any other
   database URL SQLAlchemy and Optuna take) - a database server, for
   studies shared by several searches: e.g. one ``ferronet search`` per
-  machine feeding one study.  It needs a driver: ``pip install 'psycopg[binary]'``.
+  machine feeding one study.  It needs a driver: ``pip install 'psycopg[binary]'``
+  (``postgresql+psycopg://`` with SQLAlchemy before 2.1, whose default is psycopg2).
 
 Only the process running the search opens the storage; the Dask workers
 never do (see :mod:`ferronet.search.runner`), so SQLite is safe even when
@@ -48,8 +49,10 @@ PRUNERS: dict[str, Callable[[], optuna.pruners.BasePruner]] = {
     "none": optuna.pruners.NopPruner,
 }
 
-#: the drivers of database URLs, by scheme, and how to install each
-DRIVER_HINTS = {"postgresql": "pip install 'psycopg[binary]'", "mysql": "pip install pymysql"}
+#: the distributions of SQLAlchemy's database drivers, by driver name (the ``+driver`` of a URL, or
+#: the dialect's default: ``postgresql://`` is psycopg from SQLAlchemy 2.1 on, psycopg2 before)
+DRIVER_PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "pg8000": "pg8000",
+                   "asyncpg": "asyncpg", "pymysql": "pymysql", "mysqldb": "mysqlclient"}
 
 
 class StorageError(ValueError):
@@ -105,9 +108,15 @@ def make_pruner(pruner: str | optuna.pruners.BasePruner | None) -> optuna.pruner
 
 
 def _driver_hint(url: str) -> str:
-    scheme = url.split("://", 1)[0].split("+", 1)[0]
-    hint = DRIVER_HINTS.get(scheme)
-    return f" ({hint})" if hint else ""
+    """`` (pip install 'psycopg[binary]')``: how to install the driver SQLAlchemy picks for ``url``."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        driver = make_url(url).get_dialect().driver
+    except Exception:  # noqa: BLE001 - an unknown dialect: no hint
+        return ""
+    package = DRIVER_PACKAGES.get(driver)
+    return f" (pip install '{package}')" if package else ""
 
 
 def open_storage(storage: PathLike | None) -> optuna.storages.RDBStorage | None:
