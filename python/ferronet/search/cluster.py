@@ -41,6 +41,10 @@ def local_cluster(n_workers: int | None = None) -> Any:
     interface, is taken by any other cluster on the machine (then Dask
     warns and picks another one anyway).
 
+    The worker processes are started with ``spawn``: each runs the main
+    script's top level again, so a script calls this (and
+    :func:`ferronet.search.search`) under ``if __name__ == "__main__":``.
+
     A worker process that dies while running a trial is restarted, and the
     trial fails at once (``allowed-failures`` 0: Dask does not run it again
     elsewhere).  Dask's own log lines below CRITICAL are silenced: the
@@ -53,8 +57,13 @@ def local_cluster(n_workers: int | None = None) -> Any:
     if n < 1:
         raise ValueError(f"a local cluster needs at least one worker, got {n_workers}")
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                            dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
+        try:
+            return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
+        except RuntimeError as exc:  # Dask's "Nanny failed to start.", whatever the cause
+            raise RuntimeError(f"the local Dask cluster's worker processes did not start ({exc}); in a "
+                               f"script, call the search under if __name__ == '__main__': (each worker "
+                               f"process runs the script's top level again)") from exc
 
 
 def connect(address: str) -> Any:
