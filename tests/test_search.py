@@ -12,6 +12,7 @@ binaries are installed (Debian's ``postgresql``), else that test skips.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -134,11 +135,7 @@ def test_seeded_search_on_a_local_cluster_of_two_processes(tmp_path: Path) -> No
 
 
 def _has_matplotlib() -> bool:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def test_a_seeded_search_repeats(client) -> None:
