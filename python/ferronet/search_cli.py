@@ -18,9 +18,10 @@ the best configuration's test accuracy.
 
 Exit codes: 0 done; 1 the search could not run or no trial finished (a
 missing data set or extra, a storage or scheduler that does not answer); 2
-bad arguments.  Every error is one line on stderr.  This module does not
-import Optuna or Dask until the search runs, so ``--help`` and argument
-errors work without them.
+bad arguments.  Every error is one line on stderr (argument errors too:
+no usage, a pointer to ``--help``).  This module does not import Optuna or
+Dask until the search runs, so ``--help`` and argument errors work without
+them.
 """
 
 from __future__ import annotations
@@ -92,9 +93,20 @@ def _hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _error_in_one_line(parser: argparse.ArgumentParser) -> None:
+    """Make ``parser`` report a bad argument in one line (exit code 2), without the 16 lines of usage."""
+
+    def error(message: str) -> None:
+        parser.exit(2, f"{parser.prog}: error: {message} (see {parser.prog} --help)\n")
+
+    parser.error = error  # type: ignore[method-assign]
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``ferronet search``."""
     from ferronet.optimizers import OPTIMIZERS
+
+    _error_in_one_line(p)
 
     p.add_argument("model", metavar="MODEL", choices=list(MODELS), help="the network: " + "; ".join(
         f"{name}: {m.summary}" for name, m in MODELS.items()))
