@@ -1,8 +1,8 @@
 """``ferronet predict WEIGHTS --data DATA``: predictions of a saved network, and its accuracy.
 
-The network is a weight file (see :mod:`ferronet.cli_common`) run by
+The network is a weight file (see :mod:`ferronet.cli.common`) run by
 ferronet, or with ``--onnx`` an exported model run by ONNX Runtime; the
-samples come from :mod:`ferronet.predict_data`.  What is predicted follows
+samples come from :mod:`ferronet.cli.predict_data`.  What is predicted follows
 the model's output function (:mod:`ferronet.export.outputs`):
 
 * softmax (classifiers): the class of each image, (N,) int64; accuracy
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ferronet.cli_common import (CliError, add_network_arguments, check_writable, count, describe, guarded, onnx_hint,
+from ferronet.cli.common import (CliError, add_network_arguments, check_writable, count, describe, guarded, onnx_hint,
                                  open_network)
 from ferronet.fileio import atomic_write
-from ferronet.predict_data import DATASETS, Data, fit, load
+from ferronet.cli.predict_data import DATASETS, Data, fit, load
 
 #: what ``--out`` may end in
 OUT_FORMATS = (".npy", ".csv")

@@ -31,8 +31,8 @@ import math
 import sys
 from typing import Any
 
-from ferronet.cli_common import count
-from ferronet.training_cli import DATASETS, DTYPES, MLP_HIDDEN, MODELS, load_data
+from ferronet.cli.common import count
+from ferronet.cli.train import DATASETS, DTYPES, MLP_HIDDEN, MODELS, load_data
 
 #: the data sets ``ferronet search`` takes: ``ferronet train``'s and the shipped 8x8 digits (quick runs)
 SEARCH_DATASETS = (*DATASETS, "digits")

@@ -14,8 +14,8 @@ import argparse
 import sys
 from typing import NoReturn
 
-from ferronet.cli_common import count
-from ferronet.training_cli import DATASETS
+from ferronet.cli.common import count
+from ferronet.cli.train import DATASETS
 
 PROG = "ferronet experiment"
 
