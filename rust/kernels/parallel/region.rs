@@ -315,7 +315,7 @@ impl Region {
         // SAFETY: the claim keeps `active > 0`, so the owner is still in
         // `run` and the job it published (its stack) is alive and current.
         let job: &Job<'_> = unsafe { *self.job.load(Ordering::Acquire) };
-        let _inside = super::InRegion::enter();
+        let _inside = super::InRegion::participate();
         loop {
             if catch_unwind(AssertUnwindSafe(|| job(i))).is_err() {
                 // a bug in a kernel: stop the region, let its caller re-panic
