@@ -97,10 +97,12 @@ def main(argv: list[str]) -> int:
         trainer.network.loss_and_gradient = hanging
     trainer.train()
     found = results(trainer)
+    from ferronet.networks.param_file import METADATA_MEMBER
     from ferronet.training.checkpoint import checkpoint_paths
 
+    # the arrays (the description member records the constructor arguments: a resumed run's seed differs)
     with np.load(checkpoint_paths(args.checkpoint).last, allow_pickle=False) as last:
-        last_arrays = {f"last/{k}": last[k] for k in last.files}
+        last_arrays = {f"last/{k}": last[k] for k in last.files if k != METADATA_MEMBER}
     np.savez(f"{args.out}.npz", **{f"net/{k}": v for k, v in found.pop("arrays").items()}, **last_arrays)
     with open(f"{args.out}.json", "w") as fh:
         json.dump(found, fh)

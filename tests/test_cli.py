@@ -245,7 +245,7 @@ def _final_line(out: str) -> re.Match[str]:
 @pytest.mark.parametrize("model", TRAIN_MODELS)
 def test_train_runs_each_model_and_saves_loadable_params(model: str, backend: str, tiny_fashion, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    from ferronet.training_cli import MODELS, load_data
+    from ferronet.cli.train import MODELS, load_data
 
     save = tmp_path / "params.npz"
     code = main(["train", model, "--epochs", "1", "--batch-size", "40", "--backend", backend, "--threads", "1",

@@ -88,7 +88,7 @@ def test_export_options(files: dict[str, Path], tmp_path: Path, capsys) -> None:
 
 def test_export_with_model_for_the_books_pickle(tmp_path: Path, capsys) -> None:
     """A file without a description (the book's pickle) needs --model: ferronet train's network of that name."""
-    from ferronet.training_cli import MLP_HIDDEN
+    from ferronet.cli.train import MLP_HIDDEN
 
     net = MultiLayerNet(784, list(MLP_HIDDEN), 10, dtype=np.float32, seed=1)
     book = tmp_path / "params.pkl"

@@ -420,3 +420,27 @@ def test_runner_refuses_what_is_not_a_model(tmp_path: Path) -> None:
     path.write_bytes(b"not a protobuf at all")
     with pytest.raises(ValueError, match=r"garbage\.onnx: ONNX Runtime cannot load it"):
         OnnxRunner(path)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_scikit_learn_estimators_export_what_they_predict(dtype, tmp_path: Path) -> None:
+    """Each estimator's ONNX model takes network_input(X) and gives predict_proba (classifiers, in
+    classes_'s order) or the predictions (the regressor)."""
+    pytest.importorskip("sklearn")
+    from ferronet.sklearn import ConvNetClassifier, MLPClassifier, MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 64))
+    labels = np.array(["coat", "shirt", "bag"])[rng.integers(0, 3, 60)]
+    name = np.dtype(dtype).name
+    for est in (MLPClassifier(hidden_layer_sizes=(16,), epochs=2, dtype=name, random_state=0),
+                ConvNetClassifier(epochs=1, dtype=name, random_state=0)):
+        est.fit(X, labels)
+        runner = OnnxRunner(est.to_onnx(tmp_path / f"{type(est).__name__}.onnx"))
+        got = runner.run(est.network_input(X))
+        assert got.dtype == dtype
+        assert np.max(np.abs(got - est.predict_proba(X))) <= TOLERANCE[dtype]
+        assert np.array_equal(est.classes_[np.argmax(got, axis=1)], est.predict(X))
+    reg = MLPRegressor(hidden_layer_sizes=(8,), epochs=2, dtype=name, random_state=0).fit(X, rng.random((60, 2)))
+    got = OnnxRunner(reg.to_onnx(tmp_path / "regressor.onnx")).run(reg.network_input(X))
+    assert np.max(np.abs(got - reg.predict(X))) <= TOLERANCE[dtype] * 10

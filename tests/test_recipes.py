@@ -163,7 +163,7 @@ def test_recipe_defaults_change_nothing() -> None:
     args = build_parser().parse_args(["train", "mlp"])
     assert (args.augment, args.schedule, args.warmup_epochs, args.weight_decay, args.hidden, args.batchnorm,
             args.dropout) == ("none", "none", 0, 0.0, None, False, None)
-    from ferronet.training_cli import MODELS
+    from ferronet.cli.train import MODELS
 
     deep = MODELS["deep-convnet"].build((1, 28, 28), np.float32, 0, args)
     assert [deep.layers[f"Dropout{i}"].dropout_ratio for i in (1, 2)] == [0.5, 0.5] and not deep.batchnorm
@@ -172,7 +172,7 @@ def test_recipe_defaults_change_nothing() -> None:
 def test_schedules_count_iterations_with_warm_up() -> None:
     from types import SimpleNamespace
 
-    from ferronet.training_recipes import attach_schedule
+    from ferronet.cli.recipes import attach_schedule
 
     trainer = SimpleNamespace(iter_per_epoch=10, max_iter=50, lr_schedule=None, lr_schedule_per="epoch")
     attach_schedule(trainer, SimpleNamespace(schedule="cosine", warmup_epochs=1))

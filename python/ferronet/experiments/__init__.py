@@ -1,6 +1,6 @@
 """The book's chapter 6-8 experiments, each drawing its figures and writing a JSON summary.
 
-``ferronet experiment NAME`` runs one (:mod:`ferronet.experiments_cli`);
+``ferronet experiment NAME`` runs one (:mod:`ferronet.cli.experiment`);
 :func:`run_experiment` does the same from Python.  One module per
 experiment, each defining ``EXPERIMENT`` (:class:`~ferronet.experiments.base.Experiment`);
 :data:`EXPERIMENTS` lists them by name, in the book's order.
@@ -20,7 +20,7 @@ from ferronet.experiments import (batchnorm, filters, half_float, hyperparameter
                                   overfit, weight_init)
 from ferronet.experiments.base import Experiment, ExperimentRun, Size, Stopwatch
 from ferronet.experiments.summary import environment, plain, write_summary
-from ferronet.training_cli import DATASETS
+from ferronet.cli.train import DATASETS
 
 PathLike = Union[str, os.PathLike]
 

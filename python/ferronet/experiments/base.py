@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ferronet.training_cli import CLASS_NAMES, load_data
+from ferronet.cli.train import CLASS_NAMES, load_data
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class ExperimentRun:
 
     sizes: the resolved sizes (name -> int).  out: the output directory
     (exists).  seed: seeds every network and Trainer.  data: the data set's
-    name (``DATASETS`` of :mod:`ferronet.training_cli`), read from
+    name (``DATASETS`` of :mod:`ferronet.cli.train`), read from
     ``data_path`` when given.  stream: where progress lines go (default stdout).
     """
 

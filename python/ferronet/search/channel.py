@@ -20,6 +20,8 @@ pruned Trainer stops after the epoch it was pruned at.
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,14 +95,25 @@ class ReportDesk:
         self.client = client
         self.search_id = search_id
         self._reports = Queue(f"{search_id}-reports", client=client)
+        self._pending: deque[dict[str, Any]] = deque()  # reports read from the queue, not yet returned
         self._answers: dict[int, Any] = {}
 
     def next_report(self, timeout: float) -> Report | None:
-        """The next report, waiting at most ``timeout`` seconds (None when none came)."""
-        try:
-            message = self._reports.get(timeout=timeout)
-        except TimeoutError:
+        """The next report, waiting at most ``timeout`` seconds (None when none came).
+
+        The queue is read whole (``get(batch=True)``, which never waits)
+        and, when empty, read again after ``timeout`` seconds here: a
+        ``get(timeout=...)`` that times out is an exception in the
+        scheduler, which logs its traceback (twenty a second, for ever).
+        """
+        if not self._pending:
+            self._pending.extend(self._reports.get(batch=True))
+        if not self._pending:
+            time.sleep(timeout)
+            self._pending.extend(self._reports.get(batch=True))
+        if not self._pending:
             return None
+        message = self._pending.popleft()
         return Report(int(message["trial"]), int(message["step"]), float(message["value"]))
 
     def answer(self, trial: int, answer: str) -> None:

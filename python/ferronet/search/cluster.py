@@ -34,7 +34,16 @@ def usable_cores() -> int:
 
 def local_cluster(n_workers: int | None = None) -> Any:
     """A ``distributed.LocalCluster`` of ``n_workers`` worker processes (default: one per core) on
-    127.0.0.1, each running one task at a time, without a dashboard.
+    127.0.0.1, each running one task at a time.
+
+    The scheduler's HTTP server (its dashboard, when bokeh is installed)
+    listens on a free loopback port: Dask's default, 8787 on every
+    interface, is taken by any other cluster on the machine (then Dask
+    warns and picks another one anyway).
+
+    The worker processes are started with ``spawn``: each runs the main
+    script's top level again, so a script calls this (and
+    :func:`ferronet.search.search`) under ``if __name__ == "__main__":``.
 
     A worker process that dies while running a trial is restarted, and the
     trial fails at once (``allowed-failures`` 0: Dask does not run it again
@@ -48,8 +57,13 @@ def local_cluster(n_workers: int | None = None) -> Any:
     if n < 1:
         raise ValueError(f"a local cluster needs at least one worker, got {n_workers}")
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                            dashboard_address=None, silence_logs=logging.CRITICAL)
+        try:
+            return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
+        except RuntimeError as exc:  # Dask's "Nanny failed to start.", whatever the cause
+            raise RuntimeError(f"the local Dask cluster's worker processes did not start ({exc}); in a "
+                               f"script, call the search under if __name__ == '__main__': (each worker "
+                               f"process runs the script's top level again)") from exc
 
 
 def connect(address: str) -> Any:
@@ -101,19 +115,23 @@ def worker_address() -> str | None:
         return None
 
 
-def worker_threads(slots: Mapping[str, int]) -> int:
+def worker_threads(slots: Mapping[str, int], worker: Any = None) -> int:
     """Run on a worker: the ferronet threads for one of its tasks, ``cores // tasks at once on this
-    machine`` (at least 1); ``slots`` is :func:`slots_by_host` as the search saw it."""
-    address = worker_address()
-    here = slots.get(_host(address)) if address else None
-    if not here:  # a worker that joined after the search looked, or not a worker
-        here = 1
+    machine`` (at least 1); ``slots`` is :func:`slots_by_host` as the search saw it.
+
+    ``worker``: the ``distributed.Worker`` (None: the one running this task;
+    ``Client.run`` runs functions outside any task, and passes it).
+    """
+    if worker is None:
         try:
             from distributed import get_worker
 
-            here = get_worker().state.nthreads
-        except (ImportError, ValueError, AttributeError):
-            pass
+            worker = get_worker()
+        except (ImportError, ValueError):
+            worker = None
+    here = slots.get(_host(worker.address)) if worker is not None else None
+    if not here:  # a worker that joined after the search looked, or not a worker
+        here = getattr(getattr(worker, "state", None), "nthreads", 1) or 1
     return max(1, usable_cores() // max(1, int(here)))
 
 
@@ -123,10 +141,11 @@ def set_worker_threads(client: Any) -> dict[str, int]:
     return client.run(_set_threads, slots_by_host(client))
 
 
-def _set_threads(slots: Mapping[str, int]) -> int:
-    """Run on a worker: set its ferronet threads to :func:`worker_threads`; returns them."""
+def _set_threads(slots: Mapping[str, int], dask_worker: Any = None) -> int:
+    """Run on a worker by ``Client.run`` (which passes ``dask_worker``): set its ferronet threads to
+    :func:`worker_threads`; returns them."""
     import ferronet
 
-    threads = worker_threads(slots)
+    threads = worker_threads(slots, dask_worker)
     ferronet.set_num_threads(threads)
     return threads

@@ -29,7 +29,7 @@ from ferronet.search.objective import TrialData, TrialSettings, train_network
 from ferronet.search.plots import plot_trials
 from ferronet.search.runner import DaskTrialRunner
 from ferronet.search.space import BOOK_SPACE, check_space, describe
-from ferronet.search.study import ensure_maximizing, open_study, redacted, storage_url
+from ferronet.search.study import ensure_maximizing, open_storage, open_study, redacted, release_connections
 from ferronet.search.summary import SearchResult, describe_params, ranking_lines, write_summary
 from ferronet.training import validation
 from ferronet.training.network_state import restore_arrays
@@ -183,16 +183,31 @@ def search(build_network: Callable[[Mapping[str, Any], int], Any], x_train: np.n
     seed = secrets.randbits(31) if seed is None else _seed(seed)
     data = split_data(x_train, t_train, validation_split, seed)
     out = None if output is None else _output_directory(output)
-    if study is None:
-        with _optuna_quiet():
-            study = open_study(storage, study_name, sampler, pruner, seed)
-        where = redacted(storage_url(storage))
-    else:
-        ensure_maximizing(study)
-        where = "given"
     settings = TrialSettings(build_network, epochs, batch_size, optimizer, dict(optimizer_param or {}), fixed,
                              threads)
+    if study is not None:
+        ensure_maximizing(study)
+        return _search(study, "given", settings, space, data, x_test, t_test, n_trials, timeout, seed, client,
+                       scheduler, n_workers, parallel, out, log, started)
+    database = open_storage(storage)
+    try:
+        with _optuna_quiet():
+            study = open_study(database, study_name, sampler, pruner, seed)
+        where = "in memory" if database is None else redacted(database.url)
+        return _search(study, where, settings, space, data, x_test, t_test, n_trials, timeout, seed, client,
+                       scheduler, n_workers, parallel, out, log, started)
+    finally:
+        release_connections(database)  # the returned study connects again when it is read
 
+
+def _search(study: optuna.Study, where: str, settings: TrialSettings, space: Mapping[str, BaseDistribution],
+            data: TrialData, x_test: np.ndarray | None, t_test: np.ndarray | None, n_trials: int,
+            timeout: float | None, seed: int, client: Any, scheduler: str | None, n_workers: int | None,
+            parallel: int | None, out: Path | None, log: Callable[[str], None], started: float) -> SearchResult:
+    """:func:`search` once its arguments are checked and its study is open: run, test, report, write."""
+    epochs, fixed = settings.epochs, dict(settings.fixed_params)
+    batch_size, optimizer = settings.batch_size, settings.optimizer
+    optimizer_param = dict(settings.optimizer_param)
     with dask_client(client, scheduler, n_workers) as dask, _optuna_quiet():
         workers = len(dask.nthreads())
         slots = cluster_module.task_slots(dask)

@@ -1,6 +1,6 @@
 """The book's networks as a search builds them: ``NetworkSpec(model, input_shape)(params, seed)``.
 
-The models are ``ferronet train``'s (:data:`ferronet.training_cli.MODELS`):
+The models are ``ferronet train``'s (:data:`ferronet.cli.train.MODELS`):
 ``mlp``, ``mlp-extend`` (batch normalisation), ``simple-convnet`` and
 ``deep-convnet``.  A spec is a small picklable object, so it travels to the
 Dask workers, and calling it builds the network a trial's ``params`` ask for:
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ferronet.training_cli import DTYPES, MLP_HIDDEN, MODELS
+from ferronet.cli.train import DTYPES, MLP_HIDDEN, MODELS
 
 
 @dataclass(frozen=True)

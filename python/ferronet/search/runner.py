@@ -135,6 +135,9 @@ class DaskTrialRunner:
             raise
         finally:
             desk.close()
+            if self._data_future is not None:
+                self._data_future.release()
+                self._data_future = None
 
     def _capacity(self) -> int:
         """How many trials may run now: ``parallel``, else the cluster's task threads (waiting for a
@@ -151,9 +154,15 @@ class DaskTrialRunner:
         return slots
 
     def _data(self) -> Any:
-        """The data on the workers: scattered to all of them once, again if every copy was lost."""
+        """The data on the workers: scattered to all of them once, again if every copy was lost.
+
+        Under a key of this search's own (``hash=False``): with the default
+        key, a hash of the arrays, a search of the same data right after
+        another shares the key the last one is releasing, and the
+        scheduler may forget the data under its trials.
+        """
         if self._data_future is None or self._data_future.status in ("lost", "error", "cancelled"):
-            self._data_future = self.client.scatter(self.data, broadcast=True)
+            self._data_future = self.client.scatter(self.data, broadcast=True, hash=False)
         return self._data_future
 
     # ------------------------------------------------------------------ one trial

@@ -10,7 +10,8 @@ Storage (``storage=``):
 * a ``postgresql://USER:PASSWORD@HOST:PORT/DATABASE`` URL (or any other
   database URL SQLAlchemy and Optuna take) - a database server, for
   studies shared by several searches: e.g. one ``ferronet search`` per
-  machine feeding one study.  It needs a driver: ``pip install 'psycopg[binary]'``.
+  machine feeding one study.  It needs a driver: ``pip install 'psycopg[binary]'``
+  (``postgresql+psycopg://`` with SQLAlchemy before 2.1, whose default is psycopg2).
 
 Only the process running the search opens the storage; the Dask workers
 never do (see :mod:`ferronet.search.runner`), so SQLite is safe even when
@@ -48,8 +49,10 @@ PRUNERS: dict[str, Callable[[], optuna.pruners.BasePruner]] = {
     "none": optuna.pruners.NopPruner,
 }
 
-#: the drivers of database URLs, by scheme, and how to install each
-DRIVER_HINTS = {"postgresql": "pip install 'psycopg[binary]'", "mysql": "pip install pymysql"}
+#: the distributions of SQLAlchemy's database drivers, by driver name (the ``+driver`` of a URL, or
+#: the dialect's default: ``postgresql://`` is psycopg from SQLAlchemy 2.1 on, psycopg2 before)
+DRIVER_PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "pg8000": "pg8000",
+                   "asyncpg": "asyncpg", "pymysql": "pymysql", "mysqldb": "mysqlclient"}
 
 
 class StorageError(ValueError):
@@ -105,32 +108,64 @@ def make_pruner(pruner: str | optuna.pruners.BasePruner | None) -> optuna.pruner
 
 
 def _driver_hint(url: str) -> str:
-    scheme = url.split("://", 1)[0].split("+", 1)[0]
-    hint = DRIVER_HINTS.get(scheme)
-    return f" ({hint})" if hint else ""
+    """`` (pip install 'psycopg[binary]')``: how to install the driver SQLAlchemy picks for ``url``."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        driver = make_url(url).get_dialect().driver
+    except Exception:  # noqa: BLE001 - an unknown dialect: no hint
+        return ""
+    package = DRIVER_PACKAGES.get(driver)
+    return f" (pip install '{package}')" if package else ""
 
 
-def open_study(storage: PathLike | None, study_name: str, sampler: str | optuna.samplers.BaseSampler,
-               pruner: str | optuna.pruners.BasePruner | None, seed: int | None) -> optuna.Study:
-    """Create the study ``study_name`` in ``storage`` (see the module's docstring), or continue it.
+def open_storage(storage: PathLike | None) -> optuna.storages.RDBStorage | None:
+    """The database of ``storage`` (see the module's docstring), connected; None for in memory.
 
-    It maximises the validation accuracy.  Every problem with the storage
-    (a bad URL, a missing database driver, a server that does not answer)
-    is a :class:`StorageError` naming the storage, its password masked.
+    Every problem (a bad URL, a missing database driver, a server that does
+    not answer) is a :class:`StorageError` naming the storage, its password
+    masked.  Close its connections with :func:`release_connections` when done.
     """
     url = storage_url(storage)
-    sampler_object, pruner_object = make_sampler(sampler, seed), make_pruner(pruner)
+    if url is None:
+        return None
     try:
-        return optuna.create_study(storage=url, study_name=study_name, sampler=sampler_object,
-                                   pruner=pruner_object, direction="maximize", load_if_exists=True)
+        return optuna.storages.RDBStorage(url)
     except ImportError as exc:
         raise StorageError(f"cannot open the study storage {redacted(url)}: a database driver is missing "
-                           f"({exc}){_driver_hint(url or '')}") from exc
-    except ValueError as exc:  # e.g. a study of that name that minimises
-        raise StorageError(f"cannot use the study {study_name!r} in {redacted(url)}: {exc}") from exc
+                           f"({exc}){_driver_hint(url)}") from exc
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy's errors: a bad URL, a database that is down
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StorageError(f"cannot open the study storage {redacted(url)}: {first_line}") from exc
+
+
+def release_connections(storage: optuna.storages.RDBStorage | None) -> None:
+    """Close the pooled database connections of ``storage`` (SQLAlchemy's ``engine.dispose()``).
+
+    A study in it stays usable: it connects again when it is next read.
+    Without this the connections stay open until garbage collection (a
+    PostgreSQL server counts them; psycopg warns about each).
+    """
+    if storage is not None:
+        storage.engine.dispose()
+
+
+def open_study(storage: optuna.storages.RDBStorage | None, study_name: str,
+               sampler: str | optuna.samplers.BaseSampler, pruner: str | optuna.pruners.BasePruner | None,
+               seed: int | None) -> optuna.Study:
+    """Create the study ``study_name`` in ``storage`` (:func:`open_storage`; None: in memory), or
+    continue it.  It maximises the validation accuracy; a problem with the storage is a :class:`StorageError`.
+    """
+    sampler_object, pruner_object = make_sampler(sampler, seed), make_pruner(pruner)
+    where = "in memory" if storage is None else redacted(storage.url)
+    try:
+        return optuna.create_study(storage=storage, study_name=study_name, sampler=sampler_object,
+                                   pruner=pruner_object, direction="maximize", load_if_exists=True)
+    except ValueError as exc:  # e.g. a study of that name that minimises
+        raise StorageError(f"cannot use the study {study_name!r} in {where}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy's errors: a database that went down
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StorageError(f"cannot open the study storage {where}: {first_line}") from exc
 
 
 def ensure_maximizing(study: optuna.Study) -> None:

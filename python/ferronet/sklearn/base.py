@@ -219,6 +219,17 @@ class NetworkEstimator(BaseEstimator):
         x = self.network_input(X)  # raises NotFittedError before network_ is needed
         return self.network_.predict(x).astype(np.float64)
 
+    def to_onnx(self, path: Any, opset: int | None = None) -> Any:
+        """Export the fitted network as an ONNX model (``pip install 'ferronet[onnx]'``); returns the path.
+
+        The model's input is what :meth:`network_input` returns, (N, n_features_in_) rows for the dense
+        estimators and (N, C, H, W) images for :class:`~ferronet.sklearn.ConvNetClassifier`, in the
+        estimator's dtype.  Its output is ``predict_proba`` for a classifier (columns in ``classes_``'s
+        order) and the (N, n_targets) predictions for a regressor.
+        """
+        check_is_fitted(self)
+        return self.network_.to_onnx(path, opset=opset)
+
     def _network_dtype(self) -> np.dtype:
         dtype = np.dtype(self.dtype)
         if dtype not in FLOAT_DTYPES:

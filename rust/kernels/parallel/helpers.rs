@@ -19,23 +19,10 @@ use std::time::{Duration, Instant};
 
 use super::region::{MAX_HELPERS, REGION};
 
-/// How long a helper stays awake after its last chunk (default).
+/// How long a helper stays awake after its last chunk.
 const KEEP_WARM: Duration = Duration::from_micros(300);
-/// Empty looks between two yields of the core (default).
+/// Empty looks between two yields of the core.
 const SPINS_PER_YIELD: u32 = 16;
-
-/// EXPERIMENT knobs (read once): FERRONET_X_KEEP_WARM_US, FERRONET_X_SPINS_PER_YIELD.
-fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-fn keep_warm() -> Duration {
-    static V: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
-    *V.get_or_init(|| Duration::from_micros(knob("FERRONET_X_KEEP_WARM_US", KEEP_WARM.as_micros() as u64)))
-}
-fn spins_per_yield() -> u32 {
-    static V: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *V.get_or_init(|| knob("FERRONET_X_SPINS_PER_YIELD", SPINS_PER_YIELD as u64) as u32)
-}
 
 struct Helper {
     /// Its thread handle (leaked `Box`), null until started.
@@ -121,13 +108,13 @@ fn run(index: usize) {
             continue;
         }
         spins += 1;
-        if !spins.is_multiple_of(spins_per_yield()) {
+        if !spins.is_multiple_of(SPINS_PER_YIELD) {
             for _ in 0..32 {
                 std::hint::spin_loop();
             }
             continue;
         }
-        if last_work.elapsed() < keep_warm() {
+        if last_work.elapsed() < KEEP_WARM {
             std::thread::yield_now();
             continue;
         }

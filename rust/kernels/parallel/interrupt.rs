@@ -51,12 +51,14 @@ pub fn interruptible<R>(poll: &dyn Fn() -> bool, work: impl FnOnce() -> R) -> Op
 }
 
 /// Whether the work should stop now: on the thread that made an
-/// interruptible call, `poll` said so (asked when due); on a helper, the
-/// region it works in was cancelled. Cheap enough to ask per image or row block.
+/// interruptible call, `poll` said so (asked when due); on a helper (or an
+/// owner without a poll), the open region it works in was cancelled. A
+/// caller running alone beside another caller's region never stops for
+/// that region's cancellation. Cheap enough to ask per image or row block.
 pub fn stop_requested() -> bool {
     let call = CALL.with(Cell::get);
     if call.is_null() {
-        return super::in_region() && REGION.is_cancelled();
+        return super::in_open_region() && REGION.is_cancelled();
     }
     // SAFETY: set by `interruptible` on this thread, for the duration of its call.
     let call = unsafe { &*call };

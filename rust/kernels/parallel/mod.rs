@@ -43,27 +43,50 @@ const MAX_THREADS_PER_CPU: usize = 4;
 /// single-threaded call still checks for interrupts.
 const SERIAL_PIECE: usize = 1 << 22;
 
+/// Where this thread works: outside any region, in the open region (its
+/// owner or a helper: that region's cancellation concerns it), or running
+/// chunks alone while another caller owns the region (whose cancellation
+/// does not concern it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Outside,
+    Participant,
+    Alone,
+}
+
 thread_local! {
-    /// Set while this thread works inside a region: nested regions run serially.
-    static IN_REGION: Cell<bool> = const { Cell::new(false) };
+    /// Where this thread works; inside a region, nested regions run serially.
+    static PLACE: Cell<Place> = const { Cell::new(Place::Outside) };
 }
 
 fn in_region() -> bool {
-    IN_REGION.with(Cell::get)
+    PLACE.with(Cell::get) != Place::Outside
 }
 
-/// Marks this thread as inside a region until dropped.
-struct InRegion(bool);
+/// Whether this thread takes part in the open region (so [`REGION`]'s
+/// cancellation stops its work).
+fn in_open_region() -> bool {
+    PLACE.with(Cell::get) == Place::Participant
+}
+
+/// Marks where this thread works until dropped.
+struct InRegion(Place);
 
 impl InRegion {
-    fn enter() -> Self {
-        Self(IN_REGION.with(|r| r.replace(true)))
+    /// As the owner of the open region or one of its helpers.
+    fn participate() -> Self {
+        Self(PLACE.with(|p| p.replace(Place::Participant)))
+    }
+
+    /// Alone, beside a region another caller owns.
+    fn alone() -> Self {
+        Self(PLACE.with(|p| p.replace(Place::Alone)))
     }
 }
 
 impl Drop for InRegion {
     fn drop(&mut self) {
-        IN_REGION.with(|r| r.set(self.0));
+        PLACE.with(|p| p.set(self.0));
     }
 }
 
@@ -127,7 +150,7 @@ pub fn run_chunks(chunks: usize, threads: usize, f: impl Fn(usize) + Sync) {
     }
     let Some(owner) = REGION.try_own() else {
         // another thread's region is open: run alone rather than wait for it
-        let _inside = InRegion::enter();
+        let _inside = InRegion::alone();
         for i in 0..chunks {
             if stop_requested() {
                 return;
@@ -144,7 +167,7 @@ pub fn run_chunks(chunks: usize, threads: usize, f: impl Fn(usize) + Sync) {
             f(i);
         }
     };
-    let _inside = InRegion::enter();
+    let _inside = InRegion::participate();
     REGION.run(owner, &job, claims, threads - 1, &stop_requested);
 }
 
@@ -272,6 +295,43 @@ mod tests {
                         assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1));
                     }
                 });
+            }
+        });
+    }
+
+    #[test]
+    fn a_caller_alone_beside_a_cancelled_region_runs_every_chunk() {
+        // one thread keeps opening long regions that a poll cancels after
+        // POLL_EVERY (as Ctrl-C does); the other's calls, which run alone
+        // while that region is taken, must still run each chunk once
+        set_num_threads(2);
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for _ in 0..16 {
+                    // chunks of 5 ms: after the stop, the region stays cancelled until they end
+                    let stopped = interruptible(&|| true, || {
+                        run_chunks(100_000, 2, |_| std::thread::sleep(std::time::Duration::from_millis(5)));
+                    });
+                    assert!(stopped.is_none());
+                }
+                done.store(true, Ordering::Relaxed);
+            });
+            let mut round = 0;
+            while !done.load(Ordering::Relaxed) {
+                round += 1;
+                let chunks = 2 + round % 29;
+                let counts: Vec<AtomicUsize> = (0..chunks).map(|_| AtomicUsize::new(0)).collect();
+                run_chunks(chunks, 2, |i| {
+                    if stop_requested() {
+                        return;
+                    }
+                    counts[i].fetch_add(1, Ordering::Relaxed);
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                });
+                assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1), "round {round}");
+                // leave the region free, so the other thread's calls get to own it
+                std::thread::sleep(std::time::Duration::from_millis(2));
             }
         });
     }

@@ -108,15 +108,6 @@ pub struct Region {
 
 /// How long the owner spins for chunks in progress before it sleeps.
 const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(20);
-fn spin_before_sleep() -> Duration {
-    static V: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
-    *V.get_or_init(|| {
-        let us = std::env::var("FERRONET_X_SPIN_WAIT_US")
-            .ok()
-            .and_then(|v| v.parse().ok());
-        us.map(Duration::from_micros).unwrap_or(SPIN_BEFORE_SLEEP)
-    })
-}
 /// The longest single sleep (then it re-checks, and asks `stop`).
 const SLEEP_AT_MOST: Duration = Duration::from_millis(1);
 
@@ -193,7 +184,7 @@ impl Region {
                 break;
             }
             spins += 1;
-            if !spins.is_multiple_of(64) || started.elapsed() < spin_before_sleep() {
+            if !spins.is_multiple_of(64) || started.elapsed() < SPIN_BEFORE_SLEEP {
                 std::hint::spin_loop();
                 continue;
             }
@@ -324,7 +315,7 @@ impl Region {
         // SAFETY: the claim keeps `active > 0`, so the owner is still in
         // `run` and the job it published (its stack) is alive and current.
         let job: &Job<'_> = unsafe { *self.job.load(Ordering::Acquire) };
-        let _inside = super::InRegion::enter();
+        let _inside = super::InRegion::participate();
         loop {
             if catch_unwind(AssertUnwindSafe(|| job(i))).is_err() {
                 // a bug in a kernel: stop the region, let its caller re-panic

@@ -1,6 +1,6 @@
 """``ferronet export WEIGHTS --onnx OUT``: a saved network as an ONNX model.
 
-The network comes from ``WEIGHTS`` (see :mod:`ferronet.cli_common`), the
+The network comes from ``WEIGHTS`` (see :mod:`ferronet.cli.common`), the
 model is written by :func:`ferronet.export.to_onnx`, and then, when
 ``onnxruntime`` is installed, run on a few random samples and compared with
 ferronet's own ``predict``; the command prints what it wrote and the
@@ -13,7 +13,7 @@ import argparse
 
 import numpy as np
 
-from ferronet.cli_common import CliError, add_network_arguments, check_writable, guarded, onnx_hint, open_network
+from ferronet.cli.common import CliError, add_network_arguments, check_writable, guarded, onnx_hint, open_network
 
 #: samples of the check run after exporting
 CHECK_SAMPLES = 16

@@ -1,8 +1,8 @@
 """``ferronet predict WEIGHTS --data DATA``: predictions of a saved network, and its accuracy.
 
-The network is a weight file (see :mod:`ferronet.cli_common`) run by
+The network is a weight file (see :mod:`ferronet.cli.common`) run by
 ferronet, or with ``--onnx`` an exported model run by ONNX Runtime; the
-samples come from :mod:`ferronet.predict_data`.  What is predicted follows
+samples come from :mod:`ferronet.cli.predict_data`.  What is predicted follows
 the model's output function (:mod:`ferronet.export.outputs`):
 
 * softmax (classifiers): the class of each image, (N,) int64; accuracy
@@ -27,23 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ferronet.cli_common import (CliError, add_network_arguments, check_writable, describe, guarded, onnx_hint,
+from ferronet.cli.common import (CliError, add_network_arguments, check_writable, count, describe, guarded, onnx_hint,
                                  open_network)
 from ferronet.fileio import atomic_write
-from ferronet.predict_data import DATASETS, Data, fit, load
+from ferronet.cli.predict_data import DATASETS, Data, fit, load
 
 #: what ``--out`` may end in
 OUT_FORMATS = (".npy", ".csv")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _out(text: str) -> Path:
@@ -62,9 +52,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--labels", metavar="PATH", default=None, help="labels of a --data file (.npy or IDX), "
                                                                  "for the accuracy")
     p.add_argument("--onnx", action="store_true", help="WEIGHTS is an exported ONNX model: run it in ONNX Runtime")
-    p.add_argument("--batch-size", type=_positive, default=100, help="images per batch (default 100)")
+    p.add_argument("--batch-size", type=count, default=100, help="images per batch (default 100)")
     p.add_argument("--out", type=_out, default=None, metavar="PATH", help="write the predictions (.npy or .csv)")
-    p.add_argument("--threads", type=_positive, default=None, help="threads (default: all cores)")
+    p.add_argument("--threads", type=count, default=None, help="threads (default: all cores)")
     p.add_argument("--no-download", action="store_true", help="never download the data set, only look for it")
 
 

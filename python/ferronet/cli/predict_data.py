@@ -13,7 +13,7 @@ apart by its content:
 Images are uint8 (0 to 255, scaled to [0, 1] as the loaders scale them) or
 floats (taken as they are: [0, 1] for a network trained by ``ferronet
 train``); any other dtype, NaN or infinity, or a shape whose samples do not
-hold the network's input is a :class:`~ferronet.cli_common.CliError` naming
+hold the network's input is a :class:`~ferronet.cli.common.CliError` naming
 the file.  ``--labels`` (``.npy`` or IDX) gives labels to a file of images.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ferronet.cli_common import CliError
+from ferronet.cli.common import CliError
 from ferronet.fileio import NPY_MAGIC, read_npy
 
 DATASETS = ("fashion-mnist", "mnist")

@@ -18,9 +18,10 @@ the best configuration's test accuracy.
 
 Exit codes: 0 done; 1 the search could not run or no trial finished (a
 missing data set or extra, a storage or scheduler that does not answer); 2
-bad arguments.  Every error is one line on stderr.  This module does not
-import Optuna or Dask until the search runs, so ``--help`` and argument
-errors work without them.
+bad arguments.  Every error is one line on stderr (argument errors too:
+no usage, a pointer to ``--help``).  This module does not import Optuna or
+Dask until the search runs, so ``--help`` and argument errors work without
+them.
 """
 
 from __future__ import annotations
@@ -30,22 +31,13 @@ import math
 import sys
 from typing import Any
 
-from ferronet.training_cli import DATASETS, DTYPES, MLP_HIDDEN, MODELS, load_data
+from ferronet.cli.common import count
+from ferronet.cli.train import DATASETS, DTYPES, MLP_HIDDEN, MODELS, load_data
 
 #: the data sets ``ferronet search`` takes: ``ferronet train``'s and the shipped 8x8 digits (quick runs)
 SEARCH_DATASETS = (*DATASETS, "digits")
 #: the book's chapter 6 ranges
 BOOK_LR, BOOK_WEIGHT_DECAY = (1e-6, 1e-2), (1e-8, 1e-4)
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _seconds(text: str) -> float:
@@ -92,15 +84,26 @@ def _hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _error_in_one_line(parser: argparse.ArgumentParser) -> None:
+    """Make ``parser`` report a bad argument in one line (exit code 2), without the 16 lines of usage."""
+
+    def error(message: str) -> None:
+        parser.exit(2, f"{parser.prog}: error: {message} (see {parser.prog} --help)\n")
+
+    parser.error = error  # type: ignore[method-assign]
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``ferronet search``."""
     from ferronet.optimizers import OPTIMIZERS
 
+    _error_in_one_line(p)
+
     p.add_argument("model", metavar="MODEL", choices=list(MODELS), help="the network: " + "; ".join(
         f"{name}: {m.summary}" for name, m in MODELS.items()))
     g = p.add_argument_group("the search")
-    g.add_argument("--trials", type=_count, default=20, help="trials to run (default 20)")
-    g.add_argument("--epochs", type=_count, default=5, help="epochs per trial; each may be pruned after any (default 5)")
+    g.add_argument("--trials", type=count, default=20, help="trials to run (default 20)")
+    g.add_argument("--epochs", type=count, default=5, help="epochs per trial; each may be pruned after any (default 5)")
     g.add_argument("--sampler", choices=("tpe", "random"), default="tpe",
                    help="Optuna's sampler: tpe, or random (the book's search) (default tpe)")
     g.add_argument("--pruner", choices=("median", "successive-halving", "none"), default="median",
@@ -115,7 +118,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t = p.add_argument_group("each trial")
     t.add_argument("--optimizer", type=str.lower, choices=sorted(OPTIMIZERS), default="sgd",
                    help="optimizer (default sgd, as the book)")
-    t.add_argument("--batch-size", type=_count, default=100, help="mini-batch size (default 100)")
+    t.add_argument("--batch-size", type=count, default=100, help="mini-batch size (default 100)")
     t.add_argument("--hidden", type=_hidden, default=MLP_HIDDEN, metavar="N,N,...",
                    help="mlp, mlp-extend: hidden layer sizes (default 100,100; the book's chapter 6 uses six 100s)")
     t.add_argument("--dtype", choices=list(DTYPES), default="float32", help="parameter dtype (default float32)")
@@ -123,19 +126,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d.add_argument("--data", choices=SEARCH_DATASETS, default="fashion-mnist",
                    help="data set (default fashion-mnist; digits: the shipped 8x8 digits, for quick runs)")
     d.add_argument("--no-download", action="store_true", help="never download the data set, only look for it")
-    d.add_argument("--train-samples", type=_count, default=None, help="use the first N training images only")
+    d.add_argument("--train-samples", type=count, default=None, help="use the first N training images only")
     d.add_argument("--validation-split", metavar="F", type=_fraction, default=0.2,
                    help="fraction of the training images held out for validation (default the book's 0.2)")
     c = p.add_argument_group("where trials run")
     where = c.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_count, default=None,
+    where.add_argument("--workers", type=count, default=None,
                        help="worker processes of the local Dask cluster (default: one per core)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                        help="run the trials on this Dask scheduler's workers (started with dask scheduler / "
                             "dask worker, on any machines)")
-    c.add_argument("--parallel", type=_count, default=None,
+    c.add_argument("--parallel", type=count, default=None,
                    help="most trials at once (default: every worker's task threads; 1 repeats a TPE search exactly)")
-    c.add_argument("--threads", type=_count, default=None,
+    c.add_argument("--threads", type=count, default=None,
                    help="ferronet threads per trial (default: a machine's cores over its trials at once)")
     o = p.add_argument_group("results")
     o.add_argument("--out", metavar="DIR", default=None,

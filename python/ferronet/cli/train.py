@@ -20,7 +20,7 @@ per-epoch metrics as JSON (:mod:`ferronet.training.checkpoint`, :mod:`ferronet.t
 ``--plot DIR`` draws the learning curves, the misclassified test images and the confusion
 matrix (:func:`ferronet.plot.training_figures`).  The recipe options ``--augment``,
 ``--schedule``, ``--warmup-epochs``, ``--weight-decay``, ``--hidden`` and ``--batchnorm`` are
-in :mod:`ferronet.training_recipes`.
+in :mod:`ferronet.cli.recipes`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ferronet import training_recipes as recipes
+from ferronet.cli import recipes
 from ferronet.datasets import FASHION_CLASS_NAMES
 
 #: The hidden layer sizes of the two MLPs (the demo's and the learning test's network).

@@ -1,4 +1,5 @@
-"""What ``ferronet export`` and ``ferronet predict`` share: a weight file opened as a network, and
+"""What the ``ferronet`` commands share: :func:`count` (an argparse type); for ``ferronet export`` and
+``ferronet predict``: a weight file opened as a network, and
 problems reported in one line.
 
 * :func:`add_network_arguments` / :func:`open_network` - ``WEIGHTS`` with
@@ -27,6 +28,17 @@ USER_ERRORS = (ValueError, TypeError, OSError, ImportError, KeyError, MemoryErro
 
 class CliError(Exception):
     """A problem the command explains in one line (the message)."""
+
+
+def count(text: str) -> int:
+    """An argparse type: a whole number >= 1 (epochs, sizes, threads), else a one-line usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def describe(exc: BaseException) -> str:
@@ -64,7 +76,7 @@ def check_writable(path: str | os.PathLike[str]) -> None:
 
 def add_network_arguments(p: argparse.ArgumentParser) -> None:
     """``WEIGHTS``, ``--model`` and ``--dtype``."""
-    from ferronet.training_cli import DTYPES, MODELS
+    from ferronet.cli.train import DTYPES, MODELS
 
     p.add_argument("weights", metavar="WEIGHTS",
                    help="a weight file: ferronet's .npz or .safetensors (from save_params or ferronet train --save), "
@@ -78,7 +90,7 @@ def add_network_arguments(p: argparse.ArgumentParser) -> None:
 
 def _train_defaults(model: str) -> argparse.Namespace:
     """The options ``ferronet train MODEL`` runs with when given no others (how it builds the model)."""
-    from ferronet.training_cli import add_arguments
+    from ferronet.cli.train import add_arguments
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
@@ -89,7 +101,7 @@ def open_network(weights: str, model: str | None = None, dtype: str | None = Non
     """The network of the weight file ``weights``: built from ``model`` (a ``ferronet train`` model)
     when given, else from the file's description, in ``dtype`` when given; its weights loaded."""
     import ferronet
-    from ferronet.training_cli import DTYPES, MODELS
+    from ferronet.cli.train import DTYPES, MODELS
 
     if not os.path.isfile(weights):
         raise FileNotFoundError(2, "No such file", weights) if not os.path.exists(weights) else \

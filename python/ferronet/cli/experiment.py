@@ -14,19 +14,10 @@ import argparse
 import sys
 from typing import NoReturn
 
-from ferronet.training_cli import DATASETS
+from ferronet.cli.common import count
+from ferronet.cli.train import DATASETS
 
 PROG = "ferronet experiment"
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _scale(text: str) -> float:
@@ -65,7 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", default="figures",
                    help="where the PNGs and the JSON summary go (default ./figures; made if missing)")
     p.add_argument("--seed", type=int, default=0, help="seeds every network, shuffle and trial (default 0)")
-    p.add_argument("--threads", type=_count, default=None, help="native threads (default: all cores)")
+    p.add_argument("--threads", type=count, default=None, help="native threads (default: all cores)")
     p.add_argument("--data", choices=DATASETS, default="fashion-mnist",
                    help="data set (default fashion-mnist; mnist reads local files)")
     p.add_argument("--data-path", metavar="DIR", default=None,
@@ -75,7 +66,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="multiply every default size that scales (e.g. 0.1 for a quick look, 2 for more)")
     sizes = p.add_argument_group("sizes", "set one size of the experiment (see --list for which it has)")
     for name in size_names():
-        sizes.add_argument("--" + name.replace("_", "-"), dest=name, type=_count, default=None, metavar="N")
+        sizes.add_argument("--" + name.replace("_", "-"), dest=name, type=count, default=None, metavar="N")
 
 
 def list_experiments() -> str:

@@ -1,9 +1,18 @@
 """The ``ferronet`` command line: ``ferronet info | demo | train | experiment | search | export | predict | bench``
 (``python -m ferronet``).
 
-Each subcommand is a pair of functions registered with :func:`command`:
-one adds its arguments, one runs it and returns the exit code.  A new
-subcommand (e.g. ``train``) is one more decorated pair.
+Each subcommand is a pair of functions registered here with :func:`command`:
+one adds its arguments, one runs it and returns the exit code; the work of
+each lives in its own module of this package (imported when the command
+runs, so ``--help`` stays quick):
+
+* :mod:`~ferronet.cli.train` - ``ferronet train`` (and the models and data sets the others share),
+  with its recipe options (augmentation presets, schedules) in :mod:`~ferronet.cli.recipes`;
+* :mod:`~ferronet.cli.experiment` - ``ferronet experiment``;
+* :mod:`~ferronet.cli.search` - ``ferronet search``;
+* :mod:`~ferronet.cli.export`, :mod:`~ferronet.cli.predict`, :mod:`~ferronet.cli.predict_data` -
+  ``ferronet export`` and ``ferronet predict``;
+* :mod:`~ferronet.cli.common` - what they share (argument types, weight files, one-line errors).
 """
 
 from __future__ import annotations
@@ -86,7 +95,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
-    from ferronet.training_cli import add_arguments
+    from ferronet.cli.train import add_arguments
 
     add_arguments(p)
 
@@ -94,7 +103,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 @command("train", "train mlp, mlp-extend, simple-convnet or deep-convnet on Fashion-MNIST (or MNIST); "
          "prints the test accuracy and seconds per epoch", _train_args)
 def _train(args: argparse.Namespace) -> int:
-    from ferronet.training_cli import train
+    from ferronet.cli.train import train
 
     return train(args)
 
@@ -103,7 +112,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _experiment_args(p: argparse.ArgumentParser) -> None:
-    from ferronet.experiments_cli import add_arguments
+    from ferronet.cli.experiment import add_arguments
 
     add_arguments(p)
 
@@ -112,7 +121,7 @@ def _experiment_args(p: argparse.ArgumentParser) -> None:
          "overfit, hyperparameters, filters, misclassified, half-float): PNGs and a JSON summary; --list",
          _experiment_args)
 def _experiment(args: argparse.Namespace) -> int:
-    from ferronet.experiments_cli import run
+    from ferronet.cli.experiment import run
 
     return run(args)
 
@@ -121,7 +130,7 @@ def _experiment(args: argparse.Namespace) -> int:
 
 
 def _search_args(p: argparse.ArgumentParser) -> None:
-    from ferronet.search_cli import add_arguments
+    from ferronet.cli.search import add_arguments
 
     add_arguments(p)
 
@@ -129,7 +138,7 @@ def _search_args(p: argparse.ArgumentParser) -> None:
 @command("search", "search the learning rate and weight decay of a model with Optuna, trials in parallel on Dask "
          "(the search extra); prints the best configuration and its test accuracy", _search_args)
 def _search(args: argparse.Namespace) -> int:
-    from ferronet.search_cli import run
+    from ferronet.cli.search import run
 
     return run(args)
 
@@ -138,14 +147,14 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _export_args(p: argparse.ArgumentParser) -> None:
-    from ferronet.export_cli import add_arguments
+    from ferronet.cli.export import add_arguments
 
     add_arguments(p)
 
 
 @command("export", "export a saved network (weight file) as an ONNX model, checked in ONNX Runtime", _export_args)
 def _export(args: argparse.Namespace) -> int:
-    from ferronet.export_cli import export
+    from ferronet.cli.export import export
 
     return export(args)
 
@@ -154,7 +163,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _predict_args(p: argparse.ArgumentParser) -> None:
-    from ferronet.predict_cli import add_arguments
+    from ferronet.cli.predict import add_arguments
 
     add_arguments(p)
 
@@ -162,7 +171,7 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
 @command("predict", "predict images with a saved network (or, with --onnx, an exported model in ONNX Runtime); "
          "prints the accuracy when the labels are known", _predict_args)
 def _predict(args: argparse.Namespace) -> int:
-    from ferronet.predict_cli import predict
+    from ferronet.cli.predict import predict
 
     return predict(args)
 
