@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -205,9 +206,17 @@ def _bench(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- entry point
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """A command's parser: a bad argument is one line, ``ferronet CMD: error: MESSAGE (see ferronet CMD
+    --help)``, exit code 2, without argparse's block of usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ferronet", description="ferronet: Deep Learning from Scratch on a Rust core")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=OneLineErrors)
     for cmd in COMMANDS.values():
         cmd.configure(sub.add_parser(cmd.name, help=cmd.help, description=cmd.help))
     return parser

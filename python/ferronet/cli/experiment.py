@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
 
 from ferronet.cli.common import count
 from ferronet.cli.train import DATASETS
@@ -30,15 +29,6 @@ def _scale(text: str) -> float:
     return value
 
 
-def _one_line_error(parser: argparse.ArgumentParser):
-    """``parser.error`` printing only ``ferronet experiment: error: MESSAGE`` (no usage block), exit 2."""
-
-    def error(message: str) -> NoReturn:
-        parser.exit(2, f"{PROG}: error: {message} (see {PROG} --help)\n")
-
-    return error
-
-
 def size_names() -> list[str]:
     """Every size any experiment has, in a stable order (each becomes an option)."""
     from ferronet.experiments import EXPERIMENTS
@@ -50,7 +40,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``ferronet experiment``."""
     from ferronet.experiments import EXPERIMENTS
 
-    p.error = _one_line_error(p)  # type: ignore[method-assign]
     p.add_argument("name", metavar="NAME", nargs="?", help="the experiment: " + ", ".join(EXPERIMENTS))
     p.add_argument("--list", action="store_true", help="list the experiments with their sizes and exit")
     p.add_argument("--out", metavar="DIR", default="figures",

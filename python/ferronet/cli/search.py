@@ -84,20 +84,10 @@ def _hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _error_in_one_line(parser: argparse.ArgumentParser) -> None:
-    """Make ``parser`` report a bad argument in one line (exit code 2), without the 16 lines of usage."""
-
-    def error(message: str) -> None:
-        parser.exit(2, f"{parser.prog}: error: {message} (see {parser.prog} --help)\n")
-
-    parser.error = error  # type: ignore[method-assign]
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``ferronet search``."""
     from ferronet.optimizers import OPTIMIZERS
 
-    _error_in_one_line(p)
 
     p.add_argument("model", metavar="MODEL", choices=list(MODELS), help="the network: " + "; ".join(
         f"{name}: {m.summary}" for name, m in MODELS.items()))
