@@ -379,3 +379,26 @@ def test_cnn_results_do_not_depend_on_the_thread_count():
         ferronet.set_num_threads(before)
     for one, two in zip(*results):
         np.testing.assert_allclose(one, two, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("image,filters,pad", DEEP_CONV_NET)
+def test_convolution_gradients_are_the_same_every_call(image, filters, pad):
+    """At a given thread count, a seeded training run repeats bit for bit: the weight gradient's
+    partial sums each cover a fixed share of the work (they used to take blocks first come, first
+    served, so 2-thread Winograd gradients differed in the last bits from call to call)."""
+    import ferronet
+
+    rng = np.random.default_rng(filters)
+    x = rand(rng, (100, *image), np.float32)
+    W = rand(rng, (filters, image[0], 3, 3), np.float32)
+    oh = image[1] + 2 * pad - 2
+    dout = rand(rng, (100, filters, oh, oh), np.float32)
+    before = ferronet.get_num_threads()
+    try:
+        ferronet.set_num_threads(2)
+        first = nat.conv_backward(dout, x, W, 1, pad)
+        for _ in range(20):
+            for got, want in zip(nat.conv_backward(dout, x, W, 1, pad), first):
+                assert got is None and want is None or np.array_equal(got, want)
+    finally:
+        ferronet.set_num_threads(before)

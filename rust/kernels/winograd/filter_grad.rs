@@ -11,8 +11,6 @@
 //!    product per transformed position, summing over the tiles;
 //! 4. once, `dW[f, c] = G^T S[., f, c] G`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use super::forward::transform_inputs;
 use super::tiles::{interleave_output_grads, Part, TileSize, Tiling, LANES};
 use super::transform::{transform_2d, Winograd, F2, F4};
@@ -61,12 +59,11 @@ pub fn filter_grad<T: Float>(
     );
     let a2 = size.a() * size.a();
     let (blocks, max_cols) = (t.blocks(), t.max_columns());
-    // one partial sum per thread: S (a*a, fn, c), then db (fn,)
+    // one partial sum per thread, each over a fixed share of the blocks: S (a*a, fn, c), then db (fn,)
     let threads = threads.min(blocks).max(1);
     let stride = a2 * filters * g.c + filters;
     let mut partials = try_vec(threads * stride, T::ZERO, "the weight-gradient partials")?;
     let shared = SharedMut::new(&mut partials);
-    let next = AtomicUsize::new(0);
     let failed = FirstError::default();
     run_chunks(threads, threads, |part| {
         failed.record(|| {
@@ -88,11 +85,9 @@ pub fn filter_grad<T: Float>(
                     let (in_rows, rest) = scratch.split_at_mut(lens[0]);
                     let (out_rows, rest) = rest.split_at_mut(lens[1]);
                     let (v, d) = rest.split_at_mut(lens[2]);
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= blocks {
-                            break;
-                        }
+                    // a fixed share of the blocks per partial (not first come, first
+                    // served), so the sums, and the gradient, are the same every call
+                    for i in (part * blocks / threads)..((part + 1) * blocks / threads) {
                         let block = t.block(i);
                         let cols = t.columns(&block);
                         let stride = cols + LANES; // rows of V and D: spare columns for whole-lane writes
