@@ -59,13 +59,17 @@ pub fn filter_grad<T: Float>(
     );
     let a2 = size.a() * size.a();
     let (blocks, max_cols) = (t.blocks(), t.max_columns());
-    // one partial sum per thread, each over a fixed share of the blocks: S (a*a, fn, c), then db (fn,)
+    // One partial sum per group of blocks, S (a*a, fn, c) then db (fn,): the
+    // groups are fixed by the sizes alone, so the sums (and the gradient)
+    // are the same every call, whichever thread takes which group, and a
+    // late helper still finds groups to take.
     let threads = threads.min(blocks).max(1);
+    let groups = blocks.min(threads * BLOCKS_PER_THREAD).max(1);
     let stride = a2 * filters * g.c + filters;
-    let mut partials = try_vec(threads * stride, T::ZERO, "the weight-gradient partials")?;
+    let mut partials = try_vec(groups * stride, T::ZERO, "the weight-gradient partials")?;
     let shared = SharedMut::new(&mut partials);
     let failed = FirstError::default();
-    run_chunks(threads, threads, |part| {
+    run_chunks(groups, threads, |part| {
         failed.record(|| {
             // SAFETY: chunk `part` runs once and owns partial `part`.
             let partial = unsafe { shared.range(part * stride..(part + 1) * stride) };
@@ -85,9 +89,7 @@ pub fn filter_grad<T: Float>(
                     let (in_rows, rest) = scratch.split_at_mut(lens[0]);
                     let (out_rows, rest) = rest.split_at_mut(lens[1]);
                     let (v, d) = rest.split_at_mut(lens[2]);
-                    // a fixed share of the blocks per partial (not first come, first
-                    // served), so the sums, and the gradient, are the same every call
-                    for i in (part * blocks / threads)..((part + 1) * blocks / threads) {
+                    for i in (part * blocks / groups)..((part + 1) * blocks / groups) {
                         let block = t.block(i);
                         let cols = t.columns(&block);
                         let stride = cols + LANES; // rows of V and D: spare columns for whole-lane writes
