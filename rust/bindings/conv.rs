@@ -20,7 +20,10 @@ pub fn im2col<'py>(
     stride: Int,
     pad: Int,
 ) -> PyResult<Bound<'py, PyAny>> {
-    dispatch!(float_dtype("x", x)?, im2col_typed(py, x, [filter_h, filter_w, stride, pad]))
+    dispatch!(
+        float_dtype("x", x)?,
+        im2col_typed(py, x, [filter_h, filter_w, stride, pad])
+    )
 }
 
 fn im2col_typed<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, geo: [Int; 4]) -> PyResult<Bound<'py, PyAny>> {
@@ -44,7 +47,10 @@ pub fn col2im<'py>(
     stride: Int,
     pad: Int,
 ) -> PyResult<Bound<'py, PyAny>> {
-    dispatch!(float_dtype("col", col)?, col2im_typed(py, col, input_shape, [filter_h, filter_w, stride, pad]))
+    dispatch!(
+        float_dtype("col", col)?,
+        col2im_typed(py, col, input_shape, [filter_h, filter_w, stride, pad])
+    )
 }
 
 fn col2im_typed<'py, T: Elem>(
@@ -114,7 +120,10 @@ pub fn conv_forward<'py>(
     stride: Int,
     pad: Int,
 ) -> PyResult<Bound<'py, PyAny>> {
-    dispatch!(common_dtype(&[("x", x), ("W", W), ("b", b)])?, conv_forward_typed(py, x, W, b, stride, pad))
+    dispatch!(
+        common_dtype(&[("x", x), ("W", W), ("b", b)])?,
+        conv_forward_typed(py, x, W, b, stride, pad)
+    )
 }
 
 fn conv_forward_typed<'py, T: Elem>(

@@ -185,7 +185,7 @@ pub fn conv_backward<T: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::testing::{assert_close, Rng};
+    use crate::kernels::testing::{assert_close, naive_conv_forward, Rng};
 
     struct Case {
         g: Window,
@@ -214,35 +214,6 @@ mod tests {
             filters,
         })
         .collect()
-    }
-
-    /// Direct definition: out[n,f,i,j] = b[f] + sum W[f,c,ky,kx] x[n,c,i*s+ky-p,j*s+kx-p].
-    fn naive_forward(x: &[f64], w: &[f64], b: &[f64], g: &Window) -> Vec<f64> {
-        let filters = b.len();
-        let mut out = vec![0.0; g.n * filters * g.out_plane()];
-        for n in 0..g.n {
-            for f in 0..filters {
-                for i in 0..g.oh {
-                    for j in 0..g.ow {
-                        let mut acc = b[f];
-                        for c in 0..g.c {
-                            for ky in 0..g.fh {
-                                for kx in 0..g.fw {
-                                    let ih = (i * g.stride + ky) as isize - g.pad as isize;
-                                    let iw = (j * g.stride + kx) as isize - g.pad as isize;
-                                    if ih >= 0 && iw >= 0 && (ih as usize) < g.h && (iw as usize) < g.w {
-                                        let xv = x[((n * g.c + c) * g.h + ih as usize) * g.w + iw as usize];
-                                        acc += w[((f * g.c + c) * g.fh + ky) * g.fw + kx] * xv;
-                                    }
-                                }
-                            }
-                        }
-                        out[((n * filters + f) * g.oh + i) * g.ow + j] = acc;
-                    }
-                }
-            }
-        }
-        out
     }
 
     #[test]
@@ -286,7 +257,7 @@ mod tests {
             let (x, w, b) = (rng.vec(g.n * g.image()), rng.vec(filters * g.patch()), rng.vec(filters));
             let mut out = vec![f64::NAN; g.n * filters * g.out_plane()];
             conv_forward(&x, &w, &b, &g, &mut out).unwrap();
-            assert_close(&out, &naive_forward(&x, &w, &b, &g), 1e-12);
+            assert_close(&out, &naive_conv_forward(&x, &w, &b, &g), 1e-12);
         }
     }
 
@@ -305,10 +276,10 @@ mod tests {
             let zero_b = vec![0.0; filters];
             // d/dx: forward is linear in x (with b = 0)
             let dir = rng.vec(x.len());
-            assert!((dot(&dout, &naive_forward(&dir, &w, &zero_b, &g)) - dot(&dx, &dir)).abs() < 1e-9);
+            assert!((dot(&dout, &naive_conv_forward(&dir, &w, &zero_b, &g)) - dot(&dx, &dir)).abs() < 1e-9);
             // d/dw: linear in w
             let dir = rng.vec(w.len());
-            assert!((dot(&dout, &naive_forward(&x, &dir, &zero_b, &g)) - dot(&dw, &dir)).abs() < 1e-9);
+            assert!((dot(&dout, &naive_conv_forward(&x, &dir, &zero_b, &g)) - dot(&dw, &dir)).abs() < 1e-9);
             // d/db: the sum of dout per filter
             for (f, &d) in db.iter().enumerate() {
                 let want: f64 = (0..g.n)

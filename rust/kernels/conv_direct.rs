@@ -404,36 +404,7 @@ fn taps_block<T: Float, const Q: usize, const FUSED: bool>(
 mod tests {
     use super::*;
     use crate::kernels::parallel::set_num_threads;
-    use crate::kernels::testing::{assert_close, Rng};
-
-    /// `out[n,f,i,j] = b[f] + sum W[f,c,ky,kx] x[n,c,i+ky-p,j+kx-p]`, stride 1.
-    fn naive(x: &[f64], w: &[f64], b: &[f64], g: &Window) -> Vec<f64> {
-        let filters = b.len();
-        let mut out = vec![0.0; g.n * filters * g.out_plane()];
-        for n in 0..g.n {
-            for f in 0..filters {
-                for i in 0..g.oh {
-                    for j in 0..g.ow {
-                        let mut acc = b[f];
-                        for c in 0..g.c {
-                            for ky in 0..g.fh {
-                                for kx in 0..g.fw {
-                                    let (ih, iw) =
-                                        ((i + ky) as isize - g.pad as isize, (j + kx) as isize - g.pad as isize);
-                                    if ih >= 0 && iw >= 0 && (ih as usize) < g.h && (iw as usize) < g.w {
-                                        let xv = x[((n * g.c + c) * g.h + ih as usize) * g.w + iw as usize];
-                                        acc += w[((f * g.c + c) * g.fh + ky) * g.fw + kx] * xv;
-                                    }
-                                }
-                            }
-                        }
-                        out[((n * filters + f) * g.oh + i) * g.ow + j] = acc;
-                    }
-                }
-            }
-        }
-        out
-    }
+    use crate::kernels::testing::{assert_close, naive_conv_forward, Rng};
 
     #[test]
     fn forward_and_weight_gradient_match_the_definition() {
@@ -452,13 +423,13 @@ mod tests {
                 let (x, w, b) = (rng.vec(g.n * g.image()), rng.vec(filters * g.patch()), rng.vec(filters));
                 let mut out = vec![f64::NAN; g.n * filters * g.out_plane()];
                 forward(&x, &w, &b, &g, &mut out, threads).unwrap();
-                assert_close(&out, &naive(&x, &w, &b, &g), 1e-12);
+                assert_close(&out, &naive_conv_forward(&x, &w, &b, &g), 1e-12);
                 // dw: the adjoint of the forward in w; db: the sums of dout
                 let dout = rng.vec(out.len());
                 let (mut dw, mut db) = (vec![f64::NAN; w.len()], vec![f64::NAN; filters]);
                 filter_grad(&dout, &x, &g, &mut dw, &mut db, threads).unwrap();
                 let dir = rng.vec(w.len());
-                let want = dot(&dout, &naive(&x, &dir, &vec![0.0; filters], &g));
+                let want = dot(&dout, &naive_conv_forward(&x, &dir, &vec![0.0; filters], &g));
                 assert!((dot(&dw, &dir) - want).abs() < 1e-10 * (1.0 + want.abs()), "{shape:?}");
                 for (f, &d) in db.iter().enumerate() {
                     let sum: f64 = (0..g.n)

@@ -1,5 +1,7 @@
 //! Helpers for the kernels' unit tests.
 
+use super::geometry::Window;
+
 /// A small deterministic generator (xorshift) of values in [-1, 1).
 pub struct Rng(u64);
 
@@ -25,4 +27,34 @@ pub fn assert_close(got: &[f64], want: &[f64], tol: f64) {
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
         assert!((g - w).abs() <= tol * (1.0 + w.abs()), "element {i}: got {g}, want {w}");
     }
+}
+
+/// The convolution by its definition, the tests' reference:
+/// `out[n,f,i,j] = b[f] + sum W[f,c,ky,kx] x[n,c,i*s+ky-p,j*s+kx-p]`.
+pub fn naive_conv_forward(x: &[f64], w: &[f64], b: &[f64], g: &Window) -> Vec<f64> {
+    let filters = b.len();
+    let mut out = vec![0.0; g.n * filters * g.out_plane()];
+    for n in 0..g.n {
+        for f in 0..filters {
+            for i in 0..g.oh {
+                for j in 0..g.ow {
+                    let mut acc = b[f];
+                    for c in 0..g.c {
+                        for ky in 0..g.fh {
+                            for kx in 0..g.fw {
+                                let ih = (i * g.stride + ky) as isize - g.pad as isize;
+                                let iw = (j * g.stride + kx) as isize - g.pad as isize;
+                                if ih >= 0 && iw >= 0 && (ih as usize) < g.h && (iw as usize) < g.w {
+                                    let xv = x[((n * g.c + c) * g.h + ih as usize) * g.w + iw as usize];
+                                    acc += w[((f * g.c + c) * g.fh + ky) * g.fw + kx] * xv;
+                                }
+                            }
+                        }
+                    }
+                    out[((n * filters + f) * g.oh + i) * g.ow + j] = acc;
+                }
+            }
+        }
+    }
+    out
 }

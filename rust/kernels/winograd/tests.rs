@@ -2,38 +2,10 @@
 
 use super::*;
 use crate::kernels::parallel::set_num_threads;
-use crate::kernels::testing::{assert_close, Rng};
-
-/// `out[n,f,i,j] = b[f] + sum W[f,c,ky,kx] x[n,c,i+ky-p,j+kx-p]` (3x3, stride 1).
-fn naive_forward(x: &[f64], w: &[f64], b: &[f64], g: &Window) -> Vec<f64> {
-    let filters = b.len();
-    let mut out = vec![0.0; g.n * filters * g.out_plane()];
-    for n in 0..g.n {
-        for f in 0..filters {
-            for i in 0..g.oh {
-                for j in 0..g.ow {
-                    let mut acc = b[f];
-                    for c in 0..g.c {
-                        for ky in 0..3 {
-                            for kx in 0..3 {
-                                let (ih, iw) = ((i + ky) as isize - g.pad as isize, (j + kx) as isize - g.pad as isize);
-                                if ih >= 0 && iw >= 0 && (ih as usize) < g.h && (iw as usize) < g.w {
-                                    let xv = x[((n * g.c + c) * g.h + ih as usize) * g.w + iw as usize];
-                                    acc += w[((f * g.c + c) * 3 + ky) * 3 + kx] * xv;
-                                }
-                            }
-                        }
-                    }
-                    out[((n * filters + f) * g.oh + i) * g.ow + j] = acc;
-                }
-            }
-        }
-    }
-    out
-}
+use crate::kernels::testing::{assert_close, naive_conv_forward, Rng};
 
 /// `dw[f,c,ky,kx] = sum dout[n,f,i,j] x[n,c,i+ky-p,j+kx-p]`: the derivative of
-/// [`naive_forward`] in each tap.
+/// [`naive_conv_forward`] in each tap.
 fn naive_filter_grad(dout: &[f64], x: &[f64], g: &Window, filters: usize) -> Vec<f64> {
     let mut dw = vec![0.0; filters * g.c * 9];
     for n in 0..g.n {
@@ -86,7 +58,7 @@ fn forward_matches_the_definition() {
         set_num_threads(threads);
         for (g, filters) in cases() {
             let (x, w, b) = (rng.vec(g.n * g.image()), rng.vec(filters * g.c * 9), rng.vec(filters));
-            let want = naive_forward(&x, &w, &b, &g);
+            let want = naive_conv_forward(&x, &w, &b, &g);
             for size in SIZES {
                 let mut out = vec![f64::NAN; want.len()];
                 forward(&x, &w, &b, &g, &mut out, size, threads).unwrap();
@@ -112,7 +84,7 @@ fn gradients_are_the_adjoint_of_forward() {
                 let mut dx = vec![f64::NAN; x.len()];
                 input_grad(&dout, &w, &g, filters, &mut dx, size, threads).unwrap();
                 let dir = rng.vec(x.len());
-                let want = dot(&dout, &naive_forward(&dir, &w, &zero_b, &g));
+                let want = dot(&dout, &naive_conv_forward(&dir, &w, &zero_b, &g));
                 assert!(
                     (dot(&dx, &dir) - want).abs() < 1e-10 * (1.0 + want.abs()),
                     "dx {g:?} {size:?}"
