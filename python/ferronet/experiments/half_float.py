@@ -15,12 +15,11 @@ from typing import Any
 import numpy as np
 
 from ferronet.experiments.base import Experiment, ExperimentRun, Size, Stopwatch
+from ferronet.experiments.deep_conv_training import BATCH_SIZE, train_deep_conv_net
 from ferronet.functions import softmax
 from ferronet.networks import DeepConvNet
 from ferronet.plot import plot_precision
-from ferronet.trainer import Trainer
 
-BATCH_SIZE, LEARNING_RATE = 100, 0.001
 PRECISIONS = ("float64", "float32", "float16")
 
 
@@ -38,15 +37,9 @@ def in_precision(trained: Any, precision: str, seed: int) -> DeepConvNet:
 
 
 def run(run: ExperimentRun) -> dict[str, Any]:
-    data = run.load(images=True)
-    n, n_test = run.size("train_samples"), run.size("test_samples")
-    x_test, t_test = data.x_test[:n_test], data.t_test[:n_test]
-    network = DeepConvNet(dtype=np.float32, seed=run.seed)
-    clock = Stopwatch()
-    Trainer(network, data.x_train[:n], data.t_train[:n], x_test, t_test, epochs=run.size("epochs"),
-            mini_batch_size=BATCH_SIZE, optimizer="Adam", optimizer_param={"lr": LEARNING_RATE},
-            evaluate_sample_num_per_epoch=1000, verbose=False, seed=run.seed).fit()
-    run.log(f"trained DeepConvNet in float32 on {n} images ({clock.seconds()[0]:.1f} s)")
+    trained = train_deep_conv_net(run)
+    network, x_test, t_test = trained.network, trained.x_test, trained.t_test
+    run.log(f"trained DeepConvNet in float32 on {trained.train_samples} images ({trained.seconds:.1f} s)")
     probabilities, accuracies = {}, {}
     for precision in PRECISIONS:
         clock = Stopwatch()

@@ -14,39 +14,30 @@ from typing import Any
 
 import numpy as np
 
-from ferronet.experiments.base import Experiment, ExperimentRun, Size, Stopwatch
-from ferronet.networks import DeepConvNet
+from ferronet.experiments.base import Experiment, ExperimentRun, Size
+from ferronet.experiments.deep_conv_training import train_deep_conv_net
 from ferronet.plot import confusion_matrix, predicted_labels, training_figures
-from ferronet.trainer import Trainer
 
-BATCH_SIZE, LEARNING_RATE = 100, 0.001
 #: the most frequent mistakes listed in the summary
 TOP_CONFUSIONS = 5
 
 
 def run(run: ExperimentRun) -> dict[str, Any]:
-    data = run.load(images=True)
-    n, n_test = run.size("train_samples"), run.size("test_samples")
-    x_test, t_test = data.x_test[:n_test], data.t_test[:n_test]
-    network = DeepConvNet(dtype=np.float32, seed=run.seed)
-    clock = Stopwatch()
-    trainer = Trainer(network, data.x_train[:n], data.t_train[:n], x_test, t_test, epochs=run.size("epochs"),
-                      mini_batch_size=BATCH_SIZE, optimizer="Adam", optimizer_param={"lr": LEARNING_RATE},
-                      evaluate_sample_num_per_epoch=1000, verbose=False, seed=run.seed)
-    trainer.fit()
+    trained = train_deep_conv_net(run)
+    network, trainer, x_test, t_test = trained.network, trained.trainer, trained.x_test, trained.t_test
     predicted = predicted_labels(network, x_test)
     test_acc = float(np.mean(predicted == t_test))
     epochs = trainer.current_epoch
-    run.log(f"DeepConvNet, {epochs} epoch{'s' * (epochs != 1)} on {n} images: test accuracy {100 * test_acc:.2f}% "
-            f"({clock.seconds()[0]:.1f} s)")
-    figures = training_figures(trainer, x_test, t_test, class_names=data.class_names, title="DeepConvNet",
+    run.log(f"DeepConvNet, {epochs} epoch{'s' * (epochs != 1)} on {trained.train_samples} images: test accuracy "
+            f"{100 * test_acc:.2f}% ({trained.seconds:.1f} s)")
+    figures = training_figures(trainer, x_test, t_test, class_names=trained.class_names, title="DeepConvNet",
                                predicted=predicted)
     for stem in ("misclassified", "confusion", "curves"):
         run.save(figures[stem], stem)
-    counts = confusion_matrix(t_test, predicted, len(data.class_names))
+    counts = confusion_matrix(t_test, predicted, len(trained.class_names))
     off = counts * (1 - np.eye(len(counts), dtype=np.int64))
     pairs = np.dstack(np.unravel_index(np.argsort(-off, axis=None, kind="stable"), off.shape))[0][:TOP_CONFUSIONS]
-    names = data.class_names
+    names = trained.class_names
     return {"test_acc": test_acc, "misclassified": int(off.sum()), "test_samples": len(t_test),
             "class_accuracy": {names[c]: counts[c, c] / max(counts[c].sum(), 1) for c in range(len(counts))},
             "top_confusions": [{"true": names[i], "predicted": names[j], "count": counts[i, j]} for i, j in pairs]}
