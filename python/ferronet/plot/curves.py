@@ -141,6 +141,10 @@ def plot_training_curves(history: Mapping[str, Sequence[Any]], step_losses: Sequ
     return finish(fig, path)
 
 
+#: more curves than this get their legend beside the axes (with ``legend_loc='best'``)
+CURVES_INSIDE_LEGEND = 6
+
+
 def plot_curves(curves: Mapping[str, Sequence[float]], *, x: Sequence[float] | None = None,
                 xlabel: str = "iteration", ylabel: str = "loss", title: str | None = None,
                 ylim: tuple[float, float] | None = None, smooth: bool = True, xscale: str | None = None,
@@ -160,7 +164,14 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, x: Sequence[float] | N
         values = curves[label]
         draw_curve(ax, _x_values(x, len(values), 0), values, label, style, smooth)
     _finish_axes(ax, xlabel, ylabel, ylim, xscale)
-    ax.legend(loc=legend_loc)
+    if x is not None and all(float(v).is_integer() for v in x):
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs, not 1.25, 1.5, ...
+    if legend_loc == "best" and len(curves) > CURVES_INSIDE_LEGEND:
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))  # beside the axes: it would hide lines
+    else:
+        ax.legend(loc=legend_loc)
     if title:
         ax.set_title(title)
     return finish(fig, path)

@@ -44,6 +44,6 @@ def plot_search_results(trials: Sequence[Mapping[str, float]], *, x: str = "lr",
     ax.set_xlabel(AXIS_NAMES.get(x, x))
     ax.set_ylabel(AXIS_NAMES.get(y, y))
     fig.colorbar(points, ax=ax, label=AXIS_NAMES.get(score, score))
-    ax.legend(loc="lower left")
+    ax.legend(loc="best")  # where it hides the fewest points
     ax.set_title(title or f"{len(trials)} trials, best {AXIS_NAMES.get(score, score)} {scores.max():.3f}")
     return finish(fig, path)
