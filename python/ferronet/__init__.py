@@ -10,6 +10,7 @@ from __future__ import annotations
 from ferronet._version import __version__
 from ferronet.backend import get_backend, native_available, set_backend, use_backend
 from ferronet.config import build_info, get_num_threads, max_threads, set_num_threads, show_config
+from ferronet.numpy_blas import numpy_blas_threads
 
 __all__ = [
     "__version__",
@@ -19,6 +20,7 @@ __all__ = [
     "load",
     "max_threads",
     "native_available",
+    "numpy_blas_threads",
     "set_backend",
     "set_num_threads",
     "show_config",

@@ -17,6 +17,7 @@ EXTRAS = {
     "onnxruntime": ("onnx", "running ONNX models"),
     "safetensors": ("safetensors", "the safetensors format"),
     "safetensors.numpy": ("safetensors", "the safetensors format"),
+    "threadpoolctl": ("blas", "limiting NumPy's BLAS threads (numpy_blas_threads)"),
 }
 
 

@@ -11,7 +11,12 @@ SimpleConvNet (Adam, batch 100, real Fashion-MNIST batches):
   ``a @ a`` of a 256x256 float32 ``a``.  The matmul (the case's
   :class:`Load`) is also timed alone; the report takes its time off each
   call before dividing by the steps, so what the two libraries cost each
-  other, and only that, is added to the step.
+  other, and only that, is added to the step;
+* ``<net> step beside NumPy, its BLAS at 1 thread``: the same, each call
+  inside ``ferronet.numpy_blas_threads(1)`` (what the README advises on a
+  machine with few cores: NumPy's matmul then runs on the calling thread
+  and leaves no OpenBLAS thread spinning); its matmul is timed under the
+  same limit.  Left out without threadpoolctl.
 
 Native and PyTorch; the NumPy backend is left out (optional, and slow).
 """
@@ -24,6 +29,27 @@ from typing import Any
 
 from ferronet.bench.cases import Built, Bundle, Case, Load, Sizes, normal, seeded
 from ferronet.bench.training import SIMPLE_CONVNET, Network, adam_run, epoch_data, mlp
+from ferronet.numpy_blas import numpy_blas_threads
+from ferronet.optional import MissingDependencyError
+
+
+def blas_limit_available() -> bool:
+    """Whether ``numpy_blas_threads`` works here (threadpoolctl installed)."""
+    try:
+        numpy_blas_threads(1).restore()
+    except MissingDependencyError:
+        return False
+    return True
+
+
+def one_blas_thread(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` run with NumPy's BLAS at one thread."""
+
+    def limited() -> Any:
+        with numpy_blas_threads(1):
+            return fn()
+
+    return limited
 
 
 def numpy_matmul(n: int) -> Load:
@@ -34,11 +60,12 @@ def numpy_matmul(n: int) -> Load:
 
 def steps_bundle(network: Network, *, samples: int, batch: int, sizes: Sizes, torch: ModuleType | None,
                  use_real: bool) -> Bundle:
-    """``network``'s steps alone and beside a NumPy matmul every ``sizes.beside_period`` steps."""
+    """``network``'s steps alone, beside a NumPy matmul every ``sizes.beside_period`` steps, and (with
+    threadpoolctl) the same with NumPy's BLAS held at one thread."""
     x, t, source = epoch_data(samples, network.input_shape, use_real)
     period, load = sizes.beside_period, numpy_matmul(sizes.beside_matmul)
 
-    def builder(then: Callable[[], Any] | None) -> Callable[[str], Built | None]:
+    def builder(then: Callable[[], Any] | None, limited: bool = False) -> Callable[[str], Built | None]:
         def build(backend: str) -> Built | None:
             if backend == "numpy" or (backend == "torch" and torch is None):
                 return None
@@ -50,7 +77,7 @@ def steps_bundle(network: Network, *, samples: int, batch: int, sizes: Sizes, to
                 run(period)
                 then()
 
-            return Built(run_beside)
+            return Built(one_blas_thread(run_beside) if limited else run_beside)
 
         return build
 
@@ -60,7 +87,14 @@ def steps_bundle(network: Network, *, samples: int, batch: int, sizes: Sizes, to
     beside = Case("beside_numpy", f"{network.name} step beside NumPy", f"{steps} + {load.what}",
                   builder(load.fn), steps=period, min_time=sizes.together_min_time, load=load,
                   info={"data": source, "alone": alone.label})
-    return Bundle((alone, beside))
+    if not blas_limit_available():
+        return Bundle((alone, beside))
+    limited_load = Load(f"{load.what}, one BLAS thread", one_blas_thread(load.fn))
+    limited = Case("beside_numpy", f"{network.name} step beside NumPy, its BLAS at 1 thread",
+                   f"{steps} + {limited_load.what}, each call in numpy_blas_threads(1)",
+                   builder(load.fn, limited=True), steps=period, min_time=sizes.together_min_time,
+                   load=limited_load, info={"data": source, "alone": alone.label})
+    return Bundle((alone, beside, limited))
 
 
 def suite(sizes: Sizes, torch: ModuleType | None, use_real: bool) -> Iterator[Bundle]:
