@@ -109,6 +109,22 @@ def test_deep_convnet_batchnorm_saves_exports_and_loads(tiny_fashion, tmp_path: 
     assert net.predict(x, train_flg=False).shape == (3, 10)
 
 
+def test_tta_reports_the_mirror_averaged_accuracy_before_the_final_line(tiny_fashion, tmp_path: Path,
+                                                                        capsys) -> None:
+    from ferronet.augment import mirror_averaged_accuracy
+    from ferronet.cli.train import load_data
+
+    save = tmp_path / "simple.npz"
+    assert main(["train", "simple-convnet", "--augment", "flip", "--tta", "--epochs", "1", "--batch-size", "40",
+                 "--quiet", "--save", str(save)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith("simple-convnet: test accuracy ")
+    tta = [line for line in lines if line.startswith("test accuracy with each image averaged with its mirror")]
+    assert len(tta) == 1 and tta[0].endswith("(50 test images)"), lines
+    _, _, xt, tt = load_data("fashion-mnist", True, np.float32, download=False)
+    assert f"{100 * mirror_averaged_accuracy(ferronet.load(save), xt, tt):.2f}%" in tta[0]
+
+
 def test_deep_convnet_default_is_the_books() -> None:
     """batchnorm=False (the default) keeps the book's layers, parameters and weights: old weight files load."""
     from ferronet.networks import DeepConvNet
@@ -149,6 +165,7 @@ def test_bad_recipe_values_are_one_line_usage_errors(bad: list[str], message: st
     (["mlp-extend", "--batchnorm"], "--batchnorm is an option of deep-convnet, not mlp-extend"),
     (["mlp", "--dropout", "0.2"], "--dropout sets the dropout of mlp-extend and deep-convnet, not mlp"),
     (["mlp", "--warmup-epochs", "1"], "--warmup-epochs needs --schedule cosine"),
+    (["mlp-extend", "--tta"], "--tta mirrors images: an option of simple-convnet and deep-convnet, not mlp-extend"),
     (["mlp", "--schedule", "cosine", "--warmup-epochs", "3", "--epochs", "3"],
      "--warmup-epochs (3) must be smaller than --epochs (3)"),
 ])

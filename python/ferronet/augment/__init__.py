@@ -11,7 +11,9 @@ with ``image_shape=``, every random number drawn from ``rng``.  Standalone,
   :class:`RandomRotation`, :class:`RandomScale`, :class:`RandomHorizontalFlip`;
 * :class:`RandomBrightnessContrast` (NumPy);
 * :class:`RandomErasing` (boxes drawn here, written by :func:`ferronet.ops.erase_boxes`);
-* :class:`Compose`: in order, consecutive geometric transforms fused into one warp.
+* :class:`Compose`: in order, consecutive geometric transforms fused into one warp;
+* at test time, :func:`mirror_averaged_accuracy` (:mod:`ferronet.augment.test_time`):
+  a classifier's probabilities averaged over each image and its mirror image.
 
 Example::
 
@@ -25,6 +27,7 @@ from ferronet.augment.erasing import RandomErasing
 from ferronet.augment.geometric import (GeometricTransform, RandomCrop, RandomHorizontalFlip, RandomRotation,
                                         RandomScale, RandomShift)
 from ferronet.augment.photometric import RandomBrightnessContrast
+from ferronet.augment.test_time import mirror_averaged_accuracy, mirror_averaged_probabilities
 
 __all__ = [
     "Augment",
@@ -37,4 +40,6 @@ __all__ = [
     "RandomRotation",
     "RandomScale",
     "RandomShift",
+    "mirror_averaged_accuracy",
+    "mirror_averaged_probabilities",
 ]

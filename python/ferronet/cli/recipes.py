@@ -12,6 +12,9 @@ weight decay, MLP hidden sizes and DeepConvNet's batch normalisation.
 * ``--weight-decay L``: the networks' L2 penalty ``weight_decay_lambda`` on the weights.
 * ``--hidden 512,256``: the hidden layer sizes of ``mlp`` and ``mlp-extend`` (default 100,100).
 * ``--batchnorm``: ``deep-convnet`` with a per-channel BatchNormalization after each convolution.
+* ``--tta``: after training, also report the test accuracy with each image's class probabilities
+  averaged with its mirror image's (:func:`ferronet.augment.mirror_averaged_accuracy`), for the
+  convolutional networks.
 * (``--dropout R``, an option of the command since before, also sets ``deep-convnet``'s two dropout
   ratios, the book's 0.5 by default.)
 
@@ -37,6 +40,8 @@ SCHEDULES = ("none", "cosine", "step")
 HIDDEN_MODELS = ("mlp", "mlp-extend")
 BATCHNORM_MODELS = ("deep-convnet",)
 DROPOUT_MODELS = ("mlp-extend", "deep-convnet")
+#: Models that take images (N, 1, 28, 28), which ``--tta`` mirrors.
+IMAGE_MODELS = ("simple-convnet", "deep-convnet")
 IMAGE_SHAPE = (1, 28, 28)
 
 
@@ -100,6 +105,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="mlp, mlp-extend: hidden layer sizes, e.g. 512,256 (default 100,100)")
     p.add_argument("--batchnorm", action="store_true",
                    help="deep-convnet: a per-channel BatchNormalization after each convolution")
+    p.add_argument("--tta", action="store_true",
+                   help="simple-convnet, deep-convnet: also report the test accuracy of each image's class "
+                        "probabilities averaged with its mirror image's (test-time augmentation)")
 
 
 def check(args: argparse.Namespace) -> str | None:
@@ -111,6 +119,8 @@ def check(args: argparse.Namespace) -> str | None:
         return f"--batchnorm is an option of deep-convnet, not {args.model}{hint}"
     if args.dropout is not None and args.model not in DROPOUT_MODELS:
         return f"--dropout sets the dropout of {' and '.join(DROPOUT_MODELS)}, not {args.model}"
+    if args.tta and args.model not in IMAGE_MODELS:
+        return f"--tta mirrors images: an option of {' and '.join(IMAGE_MODELS)}, not {args.model}"
     if args.warmup_epochs and args.schedule != "cosine":
         return "--warmup-epochs needs --schedule cosine"
     if args.schedule == "cosine" and args.warmup_epochs >= args.epochs:

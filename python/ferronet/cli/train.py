@@ -19,8 +19,8 @@ run from its checkpoint (and keeps checkpointing there), ``--history PATH`` writ
 per-epoch metrics as JSON (:mod:`ferronet.training.checkpoint`, :mod:`ferronet.training.history`),
 ``--plot DIR`` draws the learning curves, the misclassified test images and the confusion
 matrix (:func:`ferronet.plot.training_figures`).  The recipe options ``--augment``,
-``--schedule``, ``--warmup-epochs``, ``--weight-decay``, ``--hidden`` and ``--batchnorm`` are
-in :mod:`ferronet.cli.recipes`.
+``--schedule``, ``--warmup-epochs``, ``--weight-decay``, ``--hidden``, ``--batchnorm`` and
+``--tta`` are in :mod:`ferronet.cli.recipes`.
 """
 
 from __future__ import annotations
@@ -318,6 +318,12 @@ def train(args: argparse.Namespace) -> int:
         print(f"ferronet train: {exc}", file=sys.stderr)
         return 1
     test_acc = network.accuracy(xt, tt, batch_size=args.batch_size)
+    if args.tta:
+        from ferronet.augment import mirror_averaged_accuracy
+
+        mirrored = mirror_averaged_accuracy(network, xt, tt, batch_size=args.batch_size)
+        print(f"test accuracy with each image averaged with its mirror image (--tta): {100 * mirrored:.2f}% "
+              f"({len(xt)} test images)")
     if args.save:
         print(f"saved the parameters to {network.save_params(args.save)}")
     if args.plot is not None:
