@@ -150,3 +150,56 @@ def test_the_registry():
     tasks = {name: layer.task for name, layer in LOSSES.items()}
     assert tasks == {"softmax_ce": "classification", "kl_div": "classification", "sigmoid_bce": "multilabel",
                      "mse": "regression", "l1": "regression", "huber": "regression"}
+
+
+# ---------------------------------------------------------------------- label smoothing
+
+
+@pytest.mark.parametrize("e", [0.1, 0.3])
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_label_smoothing_is_the_cross_entropy_of_the_smoothed_rows(backend, rng, e, one_hot):
+    x = rng.standard_normal((6, 4)) * 3
+    labels = rng.integers(0, 4, 6)
+    t = np.eye(4)[labels] if one_hot else labels
+    layer = SoftmaxWithLoss(label_smoothing=e)
+    log_p = x - np.log(np.exp(x).sum(axis=1, keepdims=True))  # (6, 4) log-softmax
+    smoothed = (1 - e) * np.eye(4)[labels] + e / 4
+    want = -(smoothed * log_p).sum(axis=1).mean()
+    # = (1 - e) * the book's loss + e * the mean over classes of -log p
+    assert want == pytest.approx((1 - e) * SoftmaxWithLoss().forward(x, t) + e * -log_p.mean(axis=1).mean())
+    assert layer.forward(x, t) == pytest.approx(want, rel=1e-12)
+    dx = layer.backward(2.0)
+    np.testing.assert_allclose(dx, 2.0 * (np.exp(log_p) - smoothed) / 6, rtol=1e-12, atol=1e-15)
+    numeric = numerical_gradient(lambda _: 2.0 * layer.forward(x, t), x)
+    assert relative_error(dx, numeric)[1] < TOL
+
+
+def test_label_smoothing_zero_is_the_books_loss_and_float32_stays_float32(backend, rng):
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    t = rng.integers(0, 3, 5)
+    assert SoftmaxWithLoss(label_smoothing=0).forward(x, t) == SoftmaxWithLoss().forward(x, t)
+    layer = SoftmaxWithLoss(label_smoothing=0.1)
+    layer.forward(x, t)
+    assert layer.t.dtype == np.float32 and layer.backward().dtype == np.float32
+    np.testing.assert_allclose(layer.t.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_label_smoothing_leaves_bad_labels_for_the_kernel_to_name(backend):
+    with pytest.raises(ValueError, match="label"):
+        SoftmaxWithLoss(label_smoothing=0.1).forward(np.zeros((2, 3)), np.array([0, 3]))
+
+
+@pytest.mark.parametrize("bad, error", [(1.0, ValueError), (-0.1, ValueError), (float("nan"), ValueError),
+                                        ("0.1", TypeError), (True, TypeError)])
+def test_label_smoothing_must_lie_in_zero_one(bad, error):
+    with pytest.raises(error, match="label_smoothing"):
+        SoftmaxWithLoss(label_smoothing=bad)
+
+
+def test_a_network_with_label_smoothing_saves_and_loads_it(tmp_path):
+    import ferronet
+    from ferronet.networks import MultiLayerNet
+
+    net = MultiLayerNet(4, [3], 2, loss=SoftmaxWithLoss(label_smoothing=0.2), seed=0)
+    loaded = ferronet.load(net.save_params(tmp_path / "smooth.npz"))
+    assert isinstance(loaded.last_layer, SoftmaxWithLoss) and loaded.last_layer.label_smoothing == 0.2

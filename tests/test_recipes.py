@@ -71,14 +71,15 @@ def test_short_recipe_learns(recipe: str, real_fashion, capsys: pytest.CaptureFi
 def test_recipe_options_reach_the_trainer_and_the_network(tiny_fashion, tmp_path: Path, capsys) -> None:
     save = tmp_path / "mlp.npz"
     assert main(["train", "mlp-extend", "--hidden", "32,16,8", "--dropout", "0.2", "--augment", "standard",
-                 "--schedule", "cosine", "--warmup-epochs", "1", "--weight-decay", "1e-4", "--epochs", "3",
-                 "--batch-size", "40", "--quiet", "--save", str(save)]) == 0
+                 "--schedule", "cosine", "--warmup-epochs", "1", "--weight-decay", "1e-4", "--label-smoothing", "0.1",
+                 "--epochs", "3", "--batch-size", "40", "--quiet", "--save", str(save)]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert "MultiLayerNetExtend 784-32-16-8-10 with BatchNorm, dropout 0.2" in first
-    assert "augment standard, cosine schedule (1 warm-up epoch), weight decay 0.0001" in first
+    assert "augment standard, cosine schedule (1 warm-up epoch), weight decay 0.0001, label smoothing 0.1" in first
     net = ferronet.load(save)
     assert [net.params[f"W{i}"].shape for i in (1, 2, 3, 4)] == [(784, 32), (32, 16), (16, 8), (8, 10)]
     assert net.weight_decay_lambda == pytest.approx(1e-4)
+    assert net.last_layer.label_smoothing == pytest.approx(0.1)
 
 
 @pytest.mark.parametrize("augment", ["none", "flip", "shift-flip", "standard"])
@@ -148,6 +149,8 @@ def test_deep_convnet_default_is_the_books() -> None:
     (["mlp", "--warmup-epochs", "-1"], "argument --warmup-epochs: must be at least 0"),
     (["mlp", "--weight-decay", "-0.1"], "argument --weight-decay: must be a finite number >= 0"),
     (["mlp", "--weight-decay", "inf"], "argument --weight-decay: must be a finite number >= 0"),
+    (["mlp", "--label-smoothing", "1"], "argument --label-smoothing: must be below 1, got 1"),
+    (["mlp", "--label-smoothing", "-0.1"], "argument --label-smoothing: must be a finite number >= 0"),
     (["mlp", "--lr", "0"], "argument --lr: must be a finite number > 0"),
     (["mlp", "--lr", "fast"], "argument --lr: expected a number"),
 ])
@@ -179,7 +182,7 @@ def test_options_that_do_not_fit_are_one_line_errors(bad: list[str], message: st
 def test_recipe_defaults_change_nothing() -> None:
     args = build_parser().parse_args(["train", "mlp"])
     assert (args.augment, args.schedule, args.warmup_epochs, args.weight_decay, args.hidden, args.batchnorm,
-            args.dropout) == ("none", "none", 0, 0.0, None, False, None)
+            args.dropout, args.label_smoothing, args.tta) == ("none", "none", 0, 0.0, None, False, None, 0.0, False)
     from ferronet.cli.train import MODELS
 
     deep = MODELS["deep-convnet"].build((1, 28, 28), np.float32, 0, args)

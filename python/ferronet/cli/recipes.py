@@ -1,5 +1,5 @@
 """The recipe options of ``ferronet train``: augmentation presets, learning-rate schedules,
-weight decay, MLP hidden sizes and DeepConvNet's batch normalisation.
+weight decay, label smoothing, MLP hidden sizes, DeepConvNet's batch normalisation and test-time mirroring.
 
 * ``--augment NAME`` (:data:`AUGMENTS`): ``none``; ``flip`` (horizontal flip, p 0.5);
   ``shift-flip`` (random shift of up to 2 pixels, zero fill, and a horizontal flip);
@@ -10,6 +10,7 @@ weight decay, MLP hidden sizes and DeepConvNet's batch normalisation.
   epochs of linear warm-up from almost 0), ``step`` is :class:`~ferronet.schedules.StepDecay`
   dividing the rate by 10 after each third of the run.
 * ``--weight-decay L``: the networks' L2 penalty ``weight_decay_lambda`` on the weights.
+* ``--label-smoothing E``: the networks' loss is ``SoftmaxWithLoss(label_smoothing=E)``.
 * ``--hidden 512,256``: the hidden layer sizes of ``mlp`` and ``mlp-extend`` (default 100,100).
 * ``--batchnorm``: ``deep-convnet`` with a per-channel BatchNormalization after each convolution.
 * ``--tta``: after training, also report the test accuracy with each image's class probabilities
@@ -57,7 +58,7 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
 
 
 def non_negative(text: str) -> float:
-    """``--weight-decay``: a finite number >= 0."""
+    """``--weight-decay`` (and ``--label-smoothing``, checked below 1 by :func:`smoothing`): a finite number >= 0."""
     try:
         value = float(text)
     except ValueError:
@@ -89,6 +90,14 @@ def epochs_count(text: str) -> int:
     return value
 
 
+def smoothing(text: str) -> float:
+    """``--label-smoothing``: a number in [0, 1)."""
+    value = non_negative(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be below 1, got {value:g}")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The recipe options of ``ferronet train``."""
     p.add_argument("--augment", choices=list(AUGMENTS), default="none",
@@ -101,6 +110,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --schedule cosine: raise the rate linearly over the first W epochs (default 0)")
     p.add_argument("--weight-decay", metavar="L", type=non_negative, default=0.0,
                    help="L2 weight decay lambda on the weights (default 0)")
+    p.add_argument("--label-smoothing", metavar="E", type=smoothing, default=0.0,
+                   help="train against targets (1 - E) * one-hot + E / classes (default 0: the one-hot labels)")
     p.add_argument("--hidden", metavar="SIZES", type=hidden_sizes, default=None,
                    help="mlp, mlp-extend: hidden layer sizes, e.g. 512,256 (default 100,100)")
     p.add_argument("--batchnorm", action="store_true",
@@ -140,6 +151,13 @@ def make_augment(name: str, images: bool) -> Callable[..., Any] | None:
     return Compose(transforms, image_shape=None if images else IMAGE_SHAPE)
 
 
+def make_loss(args: argparse.Namespace) -> Any:
+    """The networks' ``loss=``: the book's softmax cross-entropy, with ``--label-smoothing`` when given."""
+    from ferronet.layers import SoftmaxWithLoss
+
+    return SoftmaxWithLoss(label_smoothing=args.label_smoothing) if args.label_smoothing else "softmax_ce"
+
+
 def make_schedule(name: str, total_steps: int, warmup_steps: int) -> Any:
     """The ``--schedule`` for a run of ``total_steps`` updates (None for ``none``), per iteration."""
     from ferronet.schedules import CosineDecay, StepDecay
@@ -170,4 +188,6 @@ def describe(args: argparse.Namespace) -> str:
         parts.append(f"{args.schedule} schedule{warm}")
     if args.weight_decay:
         parts.append(f"weight decay {args.weight_decay:g}")
+    if args.label_smoothing:
+        parts.append(f"label smoothing {args.label_smoothing:g}")
     return "".join(f", {p}" for p in parts)

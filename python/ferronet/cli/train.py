@@ -19,8 +19,8 @@ run from its checkpoint (and keeps checkpointing there), ``--history PATH`` writ
 per-epoch metrics as JSON (:mod:`ferronet.training.checkpoint`, :mod:`ferronet.training.history`),
 ``--plot DIR`` draws the learning curves, the misclassified test images and the confusion
 matrix (:func:`ferronet.plot.training_figures`).  The recipe options ``--augment``,
-``--schedule``, ``--warmup-epochs``, ``--weight-decay``, ``--hidden``, ``--batchnorm`` and
-``--tta`` are in :mod:`ferronet.cli.recipes`.
+``--schedule``, ``--warmup-epochs``, ``--weight-decay``, ``--label-smoothing``, ``--hidden``,
+``--batchnorm`` and ``--tta`` are in :mod:`ferronet.cli.recipes`.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _mlp(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Namespace
     from ferronet.networks import MultiLayerNet
 
     return MultiLayerNet(shape[0], list(_hidden(args)), 10, weight_decay_lambda=args.weight_decay, dtype=dtype,
-                         seed=seed)
+                         seed=seed, loss=recipes.make_loss(args))
 
 
 def _mlp_extend(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Namespace) -> Any:
@@ -71,7 +71,8 @@ def _mlp_extend(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Na
 
     return MultiLayerNetExtend(shape[0], list(_hidden(args)), 10, use_batchnorm=not args.no_batchnorm,
                                use_dropout=bool(args.dropout), dropout_ration=args.dropout or 0.5,
-                               weight_decay_lambda=args.weight_decay, dtype=dtype, seed=seed)
+                               weight_decay_lambda=args.weight_decay, dtype=dtype, seed=seed,
+                               loss=recipes.make_loss(args))
 
 
 def _init_std(text: str) -> float | str:
@@ -86,7 +87,8 @@ def _simple_convnet(shape: tuple[int, ...], dtype: Any, seed: int, args: argpars
     from ferronet.networks import SimpleConvNet
 
     return SimpleConvNet(input_dim=shape, weight_init_std=_init_std(args.weight_init),
-                         weight_decay_lambda=args.weight_decay, dtype=dtype, seed=seed)
+                         weight_decay_lambda=args.weight_decay, dtype=dtype, seed=seed,
+                         loss=recipes.make_loss(args))
 
 
 def _deep_convnet(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.Namespace) -> Any:
@@ -94,7 +96,7 @@ def _deep_convnet(shape: tuple[int, ...], dtype: Any, seed: int, args: argparse.
 
     ratio = {} if args.dropout is None else {"dropout_ratio": args.dropout}
     return DeepConvNet(input_dim=shape, weight_decay_lambda=args.weight_decay, batchnorm=args.batchnorm,
-                       dtype=dtype, seed=seed, **ratio)
+                       dtype=dtype, seed=seed, loss=recipes.make_loss(args), **ratio)
 
 
 MODELS: dict[str, Model] = {
