@@ -65,6 +65,7 @@ SPIN_AFTER_MATMULS = textwrap.dedent("""
 
     a = np.ones((256, 256), np.float32)
     limit = ferronet.numpy_blas_threads(1) if sys.argv[1] == "limited" else None
+    time.sleep(0.5)  # OpenBLAS's workers spin for a while after they start, with NumPy: let that end first
     for _ in range(20):
         a @ a
     start = other_threads_cpu_ms()
