@@ -104,6 +104,7 @@ INTERRUPT_CHILD = """
 import signal, sys, time, numpy as np, ferronet
 from ferronet import ops
 
+signal.signal(signal.SIGINT, signal.default_int_handler)   # even if started with SIGINT ignored (a shell's & job)
 ferronet.set_num_threads(int(sys.argv[1]))
 a = np.ones((4096, 4096))                       # float64: a few seconds per product here
 print("ready", flush=True)
@@ -136,6 +137,7 @@ def test_ctrl_c_stops_a_long_native_call_and_the_process_stays_usable(threads):
         out, err = child.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         child.kill()
+        child.communicate()
         pytest.fail("the child did not stop after SIGINT")
     lines = out.split("\n")
     assert lines[0].startswith("interrupted"), out + err
