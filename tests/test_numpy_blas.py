@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -76,8 +77,10 @@ SPIN_AFTER_MATMULS = textwrap.dedent("""
 
 def _cpu_of_other_threads_after_matmuls(mode: str) -> float:
     """CPU milliseconds the process's other threads use in the 0.3 s after 20 NumPy matmuls (a fresh process)."""
+    # OpenBLAS's own thread count, whatever earlier tests left in the environment (Dask sets these to 1)
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
     done = subprocess.run([sys.executable, "-c", SPIN_AFTER_MATMULS, mode], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     return float(done.stdout.strip())
 
