@@ -19,6 +19,20 @@ def _native() -> Any:
     return _native
 
 
+def thread_count(n: object, what: str = "the thread count") -> int:
+    """``n`` as a thread count: an int >= 1 (TypeError for floats, bools and other types, ValueError
+    below 1; the messages start with ``what``)."""
+    if isinstance(n, bool):
+        raise TypeError(f"{what} must be an int, got bool")
+    try:
+        count = operator.index(n)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{what} must be an int, got {type(n).__name__}") from None
+    if count < 1:
+        raise ValueError(f"{what} must be at least 1, got {count}")
+    return count
+
+
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads in the native kernels.
 
@@ -29,14 +43,7 @@ def set_num_threads(n: int) -> None:
     is.  The NumPy backend is not affected (its BLAS reads
     ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` at start-up).
     """
-    if isinstance(n, bool):
-        raise TypeError("the thread count must be an int, got bool")
-    try:
-        count = operator.index(n)
-    except TypeError:
-        raise TypeError(f"the thread count must be an int, got {type(n).__name__}") from None
-    if count < 1:
-        raise ValueError(f"the thread count must be at least 1, got {count}")
+    count = thread_count(n)
     native = _native()
     if native is None:
         return

@@ -21,11 +21,11 @@ one core).  Install with ``pip install 'ferronet[blas]'``.
 from __future__ import annotations
 
 import functools
-import operator
 from types import TracebackType
 from typing import Any
 
 from ferronet import optional
+from ferronet.config import thread_count
 
 
 class BlasLimit:
@@ -68,14 +68,7 @@ def numpy_blas_threads(n: int) -> BlasLimit:
 
     Needs threadpoolctl (``pip install 'ferronet[blas]'``).
     """
-    if isinstance(n, bool):
-        raise TypeError("the BLAS thread count must be an int, got bool")
-    try:
-        threads = operator.index(n)
-    except TypeError:
-        raise TypeError(f"the BLAS thread count must be an int, got {type(n).__name__}") from None
-    if threads < 1:
-        raise ValueError(f"the BLAS thread count must be at least 1, got {threads}")
+    threads = thread_count(n, "the BLAS thread count")
     return BlasLimit(_controller().limit(limits=threads, user_api="blas"), threads)
 
 
