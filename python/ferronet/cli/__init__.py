@@ -18,10 +18,13 @@ runs, so ``--help`` stays quick):
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from typing import NoReturn
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from ferronet.cli.common import count
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,21 @@ def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser],
     return register
 
 
+def _in_module(module: str, function: str) -> Callable[[Any], Any]:
+    """``ferronet.cli.MODULE.FUNCTION``, imported when first called."""
+
+    def call(arg: Any) -> Any:
+        return getattr(importlib.import_module(f"ferronet.cli.{module}"), function)(arg)
+
+    return call
+
+
+def module_command(name: str, help: str, module: str, run: str) -> None:
+    """Register subcommand ``name`` whose arguments come from ``ferronet.cli.MODULE.add_arguments`` and
+    which runs ``ferronet.cli.MODULE.RUN(args)``."""
+    command(name, help, _in_module(module, "add_arguments"))(_in_module(module, run))
+
+
 def _thread_list(text: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
@@ -53,13 +71,6 @@ def _thread_list(text: str) -> list[int]:
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"thread counts must be >= 1, got {text!r}")
     return values
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 # ---------------------------------------------------------------------- info
@@ -77,10 +88,10 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--epochs", type=_positive, default=3, help="epochs per backend (default 3)")
-    p.add_argument("--threads", type=_positive, default=None,
+    p.add_argument("--epochs", type=count, default=3, help="epochs per backend (default 3)")
+    p.add_argument("--threads", type=count, default=None,
                    help="native threads (default: all cores); NumPy's BLAS follows OPENBLAS_NUM_THREADS")
-    p.add_argument("--limit", type=_positive, default=None, help=argparse.SUPPRESS)  # smoke tests
+    p.add_argument("--limit", type=count, default=None, help=argparse.SUPPRESS)  # smoke tests
 
 
 @command("demo", "train a float32 MLP on Fashion-MNIST (or the shipped digits) on each backend and "
@@ -95,86 +106,37 @@ def _demo(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- train
 
 
-def _train_args(p: argparse.ArgumentParser) -> None:
-    from ferronet.cli.train import add_arguments
-
-    add_arguments(p)
-
-
-@command("train", "train mlp, mlp-extend, simple-convnet or deep-convnet on Fashion-MNIST (or MNIST); "
-         "prints the test accuracy and seconds per epoch", _train_args)
-def _train(args: argparse.Namespace) -> int:
-    from ferronet.cli.train import train
-
-    return train(args)
+module_command("train", "train mlp, mlp-extend, simple-convnet or deep-convnet on Fashion-MNIST (or MNIST); "
+               "prints the test accuracy and seconds per epoch", "train", "train")
 
 
 # ---------------------------------------------------------------------- experiment
 
 
-def _experiment_args(p: argparse.ArgumentParser) -> None:
-    from ferronet.cli.experiment import add_arguments
-
-    add_arguments(p)
-
-
-@command("experiment", "reproduce one of the book's chapter 6-8 experiments (optimizers, weight-init, batchnorm, "
-         "overfit, hyperparameters, filters, misclassified, half-float): PNGs and a JSON summary; --list",
-         _experiment_args)
-def _experiment(args: argparse.Namespace) -> int:
-    from ferronet.cli.experiment import run
-
-    return run(args)
+module_command("experiment", "reproduce one of the book's chapter 6-8 experiments (optimizers, weight-init, batchnorm, "
+               "overfit, hyperparameters, filters, misclassified, half-float): PNGs and a JSON summary; --list",
+               "experiment", "run")
 
 
 # ---------------------------------------------------------------------- search
 
 
-def _search_args(p: argparse.ArgumentParser) -> None:
-    from ferronet.cli.search import add_arguments
-
-    add_arguments(p)
-
-
-@command("search", "search the learning rate and weight decay of a model with Optuna, trials in parallel on Dask "
-         "(the search extra); prints the best configuration and its test accuracy", _search_args)
-def _search(args: argparse.Namespace) -> int:
-    from ferronet.cli.search import run
-
-    return run(args)
+module_command("search", "search the learning rate and weight decay of a model with Optuna, trials in parallel on "
+               "Dask (the search extra); prints the best configuration and its test accuracy", "search", "run")
 
 
 # ---------------------------------------------------------------------- export
 
 
-def _export_args(p: argparse.ArgumentParser) -> None:
-    from ferronet.cli.export import add_arguments
-
-    add_arguments(p)
-
-
-@command("export", "export a saved network (weight file) as an ONNX model, checked in ONNX Runtime", _export_args)
-def _export(args: argparse.Namespace) -> int:
-    from ferronet.cli.export import export
-
-    return export(args)
+module_command("export", "export a saved network (weight file) as an ONNX model, checked in ONNX Runtime", "export",
+               "export")
 
 
 # ---------------------------------------------------------------------- predict
 
 
-def _predict_args(p: argparse.ArgumentParser) -> None:
-    from ferronet.cli.predict import add_arguments
-
-    add_arguments(p)
-
-
-@command("predict", "predict images with a saved network (or, with --onnx, an exported model in ONNX Runtime); "
-         "prints the accuracy when the labels are known", _predict_args)
-def _predict(args: argparse.Namespace) -> int:
-    from ferronet.cli.predict import predict
-
-    return predict(args)
+module_command("predict", "predict images with a saved network (or, with --onnx, an exported model in ONNX Runtime); "
+               "prints the accuracy when the labels are known", "predict", "predict")
 
 
 # ---------------------------------------------------------------------- bench

@@ -1,4 +1,5 @@
-"""What the ``ferronet`` commands share: :func:`count` (an argparse type); for ``ferronet export`` and
+"""What the ``ferronet`` commands share: the argparse types (:func:`count`, :func:`number`,
+:func:`fraction`); for ``ferronet export`` and
 ``ferronet predict``: a weight file opened as a network, and
 problems reported in one line.
 
@@ -38,6 +39,23 @@ def count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def number(text: str, example: str = "0.1") -> float:
+    """``text`` as a float (inf and nan included, for the caller's range check), else a one-line usage
+    error ``expected a number like EXAMPLE``."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number like {example}, got {text!r}") from None
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a number strictly between 0 and 1 (a validation split), else a one-line usage error."""
+    value = number(text, "0.1")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
     return value
 
 

@@ -29,6 +29,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ferronet.cli.common import number
+
 #: ``--augment`` presets: name -> description.
 AUGMENTS = {
     "none": "no augmentation",
@@ -59,10 +61,7 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
 
 def non_negative(text: str) -> float:
     """``--weight-decay`` (and ``--label-smoothing``, checked below 1 by :func:`smoothing`): a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number like 0.0005, got {text!r}") from None
+    value = number(text, "0.0005")
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
     return value
@@ -70,10 +69,7 @@ def non_negative(text: str) -> float:
 
 def positive(text: str) -> float:
     """``--lr``: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number like 0.001, got {text!r}") from None
+    value = number(text, "0.001")
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
     return value

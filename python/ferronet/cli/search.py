@@ -31,7 +31,7 @@ import math
 import sys
 from typing import Any
 
-from ferronet.cli.common import count
+from ferronet.cli.common import count, fraction, number
 from ferronet.cli.train import DATASETS, DTYPES, MLP_HIDDEN, MODELS, load_data
 
 #: the data sets ``ferronet search`` takes: ``ferronet train``'s and the shipped 8x8 digits (quick runs)
@@ -41,22 +41,9 @@ BOOK_LR, BOOK_WEIGHT_DECAY = (1e-6, 1e-2), (1e-8, 1e-4)
 
 
 def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    value = number(text, "60")
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction like 0.2, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
     return value
 
 
@@ -117,7 +104,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="data set (default fashion-mnist; digits: the shipped 8x8 digits, for quick runs)")
     d.add_argument("--no-download", action="store_true", help="never download the data set, only look for it")
     d.add_argument("--train-samples", type=count, default=None, help="use the first N training images only")
-    d.add_argument("--validation-split", metavar="F", type=_fraction, default=0.2,
+    d.add_argument("--validation-split", metavar="F", type=fraction, default=0.2,
                    help="fraction of the training images held out for validation (default the book's 0.2)")
     c = p.add_argument_group("where trials run")
     where = c.add_mutually_exclusive_group()

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ferronet.cli import recipes
+from ferronet.cli.common import count, fraction, number
 from ferronet.datasets import FASHION_CLASS_NAMES
 
 #: The hidden layer sizes of the two MLPs (the demo's and the learning test's network).
@@ -110,26 +111,8 @@ MODELS: dict[str, Model] = {
 # ---------------------------------------------------------------------- arguments
 
 
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    """``--validation-split``: a number strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction like 0.1, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
-    return value
-
-
 def _ratio(text: str) -> float:
-    value = float(text)
+    value = number(text, "0.5")
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"a dropout ratio must lie in [0, 1), got {value}")
     return value
@@ -141,23 +124,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("model", metavar="MODEL", choices=list(MODELS), help="the network: " + "; ".join(
         f"{name}: {m.summary}" for name, m in MODELS.items()))
-    p.add_argument("--epochs", type=_count, default=5, help="epochs (default 5)")
-    p.add_argument("--batch-size", type=_count, default=100, help="mini-batch size (default 100)")
+    p.add_argument("--epochs", type=count, default=5, help="epochs (default 5)")
+    p.add_argument("--batch-size", type=count, default=100, help="mini-batch size (default 100)")
     p.add_argument("--optimizer", type=str.lower, choices=sorted(OPTIMIZERS), default="adam",
                    help="optimizer (default adam)")
     p.add_argument("--lr", type=recipes.positive, default=None,
                    help="learning rate (default: the optimizer's, Adam 0.001)")
     p.add_argument("--backend", choices=("native", "numpy"), default=None,
                    help="kernels to run on (default: native when built, else numpy; FERRONET_BACKEND)")
-    p.add_argument("--threads", type=_count, default=None,
+    p.add_argument("--threads", type=count, default=None,
                    help="native threads (default: all cores); NumPy's BLAS follows OPENBLAS_NUM_THREADS")
     p.add_argument("--seed", type=int, default=0,
                    help="seeds the initial weights, the shuffling and dropout (default 0)")
     p.add_argument("--dtype", choices=list(DTYPES), default="float32", help="parameter dtype (default float32)")
     p.add_argument("--data", choices=DATASETS, default="fashion-mnist", help="data set (default fashion-mnist)")
     p.add_argument("--no-download", action="store_true", help="never download the data set, only look for it")
-    p.add_argument("--train-samples", type=_count, default=None, help="train on the first N training images only")
-    p.add_argument("--eval-samples", type=_count, default=10000,
+    p.add_argument("--train-samples", type=count, default=None, help="train on the first N training images only")
+    p.add_argument("--eval-samples", type=count, default=10000,
                    help="per-epoch accuracies on the first N training and test images (default 10000); "
                         "the final line always uses the whole test set")
     p.add_argument("--weight-init", default="he",
@@ -167,10 +150,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="mlp-extend: dropout ratio (default: no dropout); deep-convnet: the ratio of its two "
                         "Dropout layers (default 0.5, the book's)")
     p.add_argument("--no-batchnorm", action="store_true", help="mlp-extend: without batch normalisation")
-    p.add_argument("--validation-split", metavar="F", type=_fraction, default=None,
+    p.add_argument("--validation-split", metavar="F", type=fraction, default=None,
                    help="hold out this fraction of the training images for validation (e.g. 0.1); "
                         "reports the validation loss and accuracy after every epoch")
-    p.add_argument("--early-stopping", metavar="PATIENCE", type=_count, default=None,
+    p.add_argument("--early-stopping", metavar="PATIENCE", type=count, default=None,
                    help="stop when the validation loss has not improved for PATIENCE epochs and keep the best "
                         "weights (needs --validation-split)")
     p.add_argument("--checkpoint", metavar="PATH",
