@@ -174,8 +174,60 @@ def test_thread_scaling_target_covers_every_native_case() -> None:
     rows = _rows(record, targets.SCALING.text)
     assert [(r["case"], r["ratio"], r["met"]) for r in rows] == [("a", 1.5, False), ("b", 0.5, True)]
     text = "\n".join(targets.markdown(record))
-    assert "**no**: 1 of 2 cases slower" in text and "1.50× (worst: a)" in text
-    assert "| a | 2 | 1.50× | **no** | 1 s at 1 thread, 1.5 s at 2 |" in text
+    assert "**no**: 1 of 2 cases slower, 1 of them by more than 5%" in text and "1.50× (worst: a)" in text
+    assert "| a | 2 | 1.50× | **no** | separate passes: 1 s at 1 thread, 1.5 s at 2 |" in text
+
+
+def test_thread_scaling_is_judged_side_by_side_when_the_record_has_it() -> None:
+    """The side-by-side run's figures replace the passes' for the cases it timed; the others keep the passes'."""
+    record = _record(_entry("a", "matmul", 1, native=1.0), _entry("a", "matmul", 2, native=1.5),
+                     _entry("p", "two_processes", 1, native=1.0), _entry("p", "two_processes", 2, native=0.8))
+    record["side_by_side"] = {"results": [report.derive(_entry("a", "matmul", 1, native=1.0)),
+                                          report.derive(_entry("a", "matmul", 2, native=1.02))]}
+    rows = {r["case"]: r for r in _rows(record, targets.SCALING.text)}
+    assert rows["a"]["ratio"] == pytest.approx(1.02) and rows["a"]["met"] is False
+    assert rows["a"]["figures"] == "side by side: 1 s at 1 thread, 1.02 s at 2"
+    assert rows["p"]["ratio"] == pytest.approx(0.8) and rows["p"]["figures"].startswith("separate passes: ")
+    assert "**no**: 1 of 2 cases slower, 0 of them by more than 5%" in "\n".join(targets.markdown(record))
+
+
+def test_side_by_side_times_native_at_both_thread_counts_interleaved() -> None:
+    """Each sample of ``native@n`` runs with ferronet at n threads; the builds get the plain backend name;
+    the entry splits into one per thread count."""
+    import ferronet
+    from ferronet.bench import side_by_side
+
+    seen: list[tuple[str, int]] = []
+
+    def build(backend: str) -> cases.Built:
+        return cases.Built(lambda: seen.append((backend, ferronet.get_num_threads())))
+
+    before = ferronet.get_num_threads()
+    case = cases.Case("g", "c", "s", build, number=1, steps=2)
+    (entry,) = time_together([case], side_by_side.settings(2), cases.QUICK, 2, extra_backends=False)
+    assert ferronet.get_num_threads() == before
+    assert set(seen) == {("native", 1), ("native", 2)}
+    # warm-ups (one each), then rounds alternating the order
+    assert [n for _, n in seen[:6]] == [1, 2, 1, 2, 2, 1]
+    one, two = (report.derive(e) for e in side_by_side.split(entry))
+    assert (one["threads"], two["threads"]) == (1, 2)
+    assert set(one["times"]) == set(two["times"]) == {"native"} and one["case"] == two["case"] == "c"
+    assert one["per_step"]["native"] == pytest.approx(one["times"]["native"]["median"] / 2)
+
+
+def test_side_by_side_run_leaves_out_cases_in_processes_of_their_own() -> None:
+    import io
+
+    import ferronet
+    from ferronet.bench import side_by_side
+
+    if not ferronet.native_available():
+        pytest.skip("the native core is not built")
+    record = side_by_side.run(2, quick=True, only=["update", "two_processes"], log=io.StringIO())
+    labels = [(e["case"], e["threads"]) for e in record["results"]]
+    updates = [c.label for c in cases.suite(cases.QUICK, None, False) if getattr(c, "group", "") == "update"]
+    assert labels == [(label, n) for label in updates for n in (1, 2)]
+    assert all("median" in e["times"]["native"] for e in record["results"])
 
 
 def test_adam_bandwidth_target_uses_the_copy_of_the_same_thread_count() -> None:

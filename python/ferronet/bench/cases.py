@@ -115,6 +115,9 @@ class Case:
     info: dict[str, Any] = field(default_factory=dict)
     #: backends besides the run's (native, numpy, torch) that this case's build() knows, e.g. "onnxruntime"
     extra_backends: tuple[str, ...] = ()
+    #: False when its native work runs in processes of its own, at the thread count they were started with
+    #: (so ``ferronet.set_num_threads`` in the benchmark process does not govern it)
+    in_process: bool = True
 
 
 @dataclass(frozen=True)

@@ -63,11 +63,11 @@ def two_processes_bundle(sizes: Sizes, threads: int, torch: ModuleType | None, u
     data = f"batch {batch} ({'Fashion-MNIST' if real else 'random'})"
     alone = Case("two_processes", f"{SIMPLE_CONVNET.name}, 1 process alone", f"{steps} steps of {data}",
                  builder(1), "steps/s", float(steps), steps=steps, number=1, repeats=sizes.process_repeats,
-                 info={"processes": 1})
+                 info={"processes": 1}, in_process=False)
     together = Case("two_processes", f"{SIMPLE_CONVNET.name}, 2 processes together",
                     f"2 x {steps} steps of {data}, one start signal", builder(2), "steps/s", float(2 * steps),
                     steps=2 * steps, number=1, repeats=sizes.process_repeats,
-                    info={"processes": 2, "alone": alone.label})
+                    info={"processes": 2, "alone": alone.label}, in_process=False)
     return Bundle((alone, together))
 
 

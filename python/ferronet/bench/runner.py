@@ -21,8 +21,10 @@ from ferronet.bench import machine, report, targets
 from ferronet.bench.worker import child_env
 
 
-def run_child(threads: int, quick: bool, use_torch: bool, only: Sequence[str] | None = None) -> dict[str, Any]:
-    """Run the worker at ``threads`` threads in a new interpreter; returns its JSON record."""
+def run_child(threads: int, quick: bool, use_torch: bool, only: Sequence[str] | None = None,
+              side_by_side: bool = False) -> dict[str, Any]:
+    """Run the worker at ``threads`` threads in a new interpreter (``side_by_side``: native at 1 thread
+    against ``threads``, see ``bench.side_by_side``); returns its JSON record."""
     with tempfile.TemporaryDirectory(prefix="ferronet-bench-") as tmp:
         out = Path(tmp) / "result.json"
         cmd = [sys.executable, "-m", "ferronet.bench.worker", "--threads", str(threads), "--out", str(out)]
@@ -32,6 +34,8 @@ def run_child(threads: int, quick: bool, use_torch: bool, only: Sequence[str] | 
             cmd.append("--no-torch")
         if only:
             cmd += ["--only", ",".join(only)]
+        if side_by_side:
+            cmd.append("--side-by-side")
         proc = subprocess.run(cmd, env=child_env(threads), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True)
         if proc.returncode != 0 or not out.is_file():
@@ -40,6 +44,17 @@ def run_child(threads: int, quick: bool, use_torch: bool, only: Sequence[str] | 
         record = json.loads(out.read_text())
         record["log"] = proc.stdout
         return record
+
+
+def _logged_child(log: TextIO | None, what: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """:func:`run_child`, saying ``what`` first and printing the child's log lines to ``log``."""
+    if log:
+        print(f"{what} ...", file=log, flush=True)
+    child = run_child(*args, **kwargs)
+    lines = child.pop("log")
+    if log:
+        print(lines, end="", file=log, flush=True)
+    return child
 
 
 def run(threads: Sequence[int] = (1, 2), quick: bool = False, use_torch: bool = True,
@@ -55,16 +70,16 @@ def run(threads: Sequence[int] = (1, 2), quick: bool = False, use_torch: bool = 
         "results": [],
     }
     for n in threads:
-        if log:
-            print(f"benchmarking with {n} thread{'s' if n > 1 else ''}{' (quick)' if quick else ''} ...",
-                  file=log, flush=True)
-        child = run_child(n, quick, use_torch, only)
-        if log:
-            print(child.pop("log"), end="", file=log, flush=True)
-        else:
-            child.pop("log")
+        child = _logged_child(log, f"benchmarking with {n} thread{'s' if n > 1 else ''}{' (quick)' if quick else ''}",
+                              n, quick, use_torch, only)
         record["results"].extend(report.derive(e) for e in child.pop("results"))
         record["runs"].append(child)
+    most = max(threads, default=1)
+    if 1 in threads and most > 1 and any(e["threads"] == 1 and "native" in e["times"] for e in record["results"]):
+        child = _logged_child(log, f"native at 1 thread against {most}, side by side", most, quick, use_torch, only,
+                              side_by_side=True)
+        child["results"] = [report.derive(e) for e in child["results"]]
+        record["side_by_side"] = child
     record["targets"] = targets.check(record)
     torch_info = record["runs"][0]["torch"] if record["runs"] else {}
     record["torch_version"] = torch_info.get("version")

@@ -14,10 +14,10 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ContextManager
+from typing import Any
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -51,11 +51,24 @@ def _backend_of(key: str) -> str:
     return key.rsplit("/", 1)[-1]
 
 
-def _enter(key: str) -> ContextManager[Any]:
+def _library(backend: str) -> str:
+    """The library of a backend name: ``"native@1"`` (native at 1 thread, see ``side_by_side``) is native."""
+    return backend.partition("@")[0]
+
+
+@contextlib.contextmanager
+def _enter(key: str) -> Iterator[None]:
+    """The backend of timing key ``key`` active, and its thread count when it names one (``native@1``)."""
     import ferronet
 
-    backend = _backend_of(key)
-    return ferronet.use_backend(backend) if backend in ("native", "numpy") else contextlib.nullcontext()
+    backend, _, threads = _backend_of(key).partition("@")
+    with contextlib.ExitStack() as stack:
+        if backend in ("native", "numpy"):
+            stack.enter_context(ferronet.use_backend(backend))
+        if threads:
+            stack.callback(ferronet.set_num_threads, ferronet.get_num_threads())
+            ferronet.set_num_threads(int(threads))
+        yield
 
 
 def _describe(entry: dict[str, Any]) -> str:
@@ -68,11 +81,15 @@ def _describe(entry: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def time_together(group: Sequence[Any], backends: Sequence[str], sizes: Any, threads: int) -> list[dict[str, Any]]:
+def time_together(group: Sequence[Any], backends: Sequence[str], sizes: Any, threads: int,
+                  extra_backends: bool = True) -> list[dict[str, Any]]:
     """Time the cases of ``group`` on every backend in one interleaved comparison; one result entry per case.
 
-    A case's :class:`~ferronet.bench.cases.Load` is timed alone in the same
-    samples.  Every ``Built.close`` runs afterwards, also when timing fails.
+    A backend may name a thread count (``native@1``): it is timed with
+    ferronet at that many threads.  A case's extra backends (ONNX Runtime)
+    join unless ``extra_backends`` is False.  A case's
+    :class:`~ferronet.bench.cases.Load` is timed alone in the same samples.
+    Every ``Built.close`` runs afterwards, also when timing fails.
     """
     from ferronet.bench import timing
 
@@ -80,10 +97,10 @@ def time_together(group: Sequence[Any], backends: Sequence[str], sizes: Any, thr
     fns, warmups, notes, scales, closers = {}, {}, {}, {}, []
     try:
         for i, case in enumerate(group):
-            for backend in (*backends, *case.extra_backends):
+            for backend in (*backends, *(case.extra_backends if extra_backends else ())):
                 key = f"{i}/{backend}"
                 try:
-                    built = case.build(backend)
+                    built = case.build(_library(backend))
                 except Exception as exc:  # e.g. a network module that does not exist yet
                     notes[key] = f"could not build: {type(exc).__name__}: {exc}"
                     continue
@@ -166,9 +183,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--only", help="comma-separated case groups (e.g. matmul,adam)")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="time native only, at 1 thread and at --threads, interleaved (see bench.side_by_side)")
     args = parser.parse_args(argv)
     only = [g.strip() for g in args.only.split(",")] if args.only else None
-    record = run_cases(args.threads, args.quick, not args.no_torch, only)
+    if args.side_by_side:
+        from ferronet.bench import side_by_side
+
+        record = side_by_side.run(args.threads, args.quick, only)
+    else:
+        record = run_cases(args.threads, args.quick, not args.no_torch, only)
     with open(args.out, "w") as fh:
         json.dump(record, fh, indent=1)
     return 0

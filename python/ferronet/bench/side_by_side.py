@@ -1,0 +1,64 @@
+"""Native at 1 thread against native at n threads, side by side in one process.
+
+The suite's passes time each thread count in a process of its own, minutes
+apart; on a shared machine the speed drifts between them, so comparing the
+same case across two passes shows "slower with more threads" where nothing
+differs (a case that stays on one thread at both settings, say).  The
+target "native at 2 threads never slower than at 1" compares native with
+native, so it is measured the way every other ratio here is: in one
+comparison, samples interleaved.  One process (``python -m
+ferronet.bench.worker --side-by-side``, started like the n-thread pass, so
+NumPy's BLAS and torch have n threads) times each case's native callable
+at 1 thread and at n threads (``ferronet.set_num_threads`` switched around
+each sample), the Load beside it as in the pass.  Cases whose native work
+runs in processes of their own (``Case.in_process`` False) are left out.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+Entry = dict[str, Any]
+
+
+def settings(threads: int) -> tuple[str, str]:
+    """The two backends timed: native at 1 thread and native at ``threads``."""
+    return "native@1", f"native@{threads}"
+
+
+def split(entry: Entry) -> list[Entry]:
+    """One entry per setting (``threads`` 1 and n, times under ``"native"``) from an entry timed on both."""
+    out = []
+    for setting, timing in entry["times"].items():
+        threads = int(setting.partition("@")[2])
+        notes = {"native": note for key, note in entry.get("notes", {}).items() if key == setting}
+        out.append({**entry, "threads": threads, "times": {"native": timing}, "notes": notes})
+    return out
+
+
+def run(threads: int, quick: bool, only: list[str] | None = None, log=sys.stderr) -> dict[str, Any]:
+    """Every in-process case of the suite, native at 1 thread and at ``threads``; returns the JSON-able record."""
+    import ferronet
+    from ferronet.bench import cases
+    from ferronet.bench.worker import THREAD_VARS, _describe, time_together
+
+    if threads < 2:
+        raise ValueError(f"a side-by-side run compares 1 thread with more, got {threads}")
+    ferronet.set_num_threads(threads)
+    sizes = cases.QUICK if quick else cases.FULL
+    results = []
+    for item in cases.suite(sizes, None, use_real_data=not quick, threads=threads):
+        group = [c for c in (item.cases if isinstance(item, cases.Bundle) else (item,))
+                 if c.in_process and (not only or c.group in only)]
+        if not group:
+            continue
+        for entry in time_together(group, settings(threads), sizes, threads, extra_backends=False):
+            if not entry["times"]:  # no native form (the copy case)
+                continue
+            results += split(entry)
+            print(f"  [1 vs {threads} threads] {entry['case']:<34} {_describe(entry)}", file=log, flush=True)
+        del item, group
+    return {"threads": threads, "quick": quick, "env": {v: os.environ.get(v) for v in THREAD_VARS},
+            "results": results}
