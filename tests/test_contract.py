@@ -337,3 +337,30 @@ def test_multi_tensor_steps_check_their_arguments_alike():
     raises_everywhere(ValueError, lambda: ops.sgd_step([p, np.ones(4)], [g, np.ones(3)], 0.1))  # shapes
     raises_everywhere(ValueError, lambda: ops.sgd_step([p, p], [g, g], 0.1))       # the same param twice
     raises_everywhere(ValueError, lambda: ops.momentum_step([p], [g], [p], 0.1, 0.9))  # state aliases param
+
+
+# ---------------------------------------------------------------- the order of the checks
+
+
+@pytest.mark.parametrize("call, error, named", [
+    # a bad hyper-parameter value and a shape mismatch: the value is reported (dtypes, values, shapes)
+    (lambda: ops.rrelu_backward(np.ones(1), np.ones(0), 0.1, 0.2, 1.5), TypeError, "seed"),
+    (lambda: ops.rrelu_backward(np.ones(1), np.ones(0), 0.3, 0.2, 0), ValueError, "lower"),
+    (lambda: ops.leaky_relu_backward(np.ones(1), np.ones(2), -1.0), ValueError, "alpha"),
+    (lambda: ops.elu_backward(np.ones(1), np.ones(2), 0.0), ValueError, "alpha"),
+    (lambda: ops.swish_backward(np.ones(1), np.ones(2), np.inf), ValueError, "beta"),
+])
+def test_hyper_parameters_are_checked_before_the_shapes(call, error, named):
+    for name in AVAILABLE_BACKENDS:
+        with ferronet.use_backend(name), pytest.raises(error) as info:
+            call()
+        assert named in str(info.value) and "shape" not in str(info.value), (name, info.value)
+
+
+def test_a_stride_past_the_plane_leaves_one_window(backend):
+    """A stride of 2**63 or more is valid where it leaves one window per axis (NumPy's int64 arithmetic
+    in the reference must not overflow on it)."""
+    x = np.arange(9, dtype=F32).reshape(1, 1, 3, 3)
+    out, argmax = ops.max_pool_forward(x, 2, 2, 2**63, 1)
+    assert out.tolist() == [[[[0.0]]]] and argmax.tolist() == [[[[0]]]]
+    assert ops.avg_pool_forward(x, 3, 3, 2**63, 0).tolist() == [[[[4.0]]]]

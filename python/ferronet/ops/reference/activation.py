@@ -28,6 +28,7 @@ from ferronet.ops import _checks
 from ferronet.ops.reference.dropout import _splitmix64
 
 F = TypeVar("F", bound=Callable[..., object])
+H = TypeVar("H")
 
 #: GELU's tanh form ``x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`` is ``x * sigmoid(z)``
 #: with ``z = x (GELU_A + GELU_B x^2)``.
@@ -48,10 +49,14 @@ def _quiet(fn: F) -> F:
     return quiet  # type: ignore[return-value]
 
 
-def _backward_arrays(dout: np.ndarray, saved_name: str, saved: np.ndarray) -> None:
-    """dout and the forward's output or input: one float dtype, one shape."""
+def _backward_arrays(dout: np.ndarray, saved_name: str, saved: np.ndarray,
+                     hyper: Callable[[], H] = lambda: None) -> H:
+    """dout and the forward's output or input: one float dtype, then ``hyper()`` (the hyper-parameters'
+    value checks, returning the checked values), then one shape: the native bindings' order."""
     _checks.same_dtype(**{"dout": dout, saved_name: saved})
+    checked = hyper()
     _checks.same_shape("dout", dout, saved_name, saved)
+    return checked
 
 
 def _zero(a: np.ndarray) -> np.ndarray:
@@ -141,8 +146,7 @@ def leaky_relu_forward(x: np.ndarray, alpha: float) -> np.ndarray:
 def leaky_relu_backward(dout: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
     """``dout`` where ``y > 0``, else ``alpha * dout`` (y is the forward output; alpha >= 0 makes its sign x's)."""
     _checks.real("alpha", alpha)
-    _backward_arrays(dout, "y", y)
-    a = dout.dtype.type(_nonnegative("alpha", alpha))
+    a = dout.dtype.type(_backward_arrays(dout, "y", y, lambda: _nonnegative("alpha", alpha)))
     return np.where(y > 0, dout, a * dout)
 
 
@@ -190,8 +194,7 @@ def swish_backward(dout: np.ndarray, x: np.ndarray, beta: float) -> np.ndarray:
     where ``s`` is 0, so infinite z give the limits 1 and 0.
     """
     _checks.real("beta", beta)
-    _backward_arrays(dout, "x", x)
-    z = x.dtype.type(_checks.finite("beta", beta)) * x
+    z = x.dtype.type(_backward_arrays(dout, "x", x, lambda: _checks.finite("beta", beta))) * x
     s, rest = _sigmoid_pair(z)
     zr = np.where(rest == 0, _zero(x), z * rest)
     return np.asarray(dout * _gated(1 + zr, s))
@@ -239,8 +242,7 @@ def elu_forward(x: np.ndarray, alpha: float) -> np.ndarray:
 def elu_backward(dout: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
     """``dout`` where ``y > 0``, else ``dout * (y + alpha)`` (that is ``alpha exp(x)``; y is the forward output)."""
     _checks.real("alpha", alpha)
-    _backward_arrays(dout, "y", y)
-    a = dout.dtype.type(_positive("alpha", alpha))
+    a = dout.dtype.type(_backward_arrays(dout, "y", y, lambda: _positive("alpha", alpha)))
     return np.where(y > 0, dout, dout * (y + a))
 
 
@@ -285,8 +287,7 @@ def rrelu_backward(dout: np.ndarray, y: np.ndarray, lower: float, upper: float, 
     """``dout`` where ``y > 0``, else ``dout * slope_i``: the slopes of the forward call with the same
     ``lower``, ``upper`` and ``seed`` (y is its output; the slopes are >= 0, so y's sign is x's)."""
     _checks.real("lower", lower), _checks.real("upper", upper)
-    _backward_arrays(dout, "y", y)
-    lo, hi, seed = _rrelu_checks(lower, upper, seed)
+    lo, hi, seed = _backward_arrays(dout, "y", y, lambda: _rrelu_checks(lower, upper, seed))
     return np.where(y > 0, dout, dout * _rrelu_slopes(dout, lo, hi, seed))
 
 

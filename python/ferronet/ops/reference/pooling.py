@@ -35,6 +35,9 @@ def max_pool_forward(x: np.ndarray, pool_h: int, pool_w: int, stride: int = 2,
     h, w = x.shape[2:]
     if x.size == 0:  # no planes
         return np.empty(x.shape[:2] + (oh, ow), dtype=x.dtype), np.empty(x.shape[:2] + (oh, ow), dtype=np.int32)
+    # A stride past the padded plane leaves one window per axis, at 0: the same with any such stride,
+    # and NumPy's int64 arithmetic below cannot hold one of 2**63 or more.
+    stride = min(stride, h + w + 2 * pad)
     win = _gather_windows(_pad_hw(x, pad, -np.inf), pool_h, pool_w, stride, oh, ow)  # (N, C, oh, ow, K)
     k = np.argmax(win, axis=-1)  # (N, C, oh, ow), index in the window
     out = np.take_along_axis(win, k[..., None], axis=-1)[..., 0]  # (N, C, oh, ow)
