@@ -228,20 +228,12 @@ class Momentum(Optimizer):
         ops.momentum_step(params, grads, *states, self.lr, self.momentum)
 
 
-class Nesterov(Optimizer):
-    """Nesterov momentum (Bengio et al. 2012), state ``v``.
+class Nesterov(Momentum):
+    """Nesterov momentum (Bengio et al. 2012): :class:`Momentum`'s state and hyper-parameters, a look-ahead step.
 
     ``param += momentum**2 * v - (1 + momentum) * lr * grad`` with the
     velocity *before* this step, then ``v = momentum * v - lr * grad``.
     """
-
-    state_names = ("v",)
-
-    def __init__(self, lr: float = 0.01, momentum: float = 0.9, *, clip_norm: float | None = None) -> None:
-        super().__init__(clip_norm)
-        self.lr = lr
-        self.momentum = momentum
-        self.v: dict[str, np.ndarray] = {}
 
     def _step(self, params, grads, *states) -> None:
         ops.nesterov_step(params, grads, *states, self.lr, self.momentum)

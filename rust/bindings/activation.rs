@@ -146,113 +146,69 @@ plain_activation!(
     "The derivative of the tanh-form GELU at `x`, times `dout`."
 );
 
-/// `x` where `x > 0`, else `alpha * x`; `alpha >= 0`.
-#[pyfunction]
-pub fn leaky_relu_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, alpha: Real) -> PyResult<Bound<'py, PyAny>> {
-    let dtype = float_dtype("x", x)?;
-    let alpha = nonnegative("alpha", alpha)?;
-    dispatch!(dtype, leaky_forward(py, x, alpha))
+/// Forward and backward bindings of an element-wise activation with one
+/// real hyper-parameter, checked by `$check` (after the arrays' dtypes).
+macro_rules! one_parameter_activation {
+    ($forward:ident, $backward:ident, $saved:ident, $param:ident: $check:ident, $fdoc:literal, $bdoc:literal) => {
+        #[doc = $fdoc]
+        #[pyfunction]
+        pub fn $forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, $param: Real) -> PyResult<Bound<'py, PyAny>> {
+            fn typed<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, p: f64) -> PyResult<Bound<'py, PyAny>> {
+                unary(py, x, |x, y| activation::$forward(x, T::from_f64(p), y))
+            }
+            let dtype = float_dtype("x", x)?;
+            let p = $check(stringify!($param), $param)?;
+            dispatch!(dtype, typed(py, x, p))
+        }
+
+        #[doc = $bdoc]
+        #[pyfunction]
+        pub fn $backward<'py>(
+            py: Python<'py>,
+            dout: &Bound<'py, PyAny>,
+            $saved: &Bound<'py, PyAny>,
+            $param: Real,
+        ) -> PyResult<Bound<'py, PyAny>> {
+            fn typed<'py, T: Elem>(
+                py: Python<'py>,
+                dout: &Bound<'py, PyAny>,
+                saved: (&str, &Bound<'py, PyAny>),
+                p: f64,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                backward(py, dout, saved, |g, s, dx| activation::$backward(g, s, T::from_f64(p), dx))
+            }
+            let saved = (stringify!($saved), $saved);
+            let dtype = pair_dtype(dout, saved)?;
+            let p = $check(stringify!($param), $param)?;
+            dispatch!(dtype, typed(py, dout, saved, p))
+        }
+    };
 }
 
-fn leaky_forward<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, alpha: f64) -> PyResult<Bound<'py, PyAny>> {
-    unary(py, x, |x, y| activation::leaky_relu_forward(x, T::from_f64(alpha), y))
-}
-
-/// `dout` where `y > 0`, else `alpha * dout`.
-#[pyfunction]
-pub fn leaky_relu_backward<'py>(
-    py: Python<'py>,
-    dout: &Bound<'py, PyAny>,
-    y: &Bound<'py, PyAny>,
-    alpha: Real,
-) -> PyResult<Bound<'py, PyAny>> {
-    let dtype = pair_dtype(dout, ("y", y))?;
-    let alpha = nonnegative("alpha", alpha)?;
-    dispatch!(dtype, leaky_backward(py, dout, y, alpha))
-}
-
-fn leaky_backward<'py, T: Elem>(
-    py: Python<'py>,
-    dout: &Bound<'py, PyAny>,
-    y: &Bound<'py, PyAny>,
-    alpha: f64,
-) -> PyResult<Bound<'py, PyAny>> {
-    backward(py, dout, ("y", y), |g, y, dx| {
-        activation::leaky_relu_backward(g, y, T::from_f64(alpha), dx)
-    })
-}
-
-/// `x * sigmoid(beta * x)` (SiLU for `beta = 1`).
-#[pyfunction]
-pub fn swish_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, beta: Real) -> PyResult<Bound<'py, PyAny>> {
-    let dtype = float_dtype("x", x)?;
-    let beta = finite("beta", beta)?;
-    dispatch!(dtype, swish_fwd(py, x, beta))
-}
-
-fn swish_fwd<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, beta: f64) -> PyResult<Bound<'py, PyAny>> {
-    unary(py, x, |x, y| activation::swish_forward(x, T::from_f64(beta), y))
-}
-
-/// The derivative of swish at `x`, times `dout`.
-#[pyfunction]
-pub fn swish_backward<'py>(
-    py: Python<'py>,
-    dout: &Bound<'py, PyAny>,
-    x: &Bound<'py, PyAny>,
-    beta: Real,
-) -> PyResult<Bound<'py, PyAny>> {
-    let dtype = pair_dtype(dout, ("x", x))?;
-    let beta = finite("beta", beta)?;
-    dispatch!(dtype, swish_bwd(py, dout, x, beta))
-}
-
-fn swish_bwd<'py, T: Elem>(
-    py: Python<'py>,
-    dout: &Bound<'py, PyAny>,
-    x: &Bound<'py, PyAny>,
-    beta: f64,
-) -> PyResult<Bound<'py, PyAny>> {
-    backward(py, dout, ("x", x), |g, x, dx| {
-        activation::swish_backward(g, x, T::from_f64(beta), dx)
-    })
-}
-
-/// `x` where `x > 0`, else `alpha * (exp(x) - 1)`; `alpha > 0`.
-#[pyfunction]
-pub fn elu_forward<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, alpha: Real) -> PyResult<Bound<'py, PyAny>> {
-    let dtype = float_dtype("x", x)?;
-    let alpha = positive("alpha", alpha)?;
-    dispatch!(dtype, elu_fwd(py, x, alpha))
-}
-
-fn elu_fwd<'py, T: Elem>(py: Python<'py>, x: &Bound<'py, PyAny>, alpha: f64) -> PyResult<Bound<'py, PyAny>> {
-    unary(py, x, |x, y| activation::elu_forward(x, T::from_f64(alpha), y))
-}
-
-/// `dout` where `y > 0`, else `dout * (y + alpha)`.
-#[pyfunction]
-pub fn elu_backward<'py>(
-    py: Python<'py>,
-    dout: &Bound<'py, PyAny>,
-    y: &Bound<'py, PyAny>,
-    alpha: Real,
-) -> PyResult<Bound<'py, PyAny>> {
-    let dtype = pair_dtype(dout, ("y", y))?;
-    let alpha = positive("alpha", alpha)?;
-    dispatch!(dtype, elu_bwd(py, dout, y, alpha))
-}
-
-fn elu_bwd<'py, T: Elem>(
-    py: Python<'py>,
-    dout: &Bound<'py, PyAny>,
-    y: &Bound<'py, PyAny>,
-    alpha: f64,
-) -> PyResult<Bound<'py, PyAny>> {
-    backward(py, dout, ("y", y), |g, y, dx| {
-        activation::elu_backward(g, y, T::from_f64(alpha), dx)
-    })
-}
+one_parameter_activation!(
+    leaky_relu_forward,
+    leaky_relu_backward,
+    y,
+    alpha: nonnegative,
+    "`x` where `x > 0`, else `alpha * x`; `alpha >= 0`.",
+    "`dout` where `y > 0`, else `alpha * dout`."
+);
+one_parameter_activation!(
+    swish_forward,
+    swish_backward,
+    x,
+    beta: finite,
+    "`x * sigmoid(beta * x)` (SiLU for `beta = 1`).",
+    "The derivative of swish at `x`, times `dout`."
+);
+one_parameter_activation!(
+    elu_forward,
+    elu_backward,
+    y,
+    alpha: positive,
+    "`x` where `x > 0`, else `alpha * (exp(x) - 1)`; `alpha > 0`.",
+    "`dout` where `y > 0`, else `dout * (y + alpha)`."
+);
 
 /// Randomized leaky ReLU (training): slopes drawn from `(seed, flat index)` in `[lower, upper)`.
 #[pyfunction]
