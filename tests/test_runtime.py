@@ -219,3 +219,25 @@ def test_set_num_threads_accepts_numpy_ints_without_a_warning(restore_threads):
         warnings.simplefilter("error")
         ferronet.set_num_threads(np.int64(1))
     assert ferronet.get_num_threads() == 1
+
+
+# ---------------------------------------------------------------- empty work
+
+
+EMPTY_IMAGES_CHILD = """
+import numpy as np, ferronet
+from ferronet import ops
+x = np.empty((2**36, 0, 0, 0), np.float32)  # 2**36 images of no channels: no data at all
+for backend in ("native", "numpy"):
+    with ferronet.use_backend(backend):
+        col = ops.im2col(x, 1, 1, 1, 1)
+        back = ops.col2im(col, x.shape, 1, 1, 1, 1)
+        assert col.shape == (2**38, 0) and back.shape == x.shape, (backend, col.shape, back.shape)
+print("done")
+"""
+
+
+def test_many_images_of_no_channels_are_no_work():
+    """The image loop is skipped when there is nothing to write (it once ran 2**36 empty iterations)."""
+    result = run_child(EMPTY_IMAGES_CHILD, timeout=60)
+    assert result.returncode == 0 and "done" in result.stdout, result.stderr

@@ -94,6 +94,9 @@ pub fn im2col<T: Float>(x: &[T], g: &Window, col: &mut [T]) {
     assert_eq!(x.len(), g.n * g.image());
     let rows_per_image = g.out_plane() * g.patch();
     assert_eq!(col.len(), g.n * rows_per_image);
+    if col.is_empty() {
+        return; // no channels (or no images): nothing to write, however many images there are
+    }
     let shared = SharedMut::new(col);
     run_chunks(g.n, threads_for(col_len(g), GRAIN), |n| {
         // SAFETY: image n owns rows n*oh*ow .. (n+1)*oh*ow of col.
@@ -168,6 +171,9 @@ pub fn col2im<T: Float>(col: &[T], g: &Window, x: &mut [T]) {
     assert_eq!(x.len(), g.n * g.image());
     let rows_per_image = g.out_plane() * g.patch();
     assert_eq!(col.len(), g.n * rows_per_image);
+    if x.is_empty() {
+        return; // no channels (or no images): nothing to write, however many images there are
+    }
     let shared = SharedMut::new(x);
     run_chunks(g.n, threads_for(col_len(g), GRAIN), |n| {
         // SAFETY: image n writes only its own (c, h, w) block of x.
@@ -260,6 +266,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn no_channels_means_no_work_however_many_images() {
+        // 2^40 images of no channels: a loop over the images would run for hours
+        let g = Window::new([1 << 40, 0, 0, 0], 1, 1, 1, 1).unwrap();
+        assert_eq!((g.oh, g.ow), (2, 2));
+        im2col::<f32>(&[], &g, &mut []);
+        col2im::<f32>(&[], &g, &mut []);
     }
 
     #[test]
