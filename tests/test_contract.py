@@ -364,3 +364,21 @@ def test_a_stride_past_the_plane_leaves_one_window(backend):
     out, argmax = ops.max_pool_forward(x, 2, 2, 2**63, 1)
     assert out.tolist() == [[[[0.0]]]] and argmax.tolist() == [[[[0]]]]
     assert ops.avg_pool_forward(x, 3, 3, 2**63, 0).tolist() == [[[[4.0]]]]
+
+
+def test_windows_wholly_in_a_huge_padding_are_zeros():
+    """A padding of 2**40 with a stride as large: the windows that reach the data see it, the others
+    are zeros, alike on both backends, and no backend materialises the padded input."""
+    x = np.arange(1, 7, dtype=F64).reshape(1, 1, 2, 3)
+    # 3 x 3 positions of a 1x1 window; only the middle one, at x[0, 0], is on the data
+    for col in on_every_backend(lambda: ops.im2col(x, 1, 1, 2**40, 2**40)).values():
+        assert col.ravel().tolist() == [0, 0, 0, 0, 1, 0, 0, 0, 0]
+    calls = [lambda: ops.im2col(x, 2, 2, 2**40, 2**40 - 1),
+             lambda: ops.col2im(np.arange(16.0).reshape(4, 4), x.shape, 2, 2, 2**40, 2**40 - 1),
+             lambda: ops.conv_forward(x, np.ones((2, 1, 2, 2)), np.ones(2), 2**40, 2**40 - 1),
+             lambda: ops.im2col(np.ones((1, 1, 0, 0), F32), 1, 1, 2**40, 2**40)]
+    for call in calls:
+        native, numpy_ = on_every_backend(call).values() if len(AVAILABLE_BACKENDS) == 2 else (call(), call())
+        np.testing.assert_array_equal(native, numpy_)
+    # the live window of the 2x2 case starts at x[1, 1]: its taps are x[1, 1], x[1, 2], padding, padding
+    assert ops.im2col(x, 2, 2, 2**40, 2**40 - 1)[3].tolist() == [5, 6, 0, 0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ferronet.ops import _checks
-from ferronet.ops.reference._windows import _pad_hw, _window
+from ferronet.ops.reference._windows import live_span
 
 
 def im2col(x: np.ndarray, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0) -> np.ndarray:
@@ -19,16 +19,20 @@ def im2col(x: np.ndarray, filter_h: int, filter_w: int, stride: int = 1, pad: in
     """
     _checks.float_array("x", x)
     oh, ow = _checks.geometry(x.shape, filter_h, filter_w, stride, pad)
-    n, c = x.shape[:2]
+    n, c, h, w = x.shape
     if n * oh * ow == 0 or c == 0:
         return np.empty((n * oh * ow, c * filter_h * filter_w), dtype=x.dtype)  # nothing to unfold
-    img = _pad_hw(x, pad)  # (N, C, H + 2p, W + 2p)
-    col = np.empty((n, oh, ow, c, filter_h, filter_w), dtype=x.dtype)
-    for ky in range(filter_h):
-        rows = _window(ky, oh, stride)
-        for kx in range(filter_w):
-            # (N, C, oh, ow) -> (N, oh, ow, C)
-            col[:, :, :, :, ky, kx] = img[:, :, rows, _window(kx, ow, stride)].transpose(0, 2, 3, 1)
+    rows, cols = live_span(h, filter_h, stride, pad, oh), live_span(w, filter_w, stride, pad, ow)
+    everywhere = rows.count == oh and cols.count == ow  # else the windows in the padding stay zero
+    col = (np.empty if everywhere else np.zeros)((n, oh, ow, c, filter_h, filter_w), dtype=x.dtype)
+    if rows.count and cols.count:
+        img = np.pad(x, ((0, 0), (0, 0), (rows.pad, rows.pad), (cols.pad, cols.pad)))  # (N, C, H + 2p, W + 2p)
+        live = col[:, rows.positions, cols.positions]  # a view
+        for ky in range(filter_h):
+            for kx in range(filter_w):
+                # (N, C, oh, ow) -> (N, oh, ow, C)
+                live[:, :, :, :, ky, kx] = img[:, :, rows.window(ky, stride), cols.window(kx, stride)].transpose(
+                    0, 2, 3, 1)
     return col.reshape(n * oh * ow, c * filter_h * filter_w)
 
 
@@ -48,14 +52,15 @@ def col2im(col: np.ndarray, input_shape: tuple[int, int, int, int], filter_h: in
     _checks.expect_shape("col", col, expected, f"im2col of input_shape {(n, c, h, w)}")
     if n * c * h * w == 0 or col.size == 0:
         return np.zeros((n, c, h, w), dtype=col.dtype)  # nothing to fold
-    col6 = col.reshape(n, oh, ow, c, filter_h, filter_w)
-    img = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=col.dtype)
+    rows, cols = live_span(h, filter_h, stride, pad, oh), live_span(w, filter_w, stride, pad, ow)
+    # only the windows that reach the data add to it (the others fall wholly on the padding)
+    live = col.reshape(n, oh, ow, c, filter_h, filter_w)[:, rows.positions, cols.positions]
+    img = np.zeros((n, c, h + 2 * rows.pad, w + 2 * cols.pad), dtype=col.dtype)
     for ky in range(filter_h):
-        rows = _window(ky, oh, stride)
         for kx in range(filter_w):
-            # (N, oh, ow, C) -> (N, C, oh, ow)
-            img[:, :, rows, _window(kx, ow, stride)] += col6[:, :, :, :, ky, kx].transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(img[:, :, pad:pad + h, pad:pad + w])
+            taps = live[..., ky, kx].transpose(0, 3, 1, 2)  # (N, oh, ow, C) -> (N, C, oh, ow)
+            img[:, :, rows.window(ky, stride), cols.window(kx, stride)] += taps
+    return np.ascontiguousarray(img[:, :, rows.pad:rows.pad + h, cols.pad:cols.pad + w])
 
 
 # --------------------------------------------------------------------------
