@@ -3,6 +3,8 @@ normalization, dropout): native against the NumPy reference."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -55,10 +57,15 @@ def assert_conv_close(got, want, scale, dtype):
     float32: within 1e-4 of the largest such sum in the same output plane (the last two axes). Winograd's
     F(4x4, 3x3) trades precision for speed: it mixes a tile's 6x6 inputs with coefficients up to 8; its
     error measured at most 1.4e-5 of that sum on DeepConvNet's layers, where the unrolled product and
-    F(2x2, 3x3) stay near 3e-7. float64: within 1e-12 of it."""
+    F(2x2, 3x3) stay near 3e-7. float64: within 1e-12 of it.
+
+    With F(4x4, 3x3) forced everywhere (``FERRONET_CONV=winograd4``, which the automatic choice never does
+    on planes this small) float32 gets 1e-3: on a 1x1 plane the input gradient is one product, which the
+    transforms compute from all nine taps of the filter, so its error follows their size, not that
+    product's (1.4e-4 of it measured, with a centre tap small beside the others)."""
     assert got.dtype == dtype and got.shape == want.shape
     bound = np.max(np.abs(scale), axis=(-2, -1), keepdims=True) if scale.ndim >= 2 else np.abs(scale)
-    rel = 1e-4 if dtype == np.float32 else 1e-12
+    rel = (1e-3 if os.environ.get("FERRONET_CONV") == "winograd4" else 1e-4) if dtype == np.float32 else 1e-12
     err = np.abs(got.astype(np.float64) - want.astype(np.float64))
     assert np.all(err <= rel * bound + 1e-30), f"worst error {np.max(err / (bound + 1e-30)):.2e} of the bound's scale"
 
@@ -230,6 +237,8 @@ def test_convolution_scratch_too_large_is_an_exception_not_an_abort(call):
     import sys
 
     code = f"""
+import os
+
 import numpy as np
 from ferronet.ops import native as ops
 one, big = np.ones((1, 1, 1, 1), np.float32), np.ones((1, 1, 301, 301), np.float32)
