@@ -42,7 +42,7 @@ def run(threads: int, quick: bool, only: list[str] | None = None, log=sys.stderr
     """Every in-process case of the suite, native at 1 thread and at ``threads``; returns the JSON-able record."""
     import ferronet
     from ferronet.bench import cases
-    from ferronet.bench.worker import THREAD_VARS, _describe, time_together
+    from ferronet.bench.worker import THREAD_VARS, describe, time_together
 
     if threads < 2:
         raise ValueError(f"a side-by-side run compares 1 thread with more, got {threads}")
@@ -58,7 +58,7 @@ def run(threads: int, quick: bool, only: list[str] | None = None, log=sys.stderr
             if not entry["times"]:  # no native form (the copy case)
                 continue
             results += split(entry)
-            print(f"  [1 vs {threads} threads] {entry['case']:<34} {_describe(entry)}", file=log, flush=True)
+            print(f"  [1 vs {threads} threads] {entry['case']:<34} {describe(entry)}", file=log, flush=True)
         del item, group
     return {"threads": threads, "quick": quick, "env": {v: os.environ.get(v) for v in THREAD_VARS},
             "results": results}

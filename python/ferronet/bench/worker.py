@@ -71,7 +71,8 @@ def _enter(key: str) -> Iterator[None]:
         yield
 
 
-def _describe(entry: dict[str, Any]) -> str:
+def describe(entry: dict[str, Any]) -> str:
+    """One progress line's figures: each backend's median in ms, or ERROR."""
     parts = []
     for backend, timing in entry["times"].items():
         if "error" in timing:
@@ -163,7 +164,7 @@ def run_cases(threads: int, quick: bool, use_torch: bool, only: list[str] | None
             continue
         for entry in time_together(group, backends, sizes, threads):
             results.append(entry)
-            print(f"  [{threads} thread{'s' if threads > 1 else ''}] {entry['case']:<34} {_describe(entry)}",
+            print(f"  [{threads} thread{'s' if threads > 1 else ''}] {entry['case']:<34} {describe(entry)}",
                   file=log, flush=True)
         del item, group
     return {
