@@ -290,3 +290,11 @@ def test_activation_cases_cover_every_kernel_and_run(backend: str) -> None:
     for case in suite:
         case.build(backend).fn()
         assert case.build("torch") is None  # no torch module given
+
+
+def test_side_by_side_worker_needs_more_than_one_thread(capsys) -> None:
+    from ferronet.bench import worker
+
+    with pytest.raises(SystemExit) as info:
+        worker.main(["--threads", "1", "--side-by-side", "--out", "unused.json"])
+    assert info.value.code == 2 and "--threads must be at least 2, got 1" in capsys.readouterr().err

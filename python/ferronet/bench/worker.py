@@ -187,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--side-by-side", action="store_true",
                         help="time native only, at 1 thread and at --threads, interleaved (see bench.side_by_side)")
     args = parser.parse_args(argv)
+    if args.side_by_side and args.threads < 2:
+        parser.error(f"--side-by-side compares 1 thread with more: --threads must be at least 2, got {args.threads}")
     only = [g.strip() for g in args.only.split(",")] if args.only else None
     if args.side_by_side:
         from ferronet.bench import side_by_side
