@@ -40,7 +40,9 @@ def set_num_threads(n: int) -> None:
     ValueError below 1).  More threads than :func:`max_threads` (a few per
     CPU) only add contention: the count is capped there, with a
     ``RuntimeWarning``.  Small problems stay on one thread whatever ``n``
-    is.  The NumPy backend is not affected (its BLAS reads
+    is, and while other runnable threads (another process, NumPy's BLAS
+    workers) leave fewer than ``n`` CPUs free a kernel runs on fewer; its
+    result is the same either way.  The NumPy backend is not affected (its BLAS reads
     ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` at start-up).
     """
     count = thread_count(n)

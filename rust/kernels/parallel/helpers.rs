@@ -61,6 +61,15 @@ pub fn wake(count: usize) {
     }
 }
 
+/// Helpers started and not parked: runnable threads of this pool.
+pub fn awake() -> usize {
+    let started = STARTED.load(Ordering::Acquire);
+    HELPERS[..started]
+        .iter()
+        .filter(|helper| !helper.parked.load(Ordering::Relaxed))
+        .count()
+}
+
 /// Helpers started so far (for tests and `show_config`).
 pub fn started() -> usize {
     STARTED.load(Ordering::Acquire)

@@ -14,6 +14,9 @@
 //!   touching the caller's data;
 //! * idle helpers spin in short bursts and yield between them for a short
 //!   while after work, then park (`helpers.rs`);
+//! * a region takes no more threads than other runnable threads leave CPUs
+//!   for (`crowding.rs`): beside a spinning BLAS thread on two cores the
+//!   caller works alone rather than time-slice with it;
 //! * after `fork` the child forgets the parent's helpers and starts its own;
 //! * a long call can be interrupted between chunks (`interrupt.rs`).
 //!
@@ -21,6 +24,7 @@
 //! whose helper was descheduled waited a whole time slice for it, and its
 //! pool cannot be rebuilt in a forked child.)
 
+mod crowding;
 mod futex;
 mod helpers;
 mod interrupt;
@@ -101,8 +105,8 @@ pub fn max_threads() -> usize {
     (cpu_count() * MAX_THREADS_PER_CPU).clamp(2, MAX_HELPERS + 1)
 }
 
-/// Use `n` threads from now on, at least 1 and at most [`max_threads`];
-/// returns the count in effect.
+/// Use up to `n` threads from now on (fewer while other threads crowd the
+/// CPUs), at least 1 and at most [`max_threads`]; returns the count in effect.
 pub fn set_num_threads(n: usize) -> usize {
     let n = n.clamp(1, max_threads());
     THREADS.store(n, Ordering::Relaxed);
@@ -123,7 +127,10 @@ pub fn helpers_started() -> usize {
 }
 
 /// How many threads `work` units deserve when each thread should get at
-/// least `grain` of them (1 inside another parallel region).
+/// least `grain` of them (1 inside another parallel region). Kernels plan
+/// their blocks for this count, which depends only on the work and
+/// [`set_num_threads`], so their results never depend on what else runs;
+/// [`run_chunks`] may then run the blocks on fewer threads.
 pub fn threads_for(work: usize, grain: usize) -> usize {
     if in_region() {
         return 1;
@@ -135,7 +142,7 @@ pub fn threads_for(work: usize, grain: usize) -> usize {
 /// caller included), each chunk exactly once; chunks not yet started are
 /// skipped once [`stop_requested`] says so.
 pub fn run_chunks(chunks: usize, threads: usize, f: impl Fn(usize) + Sync) {
-    let threads = threads.min(chunks).min(num_threads());
+    let threads = crowding::usable(threads.min(chunks).min(num_threads()), helpers::awake);
     if threads <= 1 || in_region() {
         for i in 0..chunks {
             if stop_requested() {
