@@ -298,3 +298,18 @@ def test_side_by_side_worker_needs_more_than_one_thread(capsys) -> None:
     with pytest.raises(SystemExit) as info:
         worker.main(["--threads", "1", "--side-by-side", "--out", "unused.json"])
     assert info.value.code == 2 and "--threads must be at least 2, got 1" in capsys.readouterr().err
+
+
+def test_side_by_side_gives_every_case_at_least_five_samples_per_setting() -> None:
+    """A ratio of two medians of two samples is noise: the epochs get more side by side."""
+    from ferronet.bench import cases
+    from ferronet.bench.side_by_side import MIN_REPEATS, with_min_repeats
+
+    def case(repeats):
+        return cases.Case("g", f"r{repeats}", "", lambda backend: None, repeats=repeats)
+
+    epoch, later = with_min_repeats([case(2), case(2)], default=7)
+    assert (epoch.repeats, later.repeats) == (MIN_REPEATS, 2) and MIN_REPEATS >= 5   # a bundle uses the first's
+    assert with_min_repeats([case(None)], default=7)[0].repeats == 7
+    assert with_min_repeats([case(9)], default=7)[0].repeats == 9
+    assert with_min_repeats([], default=7) == []

@@ -16,11 +16,17 @@ runs in processes of their own (``Case.in_process`` False) are left out.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from typing import Any
 
 Entry = dict[str, Any]
+
+#: Samples per setting at least, in a full run.  The passes time the epochs
+#: and DeepConvNet's steps twice; a ratio of two medians of two samples on
+#: this kind of machine moves by 10-25% between runs.
+MIN_REPEATS = 5
 
 
 def settings(threads: int) -> tuple[str, str]:
@@ -38,6 +44,14 @@ def split(entry: Entry) -> list[Entry]:
     return out
 
 
+def with_min_repeats(group: list[Any], default: int) -> list[Any]:
+    """``group``'s cases, the first (whose repeats a bundle shares) with at least :data:`MIN_REPEATS` samples."""
+    if not group:
+        return group
+    first = group[0]
+    return [dataclasses.replace(first, repeats=max(first.repeats or default, MIN_REPEATS)), *group[1:]]
+
+
 def run(threads: int, quick: bool, only: list[str] | None = None, log=sys.stderr) -> dict[str, Any]:
     """Every in-process case of the suite, native at 1 thread and at ``threads``; returns the JSON-able record."""
     import ferronet
@@ -52,6 +66,8 @@ def run(threads: int, quick: bool, only: list[str] | None = None, log=sys.stderr
     for item in cases.suite(sizes, None, use_real_data=not quick, threads=threads):
         group = [c for c in (item.cases if isinstance(item, cases.Bundle) else (item,))
                  if c.in_process and (not only or c.group in only)]
+        if not quick:
+            group = with_min_repeats(group, sizes.repeats)
         if not group:
             continue
         for entry in time_together(group, settings(threads), sizes, threads, extra_backends=False):
