@@ -20,6 +20,10 @@ fn _native(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
     m.add_function(wrap_pyfunction!(info::max_threads, m)?)?;
     m.add_function(wrap_pyfunction!(info::simd_features, m)?)?;
     m.add_function(wrap_pyfunction!(info::simd_tier, m)?)?;
+    m.add_function(wrap_pyfunction!(info::buffer_cache, m)?)?;
+    m.add_function(wrap_pyfunction!(info::set_buffer_cache_limit, m)?)?;
+    m.add_function(wrap_pyfunction!(info::release_buffers, m)?)?;
+    m.add_class::<bindings::array::Buffer>()?;
 
     m.add_function(wrap_pyfunction!(dense::matmul, m)?)?;
     m.add_function(wrap_pyfunction!(dense::affine_forward_py, m)?)?;

@@ -315,7 +315,7 @@ def test_stubs_and_signatures_match_the_reference():
     from ferronet import _native, ops
 
     stub = ast.parse((Path(ferronet.__file__).parent / "_native.pyi").read_text())
-    stubbed = {node.name for node in stub.body if isinstance(node, ast.FunctionDef)}
+    stubbed = {node.name for node in stub.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
     public = {name for name in dir(_native) if not name.startswith("_")}
     assert stubbed == public
     for name in ops.KERNELS:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from ferronet._version import __version__
 from ferronet.backend import get_backend, native_available, set_backend, use_backend
-from ferronet.config import build_info, get_num_threads, max_threads, set_num_threads, show_config
+from ferronet.config import (build_info, buffer_cache, get_num_threads, max_threads, release_buffers,
+                             set_buffer_cache, set_num_threads, show_config)
 from ferronet.numpy_blas import numpy_blas_threads
 
 __all__ = [
     "__version__",
+    "buffer_cache",
     "build_info",
     "get_backend",
     "get_num_threads",
@@ -21,7 +23,9 @@ __all__ = [
     "max_threads",
     "native_available",
     "numpy_blas_threads",
+    "release_buffers",
     "set_backend",
+    "set_buffer_cache",
     "set_num_threads",
     "show_config",
     "use_backend",

@@ -71,6 +71,45 @@ def get_num_threads() -> int:
     return int(native.get_num_threads())
 
 
+def set_buffer_cache(max_bytes: int) -> None:
+    """Keep at most ``max_bytes`` of freed native output arrays for reuse (0: keep none).
+
+    A native kernel's output of 16 KiB or more takes its memory from a cache
+    of blocks that earlier outputs of the same size gave back when Python
+    freed them: a training loop asks for the same sizes every step, and a
+    reused block is already mapped (fresh memory costs a page fault per
+    4 KiB).  The default keeps up to an eighth of the machine's memory, at
+    most 1 GiB.  Lowering the limit frees what is over it.  ``max_bytes``
+    must be an int >= 0 (TypeError / ValueError otherwise).
+    """
+    if isinstance(max_bytes, bool):
+        raise TypeError("max_bytes must be an int, got bool")
+    try:
+        limit = operator.index(max_bytes)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"max_bytes must be an int, got {type(max_bytes).__name__}") from None
+    if limit < 0:
+        raise ValueError(f"max_bytes must be at least 0, got {limit}")
+    native = _native()
+    if native is not None:
+        native.set_buffer_cache_limit(min(limit, 2**63 - 1))
+
+
+def release_buffers() -> int:
+    """Give the memory kept for reuse (see :func:`set_buffer_cache`) back to the system; returns its bytes."""
+    native = _native()
+    return int(native.release_buffers()) if native is not None else 0
+
+
+def buffer_cache() -> dict[str, Any]:
+    """``{"kept": bytes kept for reuse now, "limit": the most kept, "poison": whether new native outputs
+    start as NaN}`` (zeros without the native core).  ``FERRONET_POISON_OUTPUTS=1`` in the environment
+    turns the poison on, a debugging switch: a kernel that leaves an element unwritten then shows it."""
+    native = _native()
+    kept, limit, poison = native.buffer_cache() if native is not None else (0, 0, False)
+    return {"kept": int(kept), "limit": int(limit), "poison": bool(poison)}
+
+
 def build_info() -> dict[str, Any]:
     """The version, whether the native core loaded, its SIMD features, threads, backend."""
     native = _native()
@@ -81,6 +120,7 @@ def build_info() -> dict[str, Any]:
         "simd": list(native.simd_features()) if native is not None else [],
         "simd_kernels": native.simd_tier() if native is not None else None,
         "num_threads": get_num_threads(),
+        "buffer_cache": buffer_cache(),
         "backend": backend.get_backend(),
     }
     if native is not None:
@@ -99,4 +139,9 @@ def show_config() -> None:
     else:
         print(f"  native core : NOT loaded ({info['native_error']})")
     print(f"  threads     : {info['num_threads']}")
+    if info["native"]:
+        cache = info["buffer_cache"]
+        poison = " (new outputs start as NaN: FERRONET_POISON_OUTPUTS)" if cache["poison"] else ""
+        print(f"  buffers     : {cache['kept'] / 2**20:.1f} MiB kept for reuse, "
+              f"at most {cache['limit'] / 2**20:.0f} MiB{poison}")
     print(f"  backend     : {info['backend']}")

@@ -14,6 +14,9 @@ use numpy::{
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
+use numpy::ndarray;
+
+use crate::kernels::buffers::{self, Block};
 use crate::kernels::float::Float;
 use crate::kernels::matmul::MatRef;
 
@@ -23,7 +26,7 @@ impl Elem for f32 {}
 impl Elem for f64 {}
 
 /// Element types whose every bit pattern is a value, so a new array of them
-/// may start uninitialised ([`Output::new`]); `bool` is not one.
+/// may start uninitialised ([`Output::try_new`]); `bool` is not one.
 pub trait Plain: Element {}
 impl Plain for f32 {}
 impl Plain for f64 {}
@@ -212,23 +215,58 @@ pub struct Output<'py, T: Element> {
 /// `MemoryError` when the allocation fails (rust-numpy's constructors panic).
 const LARGE_BYTES: usize = 1 << 30;
 
+/// With `FERRONET_POISON_OUTPUTS=1` in the environment every new output
+/// starts as NaN (-1 for integers), so a kernel that leaves an element
+/// unwritten shows it (a debugging switch: the tests run the kernel
+/// comparisons with it once).
+pub fn poison_outputs() -> bool {
+    static POISON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *POISON.get_or_init(|| std::env::var_os("FERRONET_POISON_OUTPUTS").is_some_and(|v| v == "1"))
+}
+
+/// The memory of an output array from the buffer cache (`kernels::buffers`):
+/// the array's base object, which gives the memory back for reuse when the
+/// array (and every view of it) is gone.
+#[pyclass(frozen, module = "ferronet._native")]
+pub struct Buffer {
+    _block: Block,
+}
+
 impl<'py, T: Plain> Output<'py, T> {
-    pub fn new(py: Python<'py>, shape: &[usize]) -> Self {
-        // SAFETY: the contents are uninitialised until a kernel writes every
-        // element through `data`, which happens before Python can see them.
-        Self {
-            array: unsafe { PyArray::<T, IxDyn>::new(py, shape, false) },
+    /// An uninitialised array of `shape` (it may be huge: `ValueError` or
+    /// `MemoryError` instead of a panic). Arrays of at least
+    /// [`buffers::MIN_KEPT`] bytes take their memory from the buffer cache
+    /// (unless its limit is 0: then NumPy allocates them, as for small ones).
+    pub fn try_new(py: Python<'py>, shape: &[usize]) -> PyResult<Self> {
+        let bytes = Self::bytes(shape)?;
+        let mut output = if bytes < buffers::MIN_KEPT || buffers::limit() == 0 {
+            // SAFETY: the contents are uninitialised until a kernel writes every
+            // element through `data`, which happens before Python can see them.
+            Self {
+                array: unsafe { PyArray::<T, IxDyn>::new(py, shape, false) },
+            }
+        } else {
+            Self::from_cache(py, shape, bytes)?
+        };
+        if poison_outputs() {
+            let data = output.data();
+            // SAFETY: all-ones bytes are a value of every Plain type (NaN, -1).
+            unsafe { std::ptr::write_bytes(data.as_mut_ptr(), 0xFF, data.len()) };
         }
+        Ok(output)
     }
 
-    /// [`Output::new`] for a shape computed from arguments (it may be huge):
-    /// `ValueError` or `MemoryError` instead of a panic.
-    pub fn try_new(py: Python<'py>, shape: &[usize]) -> PyResult<Self> {
-        if Self::bytes(shape)? <= LARGE_BYTES {
-            Ok(Self::new(py, shape))
-        } else {
-            Self::from_numpy(py, "empty", shape)
-        }
+    fn from_cache(py: Python<'py>, shape: &[usize], bytes: usize) -> PyResult<Self> {
+        let block = Block::take(bytes)?;
+        let data = block.as_mut_ptr() as *const T;
+        let container = Bound::new(py, Buffer { _block: block })?;
+        // SAFETY: the block holds `bytes` = the elements of `shape`, aligned
+        // for T; it lives as long as `container`, the array's base object.
+        let array = unsafe {
+            let view = ndarray::ArrayViewD::from_shape_ptr(IxDyn(shape), data);
+            PyArray::borrow_from_array(&view, container.into_any())
+        };
+        Ok(Self { array })
     }
 }
 

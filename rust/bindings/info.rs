@@ -3,7 +3,7 @@
 use pyo3::prelude::*;
 
 use super::array::{type_error, value_error};
-use crate::kernels::{parallel, simd};
+use crate::kernels::{buffers, parallel, simd};
 
 /// Use `n` threads in the native kernels: an int >= 1 (`TypeError` for
 /// other types, bool included; `ValueError` below 1), capped at
@@ -45,4 +45,23 @@ pub fn simd_features() -> Vec<&'static str> {
 #[pyfunction]
 pub fn simd_tier() -> &'static str {
     simd::active_tier()
+}
+
+/// The buffer cache (`kernels::buffers`): bytes kept for reuse now, the
+/// most it keeps, and whether new outputs start as NaN (`FERRONET_POISON_OUTPUTS`).
+#[pyfunction]
+pub fn buffer_cache() -> (usize, usize, bool) {
+    (buffers::kept_bytes(), buffers::limit(), super::array::poison_outputs())
+}
+
+/// Keep at most `max_bytes` of freed output arrays for reuse (0: none).
+#[pyfunction]
+pub fn set_buffer_cache_limit(max_bytes: usize) {
+    buffers::set_limit(max_bytes)
+}
+
+/// Give every kept buffer back to the system; returns how many bytes that was.
+#[pyfunction]
+pub fn release_buffers() -> usize {
+    buffers::release()
 }

@@ -26,7 +26,7 @@ pub enum KernelError {
 impl fmt::Display for KernelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::OutOfMemory { bytes } => write!(f, "could not allocate {bytes} bytes of scratch memory"),
+            Self::OutOfMemory { bytes } => write!(f, "could not allocate {bytes} bytes"),
             Self::TooLarge { what } => write!(f, "{what} would be too large to allocate"),
             Self::Geometry(e) => write!(f, "{e}"),
             Self::Interrupted => write!(f, "interrupted"),

@@ -7,6 +7,7 @@ pub mod simd;
 pub mod activation;
 pub mod affine;
 pub mod batchnorm;
+pub mod buffers;
 pub mod conv;
 pub mod conv_direct;
 pub mod conv_unrolled;
