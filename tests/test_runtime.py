@@ -232,8 +232,9 @@ def busy_processes(count: int) -> list[subprocess.Popen]:
 
 
 def kernel_results() -> list[np.ndarray]:
-    """Results whose rounding depends on how a kernel cut its work: a matmul
-    cut by columns at 2 threads and whole at 1, a network's gradient."""
+    """Results whose rounding could depend on how a kernel cut its work: a matmul
+    cut by columns at 2 threads and whole at 1, one cut by rows (whole on crowded
+    CPUs), a network's gradient."""
     from ferronet.networks import MultiLayerNet
     rng = np.random.default_rng(0)
     x = rng.standard_normal((28, 784)).astype(np.float32)
@@ -241,7 +242,8 @@ def kernel_results() -> list[np.ndarray]:
     net = MultiLayerNet(784, [100, 100], 10, dtype=np.float32, seed=0)
     t = rng.integers(0, 10, 28)
     grads = net.gradient(x, t)
-    return [ops.matmul(x, w), net.predict(x)] + [grads[name] for name in sorted(grads)]
+    tall = rng.standard_normal((300, 784)).astype(np.float32)   # cut by rows at 2 threads
+    return [ops.matmul(x, w), ops.matmul(tall, w), net.predict(x)] + [grads[name] for name in sorted(grads)]
 
 
 def test_results_do_not_depend_on_what_else_runs(restore_threads):

@@ -19,18 +19,23 @@ def _native() -> Any:
     return _native
 
 
-def thread_count(n: object, what: str = "the thread count") -> int:
-    """``n`` as a thread count: an int >= 1 (TypeError for floats, bools and other types, ValueError
-    below 1; the messages start with ``what``)."""
-    if isinstance(n, bool):
+def int_at_least(value: object, least: int, what: str) -> int:
+    """``value`` as an int >= ``least`` (TypeError for floats, bools and other types, ValueError below
+    ``least``; the messages start with ``what``)."""
+    if isinstance(value, bool):
         raise TypeError(f"{what} must be an int, got bool")
     try:
-        count = operator.index(n)  # type: ignore[arg-type]
+        number = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        raise TypeError(f"{what} must be an int, got {type(n).__name__}") from None
-    if count < 1:
-        raise ValueError(f"{what} must be at least 1, got {count}")
-    return count
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}") from None
+    if number < least:
+        raise ValueError(f"{what} must be at least {least}, got {number}")
+    return number
+
+
+def thread_count(n: object, what: str = "the thread count") -> int:
+    """``n`` as a thread count: an int >= 1 (see :func:`int_at_least`)."""
+    return int_at_least(n, 1, what)
 
 
 def set_num_threads(n: int) -> None:
@@ -82,14 +87,7 @@ def set_buffer_cache(max_bytes: int) -> None:
     most 1 GiB.  Lowering the limit frees what is over it.  ``max_bytes``
     must be an int >= 0 (TypeError / ValueError otherwise).
     """
-    if isinstance(max_bytes, bool):
-        raise TypeError("max_bytes must be an int, got bool")
-    try:
-        limit = operator.index(max_bytes)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"max_bytes must be an int, got {type(max_bytes).__name__}") from None
-    if limit < 0:
-        raise ValueError(f"max_bytes must be at least 0, got {limit}")
+    limit = int_at_least(max_bytes, 0, "max_bytes")
     native = _native()
     if native is not None:
         native.set_buffer_cache_limit(min(limit, 2**63 - 1))

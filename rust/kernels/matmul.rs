@@ -75,6 +75,9 @@ const MIN_SPLIT: usize = 16;
 const BLOCK_FLOPS: usize = 1 << 29;
 /// Rows (or columns) per block at least, when blocks are cut for that reason.
 const MIN_BLOCK: usize = 128;
+/// Products below this many multiply-adds take about a millisecond or less:
+/// on crowded CPUs they run whole on the caller (see `parallel::run_chunks`).
+const SHORT_FLOPS: usize = 1 << 26;
 
 /// `out = a @ b` (or `out += a @ b` when `accumulate`), `out` row-major `m x n`.
 ///
@@ -111,7 +114,12 @@ pub fn matmul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accum
     // disjoint set of its elements.
     let split_rows = m >= threads * MIN_SPLIT && (threads > 1 || m >= 2 * MIN_BLOCK);
     let split_cols = n >= threads * MIN_SPLIT && (threads > 1 || n >= 2 * MIN_BLOCK);
-    if wanted_blocks > 1 && split_rows {
+    if wanted_blocks > 1 && split_rows && flops < SHORT_FLOPS && parallel::would_run_alone(threads) {
+        // the CPUs are crowded, so the blocks would run one after another on
+        // this thread: one GEMM instead packs `b` once (same result: each row
+        // of the product is computed alike whichever block holds it)
+        unsafe { gemm_raw(a, b, dst.0, n, accumulate) }
+    } else if wanted_blocks > 1 && split_rows {
         let rows = block_len(m, threads, wanted_blocks);
         parallel::run_chunks(m.div_ceil(rows), threads, |i| {
             let (first, count) = (i * rows, rows.min(m - i * rows));

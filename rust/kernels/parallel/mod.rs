@@ -33,6 +33,7 @@ mod region;
 use std::cell::Cell;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 pub use interrupt::{interruptible, stop_requested, POLL_EVERY};
 use region::{MAX_CHUNKS, MAX_HELPERS, REGION};
@@ -42,6 +43,10 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// Threads per CPU allowed at most (more only adds contention).
 const MAX_THREADS_PER_CPU: usize = 4;
+
+/// How long a region runs on the caller alone while the CPUs are crowded
+/// before it takes its helpers anyway (see [`run_chunks`]).
+const CROWDED_ALONE_AT_MOST: Duration = Duration::from_millis(2);
 
 /// Serial work is cut into pieces of this many elements so that a long
 /// single-threaded call still checks for interrupts.
@@ -138,18 +143,51 @@ pub fn threads_for(work: usize, grain: usize) -> usize {
     (work / grain.max(1)).clamp(1, num_threads())
 }
 
+/// Whether a short region planned for `threads` threads would run on the
+/// caller alone now, the CPUs being crowded (see [`run_chunks`]).
+pub fn would_run_alone(threads: usize) -> bool {
+    threads.min(num_threads()) <= 1 || in_region() || crowding::usable(threads.min(num_threads()), helpers::awake) <= 1
+}
+
 /// Run `f(i)` for every `i` in `0..chunks` on up to `threads` threads (the
 /// caller included), each chunk exactly once; chunks not yet started are
 /// skipped once [`stop_requested`] says so.
+///
+/// While other runnable threads leave no CPU free ([`crowding`]), the
+/// chunks run on the caller alone, which looks again between them; a region
+/// that has run alone for [`CROWDED_ALONE_AT_MOST`] is long, and long
+/// regions gain from sharing the cores (their ~90% parallel efficiency on
+/// 4/3 of a core beats one core), so it takes its helpers anyway.
 pub fn run_chunks(chunks: usize, threads: usize, f: impl Fn(usize) + Sync) {
-    let threads = crowding::usable(threads.min(chunks).min(num_threads()), helpers::awake);
-    if threads <= 1 || in_region() {
-        for i in 0..chunks {
+    let wanted = threads.min(chunks).min(num_threads());
+    if wanted <= 1 || in_region() {
+        run_alone(0..chunks, &f);
+        return;
+    }
+    let mut first = 0;
+    let mut threads = crowding::usable(wanted, helpers::awake);
+    if threads <= 1 {
+        let started = Instant::now();
+        while first < chunks {
             if stop_requested() {
                 return;
             }
-            f(i);
+            f(first);
+            first += 1;
+            threads = crowding::usable(wanted, helpers::awake);
+            if threads > 1 {
+                break;
+            }
+            if started.elapsed() >= CROWDED_ALONE_AT_MOST {
+                threads = wanted;
+                break;
+            }
         }
+    }
+    let rest = chunks - first;
+    let threads = threads.min(rest);
+    if threads <= 1 {
+        run_alone(first..chunks, &f);
         return;
     }
     if stop_requested() {
@@ -158,24 +196,29 @@ pub fn run_chunks(chunks: usize, threads: usize, f: impl Fn(usize) + Sync) {
     let Some(owner) = REGION.try_own() else {
         // another thread's region is open: run alone rather than wait for it
         let _inside = InRegion::alone();
-        for i in 0..chunks {
-            if stop_requested() {
-                return;
-            }
-            f(i);
-        }
+        run_alone(first..chunks, &f);
         return;
     };
     // a region holds at most MAX_CHUNKS claims: group chunks beyond that
-    let per_claim = chunks.div_ceil(MAX_CHUNKS);
-    let claims = chunks.div_ceil(per_claim);
+    let per_claim = rest.div_ceil(MAX_CHUNKS);
+    let claims = rest.div_ceil(per_claim);
     let job = |claim: usize| {
-        for i in claim * per_claim..((claim + 1) * per_claim).min(chunks) {
+        for i in first + claim * per_claim..(first + (claim + 1) * per_claim).min(chunks) {
             f(i);
         }
     };
     let _inside = InRegion::participate();
     REGION.run(owner, &job, claims, threads - 1, &stop_requested);
+}
+
+/// Run chunks `range` on this thread, until [`stop_requested`].
+fn run_alone(range: Range<usize>, f: &impl Fn(usize)) {
+    for i in range {
+        if stop_requested() {
+            return;
+        }
+        f(i);
+    }
 }
 
 /// Run two independent tasks side by side when `threads > 1` (each on one
@@ -387,6 +430,65 @@ mod tests {
             count.fetch_add(1, Ordering::Relaxed);
         });
         assert_eq!(count.load(Ordering::Relaxed), 64);
+    }
+
+    /// Keep every CPU busy while `body` runs (so `crowding` sees no free CPU).
+    fn with_every_cpu_busy(body: impl FnOnce()) {
+        /// Stops the busy threads also when `body` panics (else the scope would wait for them forever).
+        struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let _stop = StopOnDrop(&stop);
+            for _ in 0..cpu_count().max(2) {
+                scope.spawn(|| {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            body();
+        });
+    }
+
+    /// The distinct threads that ran the chunks of one region of `chunks` chunks taking `each`.
+    fn threads_used(chunks: usize, each: std::time::Duration) -> usize {
+        let ids = std::sync::Mutex::new(std::collections::HashSet::new());
+        run_chunks(chunks, 2, |_| {
+            ids.lock().unwrap().insert(std::thread::current().id());
+            std::thread::sleep(each);
+        });
+        let count = ids.lock().unwrap().len();
+        count
+    }
+
+    #[test]
+    fn on_crowded_cpus_a_short_region_runs_on_the_caller_and_a_long_one_takes_helpers() {
+        if crowding_unavailable() {
+            return;
+        }
+        set_num_threads(2);
+        with_every_cpu_busy(|| {
+            // 8 chunks of 50 us: well under CROWDED_ALONE_AT_MOST
+            let short: Vec<usize> = (0..5).map(|_| threads_used(8, std::time::Duration::from_micros(50))).collect();
+            assert!(short.iter().filter(|&&n| n == 1).count() >= 4, "threads per short region: {short:?}");
+            // 200 chunks of 100 us: past it. A try runs alone while another test's region is
+            // open (the tests run at once), so try until one gets the region (at most ~1 s)
+            let long: Vec<usize> = (0..50)
+                .map(|_| threads_used(200, std::time::Duration::from_micros(100)))
+                .take_while(|&n| n < 2)
+                .collect();
+            assert!(long.len() < 50, "a long region never took a helper ({} tries)", long.len());
+        });
+    }
+
+    fn crowding_unavailable() -> bool {
+        !std::path::Path::new("/proc/loadavg").exists()
     }
 
     #[test]
