@@ -167,6 +167,8 @@ pub fn run_chunks(chunks: usize, threads: usize, f: impl Fn(usize) + Sync) {
     let mut first = 0;
     let mut threads = crowding::usable(wanted, helpers::awake);
     if threads <= 1 {
+        // as inside a region: chunks that call kernels run them serially
+        let _inside = InRegion::alone();
         let started = Instant::now();
         while first < chunks {
             if stop_requested() {
@@ -187,6 +189,7 @@ pub fn run_chunks(chunks: usize, threads: usize, f: impl Fn(usize) + Sync) {
     let rest = chunks - first;
     let threads = threads.min(rest);
     if threads <= 1 {
+        let _inside = InRegion::alone();
         run_alone(first..chunks, &f);
         return;
     }
