@@ -276,11 +276,18 @@ for backend in ("native", "numpy"):
         col = ops.im2col(x, 1, 1, 1, 1)
         back = ops.col2im(col, x.shape, 1, 1, 1, 1)
         assert col.shape == (2**38, 0) and back.shape == x.shape, (backend, col.shape, back.shape)
+        # the fuzzer's case: 2**45 images of no channels and no width, absurd stride and pad
+        many = np.empty((2**45, 0, 1, 0), np.float32)
+        w, b = np.empty((0, 0, 1, 5), np.float32), np.empty(0, np.float32)
+        out = ops.conv_forward(many, w, b, 2**40, 2**40)
+        dx, dw, db = ops.conv_backward(out, many, w, 2**40, 2**40)
+        assert out.shape[:2] == (2**45, 0) and dx.shape == many.shape and dw.shape == w.shape, backend
 print("done")
 """
 
 
 def test_many_images_of_no_channels_are_no_work():
-    """The image loop is skipped when there is nothing to write (it once ran 2**36 empty iterations)."""
+    """The image loops are skipped when there is nothing to write (im2col once ran 2**36 empty
+    iterations, a convolution 2**45)."""
     result = run_child(EMPTY_IMAGES_CHILD, timeout=60)
     assert result.returncode == 0 and "done" in result.stdout, result.stderr

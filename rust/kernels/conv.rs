@@ -143,6 +143,9 @@ pub fn conv_forward<T: Float>(x: &[T], w: &[T], b: &[T], g: &Window, out: &mut [
     assert_eq!(x.len(), g.n * g.image());
     assert_eq!(w.len(), filters * g.patch());
     assert_eq!(out.len(), g.n * filters * g.out_plane());
+    if out.is_empty() {
+        return Ok(()); // the image loops would run n times for nothing (n may be 2^45)
+    }
     match method(g, filters, Pass::Forward) {
         Method::Unrolled => unrolled::forward(x, w, b, g, out),
         m @ Method::Direct => direct::forward(x, w, b, g, out, threads(g, filters, m)),
@@ -167,6 +170,16 @@ pub fn conv_backward<T: Float>(
     assert_eq!(w.len(), filters * g.patch());
     assert_eq!(dw.len(), filters * g.patch());
     assert_eq!(dout.len(), g.n * filters * g.out_plane());
+    if dout.is_empty() {
+        // sums over no positions; the image loops would run n times for nothing
+        dw.fill(T::ZERO);
+        db.fill(T::ZERO);
+        if let Some(dx) = dx {
+            assert_eq!(dx.len(), g.n * g.image());
+            dx.fill(T::ZERO);
+        }
+        return Ok(());
+    }
     match method(g, filters, Pass::FilterGrad) {
         Method::Unrolled => unrolled::filter_grad(dout, x, g, dw, db)?,
         m @ Method::Direct => direct::filter_grad(dout, x, g, dw, db, threads(g, filters, m))?,
@@ -186,6 +199,29 @@ pub fn conv_backward<T: Float>(
 mod tests {
     use super::*;
     use crate::kernels::testing::{assert_close, naive_conv_forward, Rng};
+
+    #[test]
+    fn empty_outputs_are_no_work_however_many_images() {
+        // 2^45 images of no channels, no width: nothing to read or write
+        let g = Window::new([1 << 45, 0, 1, 0], 1, 5, 1 << 40, 1 << 40).unwrap();
+        let started = std::time::Instant::now();
+        conv_forward::<f32>(&[], &[], &[], &g, &mut []).unwrap();
+        let (mut dw, mut db) = (vec![], vec![]);
+        conv_backward::<f32>(&[], &[], &[], &g, Some(&mut []), &mut dw, &mut db).unwrap();
+        // images but no filters: the input gradient is a sum over nothing
+        let g = Window::new([2, 3, 4, 4], 3, 3, 1, 1).unwrap();
+        let x = vec![1.0f32; g.n * g.image()];
+        let mut dx = vec![7.0f32; x.len()];
+        conv_backward(&[], &x, &[], &g, Some(&mut dx), &mut [], &mut []).unwrap();
+        assert!(dx.iter().all(|&v| v == 0.0));
+        // no images: the filter and bias gradients are sums over nothing
+        let g = Window::new([0, 3, 4, 4], 3, 3, 1, 1).unwrap();
+        let w = vec![1.0f32; 2 * g.patch()];
+        let (mut dw, mut db) = (vec![7.0f32; w.len()], vec![7.0f32; 2]);
+        conv_backward(&[], &[], &w, &g, Some(&mut []), &mut dw, &mut db).unwrap();
+        assert!(dw.iter().chain(&db).all(|&v| v == 0.0));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
 
     struct Case {
         g: Window,
