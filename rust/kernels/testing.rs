@@ -58,3 +58,29 @@ pub fn naive_conv_forward(x: &[f64], w: &[f64], b: &[f64], g: &Window) -> Vec<f6
     }
     out
 }
+
+/// Keep `count` threads spinning while `body` runs (CPUs that look busy to
+/// `parallel::crowding`); they stop also when `body` panics, so a failed
+/// assertion fails the test instead of hanging it.
+pub fn with_busy_threads(count: usize, body: impl FnOnce()) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    struct StopOnDrop<'a>(&'a AtomicBool);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let _stop = StopOnDrop(&stop);
+        for _ in 0..count {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        body();
+    });
+}

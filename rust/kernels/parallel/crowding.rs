@@ -141,22 +141,12 @@ mod tests {
         if runnable_threads().is_none() {
             return;
         }
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        std::thread::scope(|scope| {
-            for _ in 0..cpus {
-                scope.spawn(|| {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::hint::spin_loop();
-                    }
-                });
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        crate::kernels::testing::with_busy_threads(cpus, || {
             let mut seen = Vec::new();
             for _ in 0..5 {
                 std::thread::sleep(PROBE_EVERY * 2);
                 seen.push(usable(cpus.max(2), || 0));
             }
-            stop.store(true, Ordering::Relaxed);
             // a busy thread may be between time slices at one reading; most show
             assert!(seen.iter().filter(|&&t| t == 1).count() >= 3, "threads allowed: {seen:?}");
         });

@@ -435,30 +435,6 @@ mod tests {
         assert_eq!(count.load(Ordering::Relaxed), 64);
     }
 
-    /// Keep every CPU busy while `body` runs (so `crowding` sees no free CPU).
-    fn with_every_cpu_busy(body: impl FnOnce()) {
-        /// Stops the busy threads also when `body` panics (else the scope would wait for them forever).
-        struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
-        impl Drop for StopOnDrop<'_> {
-            fn drop(&mut self) {
-                self.0.store(true, Ordering::Relaxed);
-            }
-        }
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        std::thread::scope(|scope| {
-            let _stop = StopOnDrop(&stop);
-            for _ in 0..cpu_count().max(2) {
-                scope.spawn(|| {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::hint::spin_loop();
-                    }
-                });
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            body();
-        });
-    }
-
     /// The distinct threads that ran the chunks of one region of `chunks` chunks taking `each`.
     fn threads_used(chunks: usize, each: std::time::Duration) -> usize {
         let ids = std::sync::Mutex::new(std::collections::HashSet::new());
@@ -476,7 +452,7 @@ mod tests {
             return;
         }
         set_num_threads(2);
-        with_every_cpu_busy(|| {
+        crate::kernels::testing::with_busy_threads(cpu_count().max(2), || {
             // 8 chunks of 50 us: well under CROWDED_ALONE_AT_MOST
             let short: Vec<usize> = (0..5).map(|_| threads_used(8, std::time::Duration::from_micros(50))).collect();
             assert!(short.iter().filter(|&&n| n == 1).count() >= 4, "threads per short region: {short:?}");
