@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
+import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -83,6 +86,33 @@ def test_compare_takes_samples_back_to_back(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(timing.time, "sleep", no_sleep)
     result = timing.compare({"a": lambda: None, "b": lambda: None}, repeats=3, min_time=0.0, number=2)
     assert [len(r["samples"]) for r in result.values()] == [3, 3]
+
+
+def test_compare_settles_each_function_into_its_own_loop_before_each_sample() -> None:
+    """With ``settle``, each sample follows its own function's untimed calls, never the other's work."""
+    calls: list[tuple[str, float]] = []
+
+    def fn(name: str) -> Callable[[], None]:
+        return lambda: calls.append((name, time.perf_counter()))
+
+    settle = 0.01
+    result = timing.compare({"a": fn("a"), "b": fn("b")}, repeats=2, min_time=0.0, number=1, settle=settle)
+    assert [len(r["samples"]) for r in result.values()] == [2, 2]
+    # after the two warm-up calls: a's samples, then b's two (the second round runs in reverse), then a's
+    blocks = [list(block) for _, block in itertools.groupby(calls[2:], key=lambda call: call[0])]
+    assert [block[0][0] for block in blocks] == ["a", "b", "a"]
+    assert all(block[-1][1] - block[0][1] >= settle for block in blocks)
+    assert all(len(block) >= 3 for block in blocks)
+
+
+def test_beside_numpy_cases_settle_but_other_bundles_do_not() -> None:
+    from ferronet.bench import beside_cases, process_cases
+
+    for bundle in beside_cases.suite(cases.QUICK, None, use_real=False):
+        assert bundle.cases[0].settle == cases.QUICK.beside_settle > 0
+    assert cases.FULL.beside_settle >= 0.2  # twice OpenBLAS's spin after a matmul
+    for bundle in process_cases.suite(cases.QUICK, 1, None, use_real=False):
+        assert bundle.cases[0].settle == 0
 
 
 # ---------------------------------------------------------------------- bundles, loads, rates

@@ -18,6 +18,13 @@ SimpleConvNet (Adam, batch 100, real Fashion-MNIST batches):
   and leaves no OpenBLAS thread spinning); its matmul is timed under the
   same limit.  Left out without threadpoolctl.
 
+Each sample is taken after its function has run, untimed, for
+``Sizes.beside_settle`` seconds (0.2 s): a user's loop is timed in the
+state it keeps the machine in.  Without it, the sample after a "beside
+NumPy" sample would run beside the OpenBLAS worker that sample's matmul
+left spinning (~0.1 s), and the "alone" and "one BLAS thread" steps would
+be charged for a spinner their own loops never start.
+
 Native and PyTorch; the NumPy backend is left out (optional, and slow).
 """
 
@@ -83,7 +90,7 @@ def steps_bundle(network: Network, *, samples: int, batch: int, sizes: Sizes, to
 
     steps = f"batch {batch} ({source}), {period} steps per call"
     alone = Case("beside_numpy", f"{network.name} step alone", steps, builder(None), steps=period,
-                 min_time=sizes.together_min_time, info={"data": source})
+                 min_time=sizes.together_min_time, settle=sizes.beside_settle, info={"data": source})
     beside = Case("beside_numpy", f"{network.name} step beside NumPy", f"{steps} + {load.what}",
                   builder(load.fn), steps=period, min_time=sizes.together_min_time, load=load,
                   info={"data": source, "alone": alone.label})

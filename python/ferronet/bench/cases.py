@@ -50,6 +50,8 @@ class Sizes:
     beside_period: int = 10  #: beside NumPy: training steps per NumPy matmul (one timed call)
     beside_matmul: int = 256  #: beside NumPy: the NumPy matmul is (n x n) @ (n x n) float32
     together_min_time: float = 0.25  #: seconds per sample of the cases timed against one another
+    #: beside NumPy: seconds each function runs untimed before each sample (twice OpenBLAS's ~0.1 s spin)
+    beside_settle: float = 0.2
     process_steps: int = 20  #: two processes: SimpleConvNet steps per process and release
     process_repeats: int = 5  #: two processes: releases timed per variant
     update_net: tuple[int, int, int] = (784, 50, 10)  #: optimizer update: TwoLayerNet sizes (float64)
@@ -65,7 +67,8 @@ FULL = Sizes(matmul=(64, 128, 256, 512, 1024, 2048), softmax=((100, 10), (1000, 
 QUICK = Sizes(matmul=(64, 128), softmax=((100, 10), (200, 200)), optimizer=(10**5,), activation=10**5,
               copy=10**6, epoch_samples=1000, repeats=3, min_time=0.002, epoch_repeats=2,
               conv_batch=4, convnet_batch=20, convnet_samples=100, deep_steps=2, numpy_steps=(2, 1),
-              beside_period=2, beside_matmul=32, together_min_time=0.002, process_steps=2, process_repeats=2,
+              beside_period=2, beside_matmul=32, beside_settle=0.002, together_min_time=0.002, process_steps=2,
+              process_repeats=2,
               update_net=(20, 5, 3), loss=(200, 200), inference_images=20, inference_batch=10, inference_repeats=2)
 
 
@@ -112,6 +115,8 @@ class Case:
     repeats: int | None = None  #: override of Sizes.repeats
     min_time: float | None = None  #: override of Sizes.min_time
     load: Load | None = None  #: work besides the case's, timed alone as well (see Load)
+    #: seconds each function runs untimed before each of its samples (``timing.compare``'s ``settle``)
+    settle: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
     #: backends besides the run's (native, numpy, torch) that this case's build() knows, e.g. "onnxruntime"
     extra_backends: tuple[str, ...] = ()
@@ -124,7 +129,7 @@ class Case:
 class Bundle:
     """Cases timed together: their samples interleave in one comparison, so that the ratios
     between them (e.g. a step beside NumPy against the same step alone) see the same machine.
-    They share the first case's ``number``, ``repeats`` and ``min_time``."""
+    They share the first case's ``number``, ``repeats``, ``min_time`` and ``settle``."""
 
     cases: tuple[Case, ...]
 

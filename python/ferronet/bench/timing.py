@@ -37,9 +37,17 @@ def calibrate(fn: Callable[[], Any], min_time: float, max_number: int = 1_000_00
         number = min(max_number, max(number + 1, int(number * min(100.0, 1.2 * min_time / max(elapsed, 1e-9)))))
 
 
+def settle_into(fn: Callable[[], Any], seconds: float) -> None:
+    """Call ``fn`` back to back, untimed, for at least ``seconds``: the next sample then sees the state
+    ``fn``'s own loop leaves the machine in, not the one the previous sample's function left."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        fn()
+
+
 def compare(fns: Mapping[str, Callable[[], Any]], *, repeats: int, min_time: float,
             enter: Enter = _no_context, number: int | None = None,
-            warmup: Mapping[str, Callable[[], Any]] | None = None) -> dict[str, dict[str, Any]]:
+            warmup: Mapping[str, Callable[[], Any]] | None = None, settle: float = 0.0) -> dict[str, dict[str, Any]]:
     """Time several implementations of one operation side by side.
 
     Each function is warmed up (``warmup[name]`` or one call of itself), its
@@ -51,6 +59,13 @@ def compare(fns: Mapping[str, Callable[[], Any]], *, repeats: int, min_time: flo
     thread pool (OpenBLAS, OpenMP, ferronet's) still busy after the
     previous sample's work slows the next sample down, and that cost is
     part of what is measured.
+
+    ``settle`` > 0 runs each function, untimed, for that many seconds right
+    before each of its samples (:func:`settle_into`).  For functions that
+    differ in what they leave running: OpenBLAS's worker spins ~0.1 s after
+    a NumPy matmul, so without it the sample after a "steps beside NumPy"
+    sample would be timed beside that spinner even when its own loop never
+    starts one.
 
     Returns per name: ``median`` and ``min`` seconds per call, ``samples``,
     ``number``; or ``{"error": message}`` when the function raised.
@@ -72,6 +87,8 @@ def compare(fns: Mapping[str, Callable[[], Any]], *, repeats: int, min_time: flo
                 continue
             try:
                 with enter(name):
+                    if settle > 0:
+                        settle_into(fns[name], settle)
                     samples[name].append(time_calls(fns[name], numbers[name]))
             except Exception as exc:
                 result[name] = {"error": f"{type(exc).__name__}: {exc}"}

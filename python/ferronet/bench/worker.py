@@ -119,7 +119,7 @@ def time_together(group: Sequence[Any], backends: Sequence[str], sizes: Any, thr
             if case.load is not None:
                 fns[f"{i}/load"] = case.load.fn
         times = timing.compare(fns, repeats=first.repeats or sizes.repeats, min_time=first.min_time or sizes.min_time,
-                               enter=_enter, number=first.number, warmup=warmups)
+                               enter=_enter, number=first.number, warmup=warmups, settle=first.settle)
     finally:
         for close in closers:
             close()
