@@ -4,6 +4,7 @@ use gemm::Parallelism;
 
 use super::float::Float;
 use super::parallel;
+use super::scratch::with_scratch;
 
 /// A read-only strided matrix view: element `(i, j)` is `data[i*rs + j*cs]`.
 #[derive(Clone, Copy, Debug)]
@@ -67,7 +68,7 @@ impl<'a, T> MatRef<'a, T> {
 }
 
 /// Products with fewer multiply-adds than this stay on one thread.
-pub(crate) const PARALLEL_GRAIN_FLOPS: usize = 512 * 1024;
+pub(crate) const PARALLEL_GRAIN_FLOPS: usize = 256 * 1024;
 /// Minimum output rows (or columns) per thread when a product is split.
 const MIN_SPLIT: usize = 16;
 /// Multiply-adds per block beyond which a product is cut into more blocks
@@ -75,6 +76,11 @@ const MIN_SPLIT: usize = 16;
 const BLOCK_FLOPS: usize = 1 << 29;
 /// Rows (or columns) per block at least, when blocks are cut for that reason.
 const MIN_BLOCK: usize = 128;
+/// Depth (inner dimension) per part at least when a product is split along it.
+const MIN_DEPTH_PART: usize = 128;
+/// Most output elements of a product split along its depth: every part but
+/// the first is summed into a scratch copy of the output.
+const MAX_DEPTH_SPLIT_OUTPUT: usize = 1 << 16;
 /// Products below this many multiply-adds take about a millisecond or less:
 /// on crowded CPUs they run whole on the caller (see `parallel::run_chunks`).
 const SHORT_FLOPS: usize = 1 << 26;
@@ -86,7 +92,10 @@ const SHORT_FLOPS: usize = 1 << 26;
 /// better than one shared GEMM on the small and medium shapes of these
 /// networks. Large products get more blocks than threads, each still large
 /// ([`MIN_BLOCK`]), so that [`parallel::stop_requested`] is asked every few
-/// milliseconds.
+/// milliseconds. A small output with a long inner dimension (an Affine
+/// layer's forward, `x (100, 784) @ W (784, 100)`) is split along that
+/// dimension instead ([`matmul_by_depth`]): a block of rows would pack all
+/// of `b` again in each thread.
 ///
 /// Panics when the shapes disagree; callers (the bindings) check them first.
 pub fn matmul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accumulate: bool) {
@@ -112,6 +121,10 @@ pub fn matmul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accum
     let dst = DstPtr(out.as_mut_ptr());
     // SAFETY (both splits): `out` is m x n row-major; every block writes a
     // disjoint set of its elements.
+    if wanted_blocks == threads && splits_by_depth(m, k, n, threads) && matmul_by_depth(a, b, out, accumulate, threads)
+    {
+        return;
+    }
     let split_rows = m >= threads * MIN_SPLIT && (threads > 1 || m >= 2 * MIN_BLOCK);
     let split_cols = n >= threads * MIN_SPLIT && (threads > 1 || n >= 2 * MIN_BLOCK);
     if wanted_blocks > 1 && split_rows && flops < SHORT_FLOPS && parallel::would_run_alone(threads) {
@@ -133,6 +146,53 @@ pub fn matmul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accum
         });
     } else {
         unsafe { gemm_raw(a, b, dst.0, n, accumulate) }
+    }
+}
+
+/// Whether an `m x k @ k x n` product planned for `threads` threads is split
+/// along `k`: a long inner dimension (each part at least [`MIN_DEPTH_PART`],
+/// and longer than the output is wide or high) and a small output.
+fn splits_by_depth(m: usize, k: usize, n: usize, threads: usize) -> bool {
+    threads > 1 && k >= threads * MIN_DEPTH_PART && k >= 2 * m.max(n) && m * n <= MAX_DEPTH_SPLIT_OUTPUT
+}
+
+/// `out (+)= a @ b` as `threads` products over consecutive ranges of the
+/// inner dimension, summed: part 0 into `out`, the others into scratch,
+/// added to `out` in order afterwards (so the result depends on the planned
+/// `threads`, never on how many threads ran the parts). False, with `out`
+/// untouched, when the scratch could not be allocated.
+fn matmul_by_depth<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accumulate: bool, threads: usize) -> bool {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let part = k.div_ceil(threads);
+    let parts = k.div_ceil(part);
+    let size = m * n;
+    with_scratch::<T, _>((parts - 1) * size, false, "the partial products", |partials| {
+        let (dst, spare) = (DstPtr(out.as_mut_ptr()), DstPtr(partials.as_mut_ptr()));
+        parallel::run_chunks(parts, threads, |i| {
+            let (first, count) = (i * part, part.min(k - i * part));
+            let (a_i, b_i) = (a.cols_from(first, count), b.rows_from(first, count));
+            // SAFETY: part 0 writes `out`, part i > 0 its own `size` elements of `partials`.
+            unsafe {
+                if i == 0 {
+                    gemm_raw(a_i, b_i, dst.at(0), n, accumulate)
+                } else {
+                    gemm_raw(a_i, b_i, spare.at((i - 1) * size), n, false)
+                }
+            }
+        });
+        for partial in partials.chunks_exact(size) {
+            add_into(out, partial);
+        }
+    })
+    .is_ok()
+}
+
+multiversion! {
+    /// `out[i] += addend[i]`.
+    fn add_into<T>(out: &mut [T], addend: &[T]) {
+        for (o, &v) in out.iter_mut().zip(addend) {
+            *o += v;
+        }
     }
 }
 
@@ -282,6 +342,37 @@ mod tests {
             false,
         );
         assert_eq!(d, [0.0; 4]);
+    }
+
+    #[test]
+    fn products_with_a_long_inner_dimension_are_split_along_it() {
+        assert!(splits_by_depth(100, 784, 100, 2)); // an Affine layer's forward
+        assert!(!splits_by_depth(100, 784, 100, 1));
+        assert!(!splits_by_depth(100, 100, 784, 2)); // its input gradient: split the output
+        assert!(!splits_by_depth(100, 200, 100, 2)); // not longer than the output is wide
+        assert!(!splits_by_depth(1000, 4000, 1000, 2)); // output too large for the scratch copies
+        assert!(!splits_by_depth(10, 200, 10, 2)); // parts shorter than MIN_DEPTH_PART
+        let mut rng = Rng::new(11);
+        for &(m, k, n, accumulate) in &[(100, 784, 100, true), (20, 1001, 33, false), (64, 1500, 3, true)] {
+            let (a, b, start) = (rng.vec(m * k), rng.vec(k * n), rng.vec(m * n));
+            let (a_m, b_m) = (MatRef::row_major(&a, m, k), MatRef::row_major(&b, k, n));
+            let mut c = start.clone();
+            assert!(matmul_by_depth(a_m, b_m, &mut c, accumulate, 2));
+            let mut want = naive(&a, &b, m, k, n, false, false);
+            if accumulate {
+                want.iter_mut().zip(&start).for_each(|(w, s)| *w += s);
+            }
+            assert_close(&c, &want, 1e-12);
+            // exactly the two halves' products, the second added last, whichever threads ran them
+            let half = k.div_ceil(2);
+            let (mut first, mut second) = (start.clone(), vec![0.0; m * n]);
+            unsafe {
+                gemm_raw(a_m.cols_from(0, half), b_m.rows_from(0, half), first.as_mut_ptr(), n, accumulate);
+                gemm_raw(a_m.cols_from(half, k - half), b_m.rows_from(half, k - half), second.as_mut_ptr(), n, false);
+            }
+            first.iter_mut().zip(&second).for_each(|(f, s)| *f += s);
+            assert_eq!(c, first);
+        }
     }
 
     #[test]
