@@ -175,7 +175,9 @@ macro_rules! one_parameter_activation {
                 saved: (&str, &Bound<'py, PyAny>),
                 p: f64,
             ) -> PyResult<Bound<'py, PyAny>> {
-                backward(py, dout, saved, |g, s, dx| activation::$backward(g, s, T::from_f64(p), dx))
+                backward(py, dout, saved, |g, s, dx| {
+                    activation::$backward(g, s, T::from_f64(p), dx)
+                })
             }
             let saved = (stringify!($saved), $saved);
             let dtype = pair_dtype(dout, saved)?;

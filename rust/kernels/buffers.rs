@@ -192,11 +192,17 @@ pub fn set_limit(bytes: usize) {
 }
 
 fn shrink_to(bytes: usize) -> usize {
-    let pushed_out = CACHE.try_lock().map(|mut cache| cache.shrink_to(bytes)).unwrap_or_default();
-    pushed_out.into_iter().map(|block| {
-        free(block);
-        block.1
-    }).sum()
+    let pushed_out = CACHE
+        .try_lock()
+        .map(|mut cache| cache.shrink_to(bytes))
+        .unwrap_or_default();
+    pushed_out
+        .into_iter()
+        .map(|block| {
+            free(block);
+            block.1
+        })
+        .sum()
 }
 
 /// Bytes kept for reuse now.
@@ -238,7 +244,10 @@ mod tests {
 
     #[test]
     fn the_cache_stays_within_its_limit_oldest_out_first() {
-        let mut cache = Cache { kept: Vec::new(), kept_bytes: 0 };
+        let mut cache = Cache {
+            kept: Vec::new(),
+            kept_bytes: 0,
+        };
         let fake = |i: usize| NonNull::new((i * ALIGN) as *mut u8).unwrap();
         assert!(cache.keep(fake(1), 100, 250).is_empty());
         assert!(cache.keep(fake(2), 100, 250).is_empty());

@@ -161,7 +161,13 @@ fn splits_by_depth(m: usize, k: usize, n: usize, threads: usize) -> bool {
 /// added to `out` in order afterwards (so the result depends on the planned
 /// `threads`, never on how many threads ran the parts). False, with `out`
 /// untouched, when the scratch could not be allocated.
-fn matmul_by_depth<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accumulate: bool, threads: usize) -> bool {
+fn matmul_by_depth<T: Float>(
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    out: &mut [T],
+    accumulate: bool,
+    threads: usize,
+) -> bool {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let part = k.div_ceil(threads);
     let parts = k.div_ceil(part);
@@ -367,8 +373,20 @@ mod tests {
             let half = k.div_ceil(2);
             let (mut first, mut second) = (start.clone(), vec![0.0; m * n]);
             unsafe {
-                gemm_raw(a_m.cols_from(0, half), b_m.rows_from(0, half), first.as_mut_ptr(), n, accumulate);
-                gemm_raw(a_m.cols_from(half, k - half), b_m.rows_from(half, k - half), second.as_mut_ptr(), n, false);
+                gemm_raw(
+                    a_m.cols_from(0, half),
+                    b_m.rows_from(0, half),
+                    first.as_mut_ptr(),
+                    n,
+                    accumulate,
+                );
+                gemm_raw(
+                    a_m.cols_from(half, k - half),
+                    b_m.rows_from(half, k - half),
+                    second.as_mut_ptr(),
+                    n,
+                    false,
+                );
             }
             first.iter_mut().zip(&second).for_each(|(f, s)| *f += s);
             assert_eq!(c, first);

@@ -51,7 +51,11 @@ pub fn usable(threads: usize, awake_helpers: impl FnOnce() -> usize) -> usize {
     let last = LAST_PROBE.load(Ordering::Relaxed);
     let due = last == 0 || now.saturating_sub(last) >= PROBE_EVERY.as_nanos() as u64;
     // one caller probes at a time; the others use the last reading
-    if due && LAST_PROBE.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+    if due
+        && LAST_PROBE
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
         let free = match (runnable_threads(), online_cpus()) {
             (Some(running), Some(cpus)) => free_threads(cpus, running, 1 + awake_helpers()),
             _ => usize::MAX,
@@ -148,7 +152,10 @@ mod tests {
                 seen.push(usable(cpus.max(2), || 0));
             }
             // a busy thread may be between time slices at one reading; most show
-            assert!(seen.iter().filter(|&&t| t == 1).count() >= 3, "threads allowed: {seen:?}");
+            assert!(
+                seen.iter().filter(|&&t| t == 1).count() >= 3,
+                "threads allowed: {seen:?}"
+            );
         });
     }
 }

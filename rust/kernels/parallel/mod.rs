@@ -454,15 +454,24 @@ mod tests {
         set_num_threads(2);
         crate::kernels::testing::with_busy_threads(cpu_count().max(2), || {
             // 8 chunks of 50 us: well under CROWDED_ALONE_AT_MOST
-            let short: Vec<usize> = (0..5).map(|_| threads_used(8, std::time::Duration::from_micros(50))).collect();
-            assert!(short.iter().filter(|&&n| n == 1).count() >= 4, "threads per short region: {short:?}");
+            let short: Vec<usize> = (0..5)
+                .map(|_| threads_used(8, std::time::Duration::from_micros(50)))
+                .collect();
+            assert!(
+                short.iter().filter(|&&n| n == 1).count() >= 4,
+                "threads per short region: {short:?}"
+            );
             // 200 chunks of 100 us: past it. A try runs alone while another test's region is
             // open (the tests run at once), so try until one gets the region (at most ~1 s)
             let long: Vec<usize> = (0..50)
                 .map(|_| threads_used(200, std::time::Duration::from_micros(100)))
                 .take_while(|&n| n < 2)
                 .collect();
-            assert!(long.len() < 50, "a long region never took a helper ({} tries)", long.len());
+            assert!(
+                long.len() < 50,
+                "a long region never took a helper ({} tries)",
+                long.len()
+            );
         });
     }
 
