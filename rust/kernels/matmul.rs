@@ -118,13 +118,13 @@ pub fn matmul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accum
     let flops = m.saturating_mul(n).saturating_mul(k);
     let threads = parallel::threads_for(flops, PARALLEL_GRAIN_FLOPS);
     let wanted_blocks = (flops / BLOCK_FLOPS).max(threads);
-    let dst = DstPtr(out.as_mut_ptr());
-    // SAFETY (both splits): `out` is m x n row-major; every block writes a
-    // disjoint set of its elements.
     if wanted_blocks == threads && splits_by_depth(m, k, n, threads) && matmul_by_depth(a, b, out, accumulate, threads)
     {
         return;
     }
+    let dst = DstPtr(out.as_mut_ptr());
+    // SAFETY (both splits): `out` is m x n row-major; every block writes a
+    // disjoint set of its elements.
     let split_rows = m >= threads * MIN_SPLIT && (threads > 1 || m >= 2 * MIN_BLOCK);
     let split_cols = n >= threads * MIN_SPLIT && (threads > 1 || n >= 2 * MIN_BLOCK);
     if wanted_blocks > 1 && split_rows && flops < SHORT_FLOPS && parallel::would_run_alone(threads) {
