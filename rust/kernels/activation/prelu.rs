@@ -86,8 +86,12 @@ pub fn prelu_backward<T: Float>(
     let column_blocks = if l.s == 1 { l.c.div_ceil(COLUMNS) } else { l.c };
     let mut partial = try_vec(row_blocks * l.c, 0.0f64, "PReLU's partial sums")?; // (row_blocks, c)
     let (out, sums) = (SharedMut::new(dx), SharedMut::new(&mut partial));
+    // Consecutive tiles (which two threads tend to run at the same time)
+    // are one column's consecutive blocks of samples: far apart in memory.
+    // Ordered by column within a block instead, two threads wrote the two
+    // sides of the cache lines between neighbouring channels' planes at once.
     run_chunks(row_blocks * column_blocks, threads_for(l.len(), GRAIN), |tile| {
-        let (block, column) = (tile / column_blocks, tile % column_blocks);
+        let (block, column) = (tile % row_blocks, tile / row_blocks);
         let samples = block * rows..((block + 1) * rows).min(l.n);
         if l.s == 1 {
             let cols = column * COLUMNS..((column + 1) * COLUMNS).min(l.c);
