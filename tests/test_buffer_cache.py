@@ -74,6 +74,26 @@ def test_the_limit_bounds_what_is_kept_and_zero_turns_it_off(cache_limit):
     assert ferronet.buffer_cache() == {"kept": 0, "limit": 0, "poison": False}
 
 
+@pytest.mark.parametrize("limit", [None, 0])
+def test_an_output_too_large_to_allocate_is_a_memory_error_cache_on_or_off(limit):
+    """A 4 TiB output raises MemoryError whether the cache or NumPy allocates it (NumPy's C constructor
+    failed inside rust-numpy as a PanicException). In a subprocess, so an abort fails only this test."""
+    code = f"""
+import numpy as np, ferronet
+from ferronet.ops import native as ops
+if {limit!r} is not None:
+    ferronet.set_buffer_cache({limit!r})
+a, b = np.ones((2**20, 1), np.float32), np.ones((1, 2**20), np.float32)
+try:
+    ops.matmul(a, b)
+except MemoryError:
+    print("raised MemoryError")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "raised MemoryError"
+
+
 @pytest.mark.parametrize("bad, error", [(-1, ValueError), (1.5, TypeError), (True, TypeError), ("1", TypeError)])
 def test_set_buffer_cache_takes_an_int_of_at_least_zero(bad, error, cache_limit):
     with pytest.raises(error, match="max_bytes"):

@@ -236,17 +236,20 @@ impl<'py, T: Plain> Output<'py, T> {
     /// An uninitialised array of `shape` (it may be huge: `ValueError` or
     /// `MemoryError` instead of a panic). Arrays of at least
     /// [`buffers::MIN_KEPT`] bytes take their memory from the buffer cache
-    /// (unless its limit is 0: then NumPy allocates them, as for small ones).
+    /// (unless its limit is 0: then NumPy allocates them, as for small ones,
+    /// through its Python function above [`LARGE_BYTES`]).
     pub fn try_new(py: Python<'py>, shape: &[usize]) -> PyResult<Self> {
         let bytes = Self::bytes(shape)?;
-        let mut output = if bytes < buffers::MIN_KEPT || buffers::limit() == 0 {
+        let mut output = if bytes >= buffers::MIN_KEPT && buffers::limit() > 0 {
+            Self::from_cache(py, shape, bytes)?
+        } else if bytes <= LARGE_BYTES {
             // SAFETY: the contents are uninitialised until a kernel writes every
             // element through `data`, which happens before Python can see them.
             Self {
                 array: unsafe { PyArray::<T, IxDyn>::new(py, shape, false) },
             }
         } else {
-            Self::from_cache(py, shape, bytes)?
+            Self::from_numpy(py, "empty", shape)?
         };
         if poison_outputs() {
             let data = output.data();
