@@ -18,7 +18,7 @@
 use std::alloc::{alloc, dealloc, Layout};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use super::error::{KResult, KernelError};
 
@@ -159,11 +159,15 @@ impl Cache {
 /// [`default_limit`].
 static LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
 
-/// An eighth of the machine's memory, at most 1 GiB (at least 64 MiB).
+/// An eighth of the machine's memory, at most 1 GiB (at least 64 MiB),
+/// looked up once (every output and every freed block asks for the limit).
 pub fn default_limit() -> usize {
-    const MIB: usize = 1 << 20;
-    let ram = physical_memory().unwrap_or(512 * MIB);
-    (ram / 8).clamp(64 * MIB, 1024 * MIB)
+    static DEFAULT: OnceLock<usize> = OnceLock::new();
+    *DEFAULT.get_or_init(|| {
+        const MIB: usize = 1 << 20;
+        let ram = physical_memory().unwrap_or(512 * MIB);
+        (ram / 8).clamp(64 * MIB, 1024 * MIB)
+    })
 }
 
 fn physical_memory() -> Option<usize> {
