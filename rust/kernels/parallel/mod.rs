@@ -146,7 +146,8 @@ pub fn threads_for(work: usize, grain: usize) -> usize {
 /// Whether a short region planned for `threads` threads would run on the
 /// caller alone now, the CPUs being crowded (see [`run_chunks`]).
 pub fn would_run_alone(threads: usize) -> bool {
-    threads.min(num_threads()) <= 1 || in_region() || crowding::usable(threads.min(num_threads()), helpers::awake) <= 1
+    let threads = threads.min(num_threads());
+    threads <= 1 || in_region() || crowding::usable(threads, helpers::awake) <= 1
 }
 
 /// Run `f(i)` for every `i` in `0..chunks` on up to `threads` threads (the
