@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+import ferronet
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,6 +56,26 @@ def test_matmul_large_and_threaded(dtype, size, rng):
     a = rand(rng, (size, size + 3), dtype)
     b = rand(rng, (size + 3, size - 1), dtype)
     np.testing.assert_allclose(nat.matmul(a, b), a @ b, **tol(dtype, size))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("m, k, n", [(100, 784, 100), (100, 100, 100), (20, 65, 17), (784, 100, 100), (50, 300, 36)])
+def test_matmul_with_a_part_filled_last_vector(m, k, n, trans_a, threads, rng):
+    # outputs whose width leaves the GEMM's last vector at most half full:
+    # their last columns are computed apart (rust/kernels/matmul_edge.rs)
+    a = rand(rng, (k, m) if trans_a else (m, k), np.float32)
+    b = rand(rng, (k, n), np.float32)
+    bias = rand(rng, (n,), np.float32)
+    before = ferronet.get_num_threads()
+    ferronet.set_num_threads(threads)
+    try:
+        got = nat.matmul(a, b, trans_a=trans_a)
+        y = nat.affine_forward(a.T.copy() if trans_a else a, b, bias)  # the bias is the GEMM's start
+    finally:
+        ferronet.set_num_threads(before)
+    np.testing.assert_allclose(got, ref.matmul(a, b, trans_a=trans_a), **tol(np.float32, k))
+    np.testing.assert_allclose(y, ref.affine_forward(a.T.copy() if trans_a else a, b, bias), **tol(np.float32, k))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -3,6 +3,7 @@
 use gemm::Parallelism;
 
 use super::float::Float;
+use super::matmul_edge;
 use super::parallel;
 use super::scratch::with_scratch;
 
@@ -64,6 +65,40 @@ impl<'a, T> MatRef<'a, T> {
 
     pub fn cols(&self) -> usize {
         self.cols
+    }
+
+    /// Elements from one row to the next.
+    pub(crate) fn row_stride(&self) -> usize {
+        self.rs
+    }
+
+    /// Elements from one column to the next.
+    pub(crate) fn col_stride(&self) -> usize {
+        self.cs
+    }
+
+    /// Element `(i, j)`.
+    #[inline(always)]
+    pub(crate) fn at(&self, i: usize, j: usize) -> T
+    where
+        T: Copy,
+    {
+        self.data[i * self.rs + j * self.cs]
+    }
+
+    /// Row `i` as a slice; the view must be row-major (`col_stride() == 1`).
+    #[inline(always)]
+    pub(crate) fn row(&self, i: usize) -> &'a [T] {
+        assert_eq!(self.cs, 1, "rows of a row-major view");
+        &self.data[i * self.rs..][..self.cols]
+    }
+
+    /// Rows `first .. first + len` of column `j` as a slice; the view must be
+    /// column-major (`row_stride() == 1`).
+    #[inline(always)]
+    pub(crate) fn col_from(&self, j: usize, first: usize, len: usize) -> &'a [T] {
+        assert_eq!(self.rs, 1, "columns of a column-major view");
+        &self.data[j * self.cs + first..][..len]
     }
 }
 
@@ -255,6 +290,38 @@ impl<'a, T> MatRef<'a, T> {
 /// `dst` must be valid for writes of an `a.rows x b.cols` matrix with row
 /// stride `dst_rs`, not aliasing `a` or `b`, and not written concurrently.
 unsafe fn gemm_raw<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, dst: *mut T, dst_rs: usize, accumulate: bool) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let edge = matmul_edge::edge_columns(a, n);
+    if m == 0 || n == 0 || k == 0 || edge == 0 {
+        return gemm_whole(a, b, dst, dst_rs, accumulate);
+    }
+    // the last `edge` columns apart (see `matmul_edge`), the rest in one GEMM
+    let main = n - edge;
+    let scratch = m * edge + matmul_edge::scratch_len(k, edge);
+    let done = with_scratch::<T, _>(scratch, false, "the product's edge", |s| {
+        let (out, spare) = s.split_at_mut(m * edge);
+        matmul_edge::product(a, b.cols_from(main, edge), out, spare);
+        gemm_whole(a, b.cols_from(0, main), dst, dst_rs, accumulate);
+        for (i, row) in out.chunks_exact(edge).enumerate() {
+            // SAFETY: row i of dst holds n >= main + edge elements (the caller's contract).
+            let dst_row = std::slice::from_raw_parts_mut(dst.add(i * dst_rs + main), edge);
+            if accumulate {
+                add_into(dst_row, row);
+            } else {
+                dst_row.copy_from_slice(row);
+            }
+        }
+    });
+    if done.is_err() {
+        gemm_whole(a, b, dst, dst_rs, accumulate);
+    }
+}
+
+/// [`gemm_raw`] as one call of the `gemm` crate.
+///
+/// # Safety
+/// As for [`gemm_raw`].
+unsafe fn gemm_whole<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, dst: *mut T, dst_rs: usize, accumulate: bool) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
         return;

@@ -22,6 +22,7 @@ pub mod im2col;
 pub mod images;
 pub mod loss;
 pub mod matmul;
+pub mod matmul_edge;
 pub mod optim;
 pub mod parallel;
 pub mod partials;
