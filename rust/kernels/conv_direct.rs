@@ -347,13 +347,22 @@ fn filter_grad_blocks<T: Float, const FUSED: bool>(
     for k in (0..padded).step_by(2) {
         for c in 0..channels {
             let plane = &planes[c * grid.plane..(c + 1) * grid.plane];
-            // blocks of 2 filters x up to 9 taps: 18 vectors of sums in registers
+            // blocks of 2 filters x up to 9 taps: 18 vectors of sums in
+            // registers. The taps are split evenly (25 = 9 + 8 + 8): each
+            // block streams the grid once, and a block of few taps loads
+            // nearly as much per multiply-add as it computes
             let mut t = 0;
             while t < taps {
-                t += match taps - t {
+                let left = taps - t;
+                let wanted = left.div_ceil(left.div_ceil(9));
+                t += match wanted {
                     9.. => taps_block::<T, 9, FUSED>(plane, dgrid, grid, k, c, t, channels, lane_sums),
                     8 => taps_block::<T, 8, FUSED>(plane, dgrid, grid, k, c, t, channels, lane_sums),
-                    4..=7 => taps_block::<T, 4, FUSED>(plane, dgrid, grid, k, c, t, channels, lane_sums),
+                    7 => taps_block::<T, 7, FUSED>(plane, dgrid, grid, k, c, t, channels, lane_sums),
+                    6 => taps_block::<T, 6, FUSED>(plane, dgrid, grid, k, c, t, channels, lane_sums),
+                    5 => taps_block::<T, 5, FUSED>(plane, dgrid, grid, k, c, t, channels, lane_sums),
+                    4 => taps_block::<T, 4, FUSED>(plane, dgrid, grid, k, c, t, channels, lane_sums),
+                    2 | 3 => taps_block::<T, 2, FUSED>(plane, dgrid, grid, k, c, t, channels, lane_sums),
                     _ => taps_block::<T, 1, FUSED>(plane, dgrid, grid, k, c, t, channels, lane_sums),
                 };
             }
@@ -418,6 +427,10 @@ mod tests {
                 ([5, 2, 7, 5], 3, 3, 2, 2),
                 ([1, 1, 1, 1], 1, 1, 1, 0),
                 ([4, 3, 6, 9], 17, 4, 3, 1),
+                // taps split into blocks of 7; 5; 2 + 1
+                ([2, 2, 6, 9], 3, 1, 7, 1),
+                ([2, 1, 5, 5], 2, 1, 5, 0),
+                ([3, 1, 4, 4], 2, 1, 3, 0),
             ] {
                 let g = Window::new(shape, fh, fw, 1, pad).unwrap();
                 let (x, w, b) = (rng.vec(g.n * g.image()), rng.vec(filters * g.patch()), rng.vec(filters));
