@@ -6,8 +6,10 @@
 use super::float::Float;
 use super::parallel::{for_each_range, SharedMut};
 
-/// Elements per thread below which a step stays single-threaded.
-const GRAIN: usize = 1 << 15;
+/// Elements per thread below which a step stays single-threaded: 16K
+/// (TwoLayerNet(784, 50, 10)'s W1 of 39,200 float64 is updated by two
+/// threads: SGD 17.0 -> 12.6 us at 2 threads; at 32K it stayed on one).
+const GRAIN: usize = 1 << 14;
 
 /// Split `param` and its state buffers into disjoint ranges and run `chunk`
 /// on each, in parallel for large parameters.
