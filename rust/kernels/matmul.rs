@@ -1,4 +1,6 @@
-//! Matrix products on the `gemm` crate (run-time SIMD dispatch; our threads split the output).
+//! Matrix products on the `gemm` crate (run-time SIMD dispatch; our threads
+//! split the output; the columns of a part-filled last vector apart, in
+//! [`super::matmul_edge`]).
 
 use gemm::Parallelism;
 
@@ -132,6 +134,10 @@ const SHORT_FLOPS: usize = 1 << 26;
 /// dimension instead ([`matmul_by_depth`]): a block of rows would pack all
 /// of `b` again in each thread.
 ///
+/// An output whose width leaves `gemm`'s last vector at most half full has
+/// those last columns computed apart ([`matmul_edge`]); which columns, and
+/// how, depends on the shapes and `a`'s layout only, never on the blocks.
+///
 /// Panics when the shapes disagree; callers (the bindings) check them first.
 pub fn matmul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accumulate: bool) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
@@ -153,7 +159,12 @@ pub fn matmul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accum
     let flops = m.saturating_mul(n).saturating_mul(k);
     let threads = parallel::threads_for(flops, PARALLEL_GRAIN_FLOPS);
     let wanted_blocks = (flops / BLOCK_FLOPS).max(threads);
-    if wanted_blocks == threads && splits_by_depth(m, k, n, threads) && matmul_by_depth(a, b, out, accumulate, threads)
+    // decided from the whole product, so that no way of cutting it into
+    // blocks changes which columns the edge kernel computes
+    let edge = matmul_edge::edge_columns(a, n);
+    if wanted_blocks == threads
+        && splits_by_depth(m, k, n, threads)
+        && matmul_by_depth(a, b, out, accumulate, threads, edge)
     {
         return;
     }
@@ -166,21 +177,23 @@ pub fn matmul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T], accum
         // the CPUs are crowded, so the blocks would run one after another on
         // this thread: one GEMM instead packs `b` once (same result: each row
         // of the product is computed alike whichever block holds it)
-        unsafe { gemm_raw(a, b, dst.0, n, accumulate) }
+        unsafe { gemm_raw(a, b, dst.0, n, accumulate, edge) }
     } else if wanted_blocks > 1 && split_rows {
         let rows = block_len(m, threads, wanted_blocks);
         parallel::run_chunks(m.div_ceil(rows), threads, |i| {
             let (first, count) = (i * rows, rows.min(m - i * rows));
-            unsafe { gemm_raw(a.rows_from(first, count), b, dst.at(first * n), n, accumulate) }
+            unsafe { gemm_raw(a.rows_from(first, count), b, dst.at(first * n), n, accumulate, edge) }
         });
     } else if wanted_blocks > 1 && split_cols {
         let cols = block_len(n, threads, wanted_blocks);
         parallel::run_chunks(n.div_ceil(cols), threads, |i| {
             let (first, count) = (i * cols, cols.min(n - i * cols));
-            unsafe { gemm_raw(a, b.cols_from(first, count), dst.at(first), n, accumulate) }
+            // the edge columns are the last block's (it holds at least MIN_SPLIT > edge columns)
+            let block_edge = if first + count == n { edge } else { 0 };
+            unsafe { gemm_raw(a, b.cols_from(first, count), dst.at(first), n, accumulate, block_edge) }
         });
     } else {
-        unsafe { gemm_raw(a, b, dst.0, n, accumulate) }
+        unsafe { gemm_raw(a, b, dst.0, n, accumulate, edge) }
     }
 }
 
@@ -202,6 +215,7 @@ fn matmul_by_depth<T: Float>(
     out: &mut [T],
     accumulate: bool,
     threads: usize,
+    edge: usize,
 ) -> bool {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let part = k.div_ceil(threads);
@@ -215,9 +229,9 @@ fn matmul_by_depth<T: Float>(
             // SAFETY: part 0 writes `out`, part i > 0 its own `size` elements of `partials`.
             unsafe {
                 if i == 0 {
-                    gemm_raw(a_i, b_i, dst.at(0), n, accumulate)
+                    gemm_raw(a_i, b_i, dst.at(0), n, accumulate, edge)
                 } else {
-                    gemm_raw(a_i, b_i, spare.at((i - 1) * size), n, false)
+                    gemm_raw(a_i, b_i, spare.at((i - 1) * size), n, false, edge)
                 }
             }
         });
@@ -284,15 +298,23 @@ impl<'a, T> MatRef<'a, T> {
     }
 }
 
-/// `dst = a @ b` (or `+=`) where `dst` is row-major with row stride `dst_rs`.
+/// `dst = a @ b` (or `+=`) where `dst` is row-major with row stride `dst_rs`;
+/// its last `edge` columns by [`matmul_edge`] (as [`matmul_edge::edge_columns`]
+/// chose for the whole product), the others by one call of the `gemm` crate.
 ///
 /// # Safety
 /// `dst` must be valid for writes of an `a.rows x b.cols` matrix with row
 /// stride `dst_rs`, not aliasing `a` or `b`, and not written concurrently.
-unsafe fn gemm_raw<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, dst: *mut T, dst_rs: usize, accumulate: bool) {
+unsafe fn gemm_raw<T: Float>(
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    dst: *mut T,
+    dst_rs: usize,
+    accumulate: bool,
+    edge: usize,
+) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    let edge = matmul_edge::edge_columns(a, n);
-    if m == 0 || n == 0 || k == 0 || edge == 0 {
+    if m == 0 || n == 0 || k == 0 || edge == 0 || edge >= n {
         return gemm_whole(a, b, dst, dst_rs, accumulate);
     }
     // the last `edge` columns apart (see `matmul_edge`), the rest in one GEMM
@@ -367,6 +389,38 @@ mod tests {
     }
 
     #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        // products whose last columns go to matmul_edge, cut into blocks of
+        // rows (300 rows) or of columns (20 rows, too shallow for the depth
+        // split, which depends on the thread count by design), a row- or
+        // column-major
+        let mut rng = Rng::new(21);
+        for &(m, k, n, ta) in &[
+            (300, 64, 100, false),
+            (300, 64, 100, true),
+            (20, 150, 100, false),
+            (20, 150, 100, true),
+        ] {
+            let (a, b) = (rng.vec(m * k), rng.vec(k * n));
+            let a_m = if ta {
+                MatRef::row_major(&a, k, m).t()
+            } else {
+                MatRef::row_major(&a, m, k)
+            };
+            let b_m = MatRef::row_major(&b, k, n);
+            let mut results = Vec::new();
+            for threads in [1, 2, 3] {
+                parallel::set_num_threads(threads);
+                let mut c = vec![f64::NAN; m * n];
+                matmul(a_m, b_m, &mut c, false);
+                results.push(c);
+            }
+            assert_close(&results[0], &naive(&a, &b, m, k, n, ta, false), 1e-12);
+            assert!(results.iter().all(|c| c == &results[0]), "{m}x{k}x{n} ta={ta}");
+        }
+    }
+
+    #[test]
     fn matches_naive_with_transposes() {
         let mut rng = Rng::new(7);
         crate::kernels::parallel::set_num_threads(2);
@@ -430,7 +484,14 @@ mod tests {
             let (a, b, start) = (rng.vec(m * k), rng.vec(k * n), rng.vec(m * n));
             let (a_m, b_m) = (MatRef::row_major(&a, m, k), MatRef::row_major(&b, k, n));
             let mut c = start.clone();
-            assert!(matmul_by_depth(a_m, b_m, &mut c, accumulate, 2));
+            assert!(matmul_by_depth(
+                a_m,
+                b_m,
+                &mut c,
+                accumulate,
+                2,
+                matmul_edge::edge_columns(a_m, n)
+            ));
             let mut want = naive(&a, &b, m, k, n, false, false);
             if accumulate {
                 want.iter_mut().zip(&start).for_each(|(w, s)| *w += s);
@@ -446,6 +507,7 @@ mod tests {
                     first.as_mut_ptr(),
                     n,
                     accumulate,
+                    matmul_edge::edge_columns(a_m, n),
                 );
                 gemm_raw(
                     a_m.cols_from(half, k - half),
@@ -453,6 +515,7 @@ mod tests {
                     second.as_mut_ptr(),
                     n,
                     false,
+                    matmul_edge::edge_columns(a_m, n),
                 );
             }
             first.iter_mut().zip(&second).for_each(|(f, s)| *f += s);

@@ -26,9 +26,6 @@ use super::simd::has_avx512f;
 const GROUP: usize = 4;
 /// Shortest depth for the dot-product orientation (its lanes run along it).
 const MIN_DOT_DEPTH: usize = 64;
-/// Fewest rows for the row orientation (its lanes run along them): the
-/// widest vector, 16 f32.
-const MIN_ROWS: usize = 16;
 
 /// The lanes of `gemm`'s vectors of `T` on this CPU (1: no SIMD kernels).
 fn gemm_lanes<T>() -> usize {
@@ -53,15 +50,16 @@ fn gemm_lanes<T>() -> usize {
 /// rather than in `gemm` (0: none): the columns of a part-filled last vector
 /// when it is at most half full and its empty lanes are at least 1/16 of
 /// the work, and `a` is row-major (with a depth of at least
-/// [`MIN_DOT_DEPTH`]) or column-major (with at least [`MIN_ROWS`] rows).
+/// [`MIN_DOT_DEPTH`]) or column-major. Not the row count: each row's
+/// outputs are computed alike however many rows a call gets, so the
+/// result does not depend on how a product is cut into blocks of rows.
 pub(crate) fn edge_columns<T: Float>(a: MatRef<'_, T>, n: usize) -> usize {
     let lanes = gemm_lanes::<T>();
-    let (m, k) = (a.rows(), a.cols());
     if lanes < 2 || n < lanes {
         return 0;
     }
     let edge = n % lanes;
-    let oriented = (a.col_stride() == 1 && k >= MIN_DOT_DEPTH) || (a.row_stride() == 1 && m >= MIN_ROWS);
+    let oriented = (a.col_stride() == 1 && a.cols() >= MIN_DOT_DEPTH) || a.row_stride() == 1;
     if edge == 0 || 2 * edge > lanes || (lanes - edge) * 16 < n || !oriented {
         return 0;
     }
@@ -81,10 +79,7 @@ pub(crate) fn product<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: &mut [T
     if a.col_stride() == 1 && a.cols() >= MIN_DOT_DEPTH {
         product_by_dot(a, b, out, scratch);
     } else {
-        assert!(
-            a.row_stride() == 1 && a.rows() >= MIN_ROWS,
-            "an edge product needs a row- or column-major a"
-        );
+        assert_eq!(a.row_stride(), 1, "an edge product needs a row- or column-major a");
         product_by_rows(a, b, out, scratch);
     }
 }
@@ -244,10 +239,24 @@ const ROW_VECTORS: usize = 2;
 
 /// Every row of `out (m, edge)` in blocks of `ROW_VECTORS * L` rows, then
 /// of `L`; the last block ends at row `m`, overlapping the one before
-/// (it computes the same values again).
+/// (it computes the same values again). Fewer than `L` rows one at a
+/// time, with the same operations as a lane: a multiply-add per depth step.
 #[inline(always)]
 fn row_blocks<T: Float, const L: usize, const FUSED: bool>(a: MatRef<'_, T>, bs: &[T], edge: usize, out: &mut [T]) {
-    let m = a.rows();
+    let (m, k) = (a.rows(), a.cols());
+    if m < L {
+        let width = bs.len() / k.max(1);
+        for i in 0..m {
+            for c in 0..edge {
+                let mut sum = T::ZERO;
+                for p in 0..k {
+                    sum = mul_add::<T, FUSED>(a.at(i, p), bs[p * width + c], sum);
+                }
+                out[i * edge + c] = sum;
+            }
+        }
+        return;
+    }
     let wide = ROW_VECTORS * L;
     let mut i = 0;
     while i + wide <= m {
@@ -317,7 +326,14 @@ mod tests {
     #[test]
     fn both_orientations_match_the_definition() {
         let mut rng = Rng::new(11);
-        for &(m, k, edge) in &[(100, 784, 4), (17, 65, 3), (33, 100, 8), (16, 64, 1), (41, 130, 5)] {
+        for &(m, k, edge) in &[
+            (100, 784, 4),
+            (17, 65, 3),
+            (33, 100, 8),
+            (16, 64, 1),
+            (41, 130, 5),
+            (3, 70, 2),
+        ] {
             let (x, w) = (rng.vec(m * k), rng.vec(k * (edge + 3)));
             // b: the last `edge` columns of a wider row-major matrix
             let b = MatRef::new(&w[3..], k, edge, edge + 3, 1).unwrap();
@@ -331,6 +347,27 @@ mod tests {
                     assert!((o - w).abs() < 1e-12 * k as f64, "{m}x{k} edge {edge}: {o} vs {w}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn rows_come_out_alike_in_any_block_of_rows() {
+        let mut rng = Rng::new(12);
+        let (m, k, edge) = (41, 30, 4);
+        let (data, w) = (rng.vec(k * m), rng.vec(k * edge));
+        let b = MatRef::row_major(&w, k, edge);
+        // a (m, k) column-major: element (i, p) at p * m + i
+        let rows = |first: usize, count: usize| {
+            let a = MatRef::new(&data[first..], count, k, 1, m).unwrap();
+            let mut out = vec![0.0; count * edge];
+            product(a, b, &mut out, &mut vec![0.0; scratch_len(k, edge)]);
+            out
+        };
+        let whole = rows(0, m);
+        for cut in [1, 5, 20, 37] {
+            let mut parts = rows(0, cut);
+            parts.extend(rows(cut, m - cut));
+            assert_eq!(parts, whole, "cut at row {cut}");
         }
     }
 
@@ -351,5 +388,7 @@ mod tests {
         assert_eq!(edge_columns(shallow, 100), 0); // too shallow for dot products
         let column_major = MatRef::row_major(&x[..100 * 10], 10, 100).t();
         assert_eq!(edge_columns(column_major, 100), 4); // rows in lanes instead
+        let few_rows = MatRef::row_major(&x[..3 * 10], 10, 3).t();
+        assert_eq!(edge_columns(few_rows, 100), 4); // however few
     }
 }
