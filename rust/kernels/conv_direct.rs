@@ -384,24 +384,46 @@ fn taps_block<T: Float, const Q: usize, const FUSED: bool>(
     lane_sums: &mut [T],
 ) -> usize {
     let (taps, len) = (grid.shifts.len(), grid.len());
-    let shifts: &[usize; Q] = grid.shifts[t..t + Q].try_into().expect("Q taps");
+    let shifts: [usize; Q] = grid.shifts[t..t + Q].try_into().expect("Q taps");
+    // every load below in bounds, checked once: the loop then has no panic
+    // branch (with them, and with references to the loaded vectors, the
+    // compiler kept reloading the shifts and checking each load)
+    let reach = grid.chunks * LANES;
+    assert!(dgrid.len() >= (k + 1) * len + reach && len >= reach);
+    assert!(shifts.iter().all(|&s| s + reach <= plane.len()));
+    let (d0s, d1s, ps) = (
+        dgrid[k * len..].as_ptr(),
+        dgrid[(k + 1) * len..].as_ptr(),
+        plane.as_ptr(),
+    );
     let mut acc = [[[T::ZERO; LANES]; Q]; 2];
     for chunk in 0..grid.chunks {
         let q = chunk * LANES;
-        let d0: &[T; LANES] = dgrid[k * len + q..][..LANES].try_into().expect("LANES positions");
-        let d1: &[T; LANES] = dgrid[(k + 1) * len + q..][..LANES].try_into().expect("LANES positions");
-        for (j, &shift) in shifts.iter().enumerate() {
-            let v: &[T; LANES] = plane[q + shift..][..LANES].try_into().expect("LANES positions");
-            for l in 0..LANES {
-                acc[0][j][l] = mul_add::<T, FUSED>(d0[l], v[l], acc[0][j][l]);
-                acc[1][j][l] = mul_add::<T, FUSED>(d1[l], v[l], acc[1][j][l]);
+        // SAFETY: q + LANES <= reach, within both dgrid rows and (plus any shift) the plane (asserted)
+        let (d0, d1) = unsafe {
+            (
+                d0s.add(q).cast::<[T; LANES]>().read_unaligned(),
+                d1s.add(q).cast::<[T; LANES]>().read_unaligned(),
+            )
+        };
+        let mut v = [[T::ZERO; LANES]; Q];
+        for (vj, &shift) in v.iter_mut().zip(&shifts) {
+            // SAFETY: as above
+            *vj = unsafe { ps.add(q + shift).cast::<[T; LANES]>().read_unaligned() };
+        }
+        for l in 0..LANES {
+            for j in 0..Q {
+                acc[0][j][l] = mul_add::<T, FUSED>(d0[l], v[j][l], acc[0][j][l]);
+                acc[1][j][l] = mul_add::<T, FUSED>(d1[l], v[j][l], acc[1][j][l]);
             }
         }
     }
-    for (r, acc_r) in acc.iter().enumerate() {
-        for (j, lanes) in acc_r.iter().enumerate() {
+    for r in 0..2 {
+        for j in 0..Q {
+            // a copy: read in place, the accumulators went through memory at every step
+            let lanes: [T; LANES] = acc[r][j];
             let sums = &mut lane_sums[(((k + r) * channels + c) * taps + t + j) * LANES..][..LANES];
-            for (s, &a) in sums.iter_mut().zip(lanes) {
+            for (s, a) in sums.iter_mut().zip(lanes) {
                 *s += a;
             }
         }
