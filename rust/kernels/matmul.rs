@@ -374,18 +374,18 @@ unsafe fn gemm_whole<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, dst: *mut T, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::testing::{assert_close, Rng};
+    use crate::kernels::testing::{assert_close, naive_matmul, Rng};
 
+    /// The product by the definition, `a` (or its transpose) `m x k`, `b` (or its transpose) `k x n`.
     fn naive(a: &[f64], b: &[f64], m: usize, k: usize, n: usize, ta: bool, tb: bool) -> Vec<f64> {
-        let at = |i: usize, p: usize| if ta { a[p * m + i] } else { a[i * k + p] };
-        let bt = |p: usize, j: usize| if tb { b[j * k + p] } else { b[p * n + j] };
-        let mut c = vec![0.0; m * n];
-        for i in 0..m {
-            for j in 0..n {
-                c[i * n + j] = (0..k).map(|p| at(i, p) * bt(p, j)).sum();
+        let view = |data, rows, cols, t: bool| {
+            if t {
+                MatRef::row_major(data, cols, rows).t()
+            } else {
+                MatRef::row_major(data, rows, cols)
             }
-        }
-        c
+        };
+        naive_matmul(view(a, m, k, ta), view(b, k, n, tb))
     }
 
     #[test]

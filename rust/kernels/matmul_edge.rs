@@ -310,18 +310,7 @@ fn row_block<T: Float, const L: usize, const V: usize, const FUSED: bool>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::testing::Rng;
-
-    fn naive(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Vec<f64> {
-        let (m, k, n) = (a.rows(), a.cols(), b.cols());
-        let mut c = vec![0.0; m * n];
-        for i in 0..m {
-            for j in 0..n {
-                c[i * n + j] = (0..k).map(|p| a.at(i, p) * b.at(p, j)).sum();
-            }
-        }
-        c
-    }
+    use crate::kernels::testing::{naive_matmul, Rng};
 
     #[test]
     fn both_orientations_match_the_definition() {
@@ -342,7 +331,7 @@ mod tests {
                 let mut out = vec![f64::NAN; m * edge];
                 let mut scratch = vec![f64::NAN; scratch_len(k, edge)];
                 product(a, b, &mut out, &mut scratch);
-                let want = naive(a, b);
+                let want = naive_matmul(a, b);
                 for (o, w) in out.iter().zip(&want) {
                     assert!((o - w).abs() < 1e-12 * k as f64, "{m}x{k} edge {edge}: {o} vs {w}");
                 }

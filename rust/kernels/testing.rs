@@ -1,6 +1,7 @@
 //! Helpers for the kernels' unit tests.
 
 use super::geometry::Window;
+use super::matmul::MatRef;
 
 /// A small deterministic generator (xorshift) of values in [-1, 1).
 pub struct Rng(u64);
@@ -27,6 +28,18 @@ pub fn assert_close(got: &[f64], want: &[f64], tol: f64) {
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
         assert!((g - w).abs() <= tol * (1.0 + w.abs()), "element {i}: got {g}, want {w}");
     }
+}
+
+/// `a @ b` by the definition, row-major `(a.rows(), b.cols())`.
+pub fn naive_matmul(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Vec<f64> {
+    let (m, k, n) = (a.rows(), a.cols(), b.cols());
+    let mut c = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            c[i * n + j] = (0..k).map(|p| a.at(i, p) * b.at(p, j)).sum();
+        }
+    }
+    c
 }
 
 /// The convolution by its definition, the tests' reference:
