@@ -23,6 +23,8 @@ fn _native(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
     m.add_function(wrap_pyfunction!(info::buffer_cache, m)?)?;
     m.add_function(wrap_pyfunction!(info::set_buffer_cache_limit, m)?)?;
     m.add_function(wrap_pyfunction!(info::release_buffers, m)?)?;
+    m.add_function(wrap_pyfunction!(bindings::openblas::_openblas_callback_address, m)?)?;
+    m.add_function(wrap_pyfunction!(bindings::openblas::_blas_gangs, m)?)?;
     m.add_class::<bindings::array::Buffer>()?;
 
     m.add_function(wrap_pyfunction!(dense::matmul, m)?)?;

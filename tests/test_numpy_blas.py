@@ -66,6 +66,7 @@ SPIN_AFTER_MATMULS = textwrap.dedent("""
 
     a = np.ones((256, 256), np.float32)
     limit = ferronet.numpy_blas_threads(1) if sys.argv[1] == "limited" else None
+    ferronet.share_blas_threads(sys.argv[1] == "shared")
     time.sleep(0.5)  # OpenBLAS's workers spin for a while after they start, with NumPy: let that end first
     for _ in range(20):
         a @ a
@@ -76,7 +77,8 @@ SPIN_AFTER_MATMULS = textwrap.dedent("""
 
 
 def _cpu_of_other_threads_after_matmuls(mode: str) -> float:
-    """CPU milliseconds the process's other threads use in the 0.3 s after 20 NumPy matmuls (a fresh process)."""
+    """CPU milliseconds the process's other threads use in the 0.3 s after 20 NumPy matmuls (a fresh process):
+    ``mode`` "limited" (one BLAS thread), "own" (OpenBLAS's own threads) or "shared" (ferronet's)."""
     # OpenBLAS's own thread count, whatever earlier tests left in the environment (Dask sets these to 1)
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
     done = subprocess.run([sys.executable, "-c", SPIN_AFTER_MATMULS, mode], capture_output=True, text=True,
@@ -91,7 +93,9 @@ def test_under_the_limit_no_blas_thread_spins_after_numpy_matmuls() -> None:
     if not any(pool["internal_api"] == "openblas" and pool["num_threads"] > 1
                for pool in threadpoolctl.threadpool_info()):
         pytest.skip("needs NumPy on a multi-threaded OpenBLAS")
-    # without the limit OpenBLAS's worker threads busy-wait after their work (about 0.1 s of CPU each);
-    # with it the matmuls run on the calling thread and nothing else runs
+    # on its own threads OpenBLAS's workers busy-wait after their work (about 0.1 s of CPU each); limited
+    # to one thread, the matmuls run on the calling thread and nothing else runs; on ferronet's threads
+    # (the default), the workers sleep 0.1 ms after the last matmul
     assert _cpu_of_other_threads_after_matmuls("limited") < 5.0
-    assert _cpu_of_other_threads_after_matmuls("unlimited") > 5.0
+    assert _cpu_of_other_threads_after_matmuls("own") > 5.0
+    assert _cpu_of_other_threads_after_matmuls("shared") < 5.0

@@ -11,10 +11,11 @@ from ferronet._version import __version__
 from ferronet.backend import get_backend, native_available, set_backend, use_backend
 from ferronet.config import (build_info, buffer_cache, get_num_threads, max_threads, release_buffers,
                              set_buffer_cache, set_num_threads, show_config)
-from ferronet.numpy_blas import numpy_blas_threads
+from ferronet.numpy_blas import blas_sharing, numpy_blas_threads, share_at_import, share_blas_threads
 
 __all__ = [
     "__version__",
+    "blas_sharing",
     "buffer_cache",
     "build_info",
     "get_backend",
@@ -27,9 +28,12 @@ __all__ = [
     "set_backend",
     "set_buffer_cache",
     "set_num_threads",
+    "share_blas_threads",
     "show_config",
     "use_backend",
 ]
+
+share_at_import()  # NumPy's BLAS jobs on ferronet's threads (numpy_blas.py; FERRONET_SHARE_BLAS_THREADS=0: not)
 
 
 def load(path, dtype=None):  # type: ignore[no-untyped-def]

@@ -110,6 +110,8 @@ def buffer_cache() -> dict[str, Any]:
 
 def build_info() -> dict[str, Any]:
     """The version, whether the native core loaded, its SIMD features, threads, backend."""
+    from ferronet.numpy_blas import blas_sharing  # numpy_blas uses this module's thread_count
+
     native = _native()
     info: dict[str, Any] = {
         "version": __version__,
@@ -120,6 +122,7 @@ def build_info() -> dict[str, Any]:
         "num_threads": get_num_threads(),
         "buffer_cache": buffer_cache(),
         "backend": backend.get_backend(),
+        "numpy_blas": blas_sharing(),
     }
     if native is not None:
         info["native_version"] = native.__version__
@@ -143,3 +146,9 @@ def show_config() -> None:
         print(f"  buffers     : {cache['kept'] / 2**20:.1f} MiB kept for reuse, "
               f"at most {cache['limit'] / 2**20:.0f} MiB{poison}")
     print(f"  backend     : {info['backend']}")
+    sharing = info["numpy_blas"]
+    if sharing["libraries"]:
+        names = ", ".join(os.path.basename(path) for path in sharing["libraries"])
+        print(f"  NumPy BLAS  : parallel jobs on ferronet's threads ({names}; {sharing['calls']} calls so far)")
+    else:
+        print("  NumPy BLAS  : its own threads")

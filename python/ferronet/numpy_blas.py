@@ -1,30 +1,43 @@
-"""NumPy's BLAS threads beside ferronet's: a limit to set around a training loop.
+"""NumPy's BLAS threads beside ferronet's.
 
 NumPy's BLAS (OpenBLAS in the NumPy wheels) keeps its worker threads
 busy-waiting for about 0.1 s after every multi-threaded call (a 256x256
-``a @ a`` is enough), ready for the next one.  On a machine with few cores,
+``a @ a`` is enough), ready for the next one.  On a machine with few cores
 such a thread holds a core that ferronet's threads need: a training loop
-that calls NumPy's matmul every few steps runs at about the speed of one
-native thread (measured in ``ferronet bench``, group ``beside_numpy``).
-ferronet's own runtime yields and never waits for a helper that is not
-running, so it is never slower than one thread, but it cannot get the core
-back from a thread that spins without yielding.
+that calls NumPy's matmul every few steps ran at about the speed of one
+native thread.
 
-:func:`numpy_blas_threads` limits NumPy's BLAS to ``n`` threads (1: it runs
-on the calling thread and starts no worker, so nothing spins), now and until
-the end of the ``with`` block or :meth:`BlasLimit.restore`.  It uses
-threadpoolctl, which finds the BLAS libraries loaded in the process; it is
-opt-in because it changes NumPy's behaviour (large NumPy matmuls then use
-one core).  Install with ``pip install 'ferronet[blas]'``.
+Two remedies live here:
+
+* :func:`share_blas_threads` (on from ``import ferronet``): OpenBLAS 0.3.27
+  and later can hand its parallel jobs to a callback instead of its own
+  threads.  ferronet's callback runs them on its own workers, which sleep
+  soon after a call (``rust/kernels/parallel/gang.rs``).  NumPy keeps its
+  thread count, its kernels and its results, bit for bit; only the threads
+  that run the jobs change.  ``FERRONET_SHARE_BLAS_THREADS=0`` in the
+  environment leaves NumPy's BLAS alone; ``share_blas_threads(False)`` gives
+  it back its own threads.  Other BLAS libraries (MKL, Accelerate, an
+  OpenBLAS older than 0.3.27) are left alone.
+* :func:`numpy_blas_threads` limits NumPy's BLAS to ``n`` threads (1: it
+  runs on the calling thread and starts no worker, so nothing spins), now
+  and until the end of the ``with`` block or :meth:`BlasLimit.restore`.  It
+  works with any BLAS threadpoolctl finds; it is opt-in because large NumPy
+  matmuls then use one core.  Install with ``pip install 'ferronet[blas]'``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
+import os
+import sys
+import warnings
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-from ferronet import optional
+from ferronet import backend, optional
 from ferronet.config import thread_count
 
 
@@ -77,3 +90,139 @@ def _controller() -> Any:
     """threadpoolctl's view of the thread pools loaded in the process, looked up once (NumPy's BLAS is
     loaded with NumPy, before ferronet): each later limit is then a few library calls, not a search."""
     return optional.require("threadpoolctl").ThreadpoolController()
+
+
+# --- NumPy's BLAS jobs on ferronet's threads -------------------------------------------------------
+
+SHARE_ENV = "FERRONET_SHARE_BLAS_THREADS"
+
+# OpenBLAS's setter under the names its builds export: NumPy's wheels (ILP64, prefixed), SciPy's
+# (LP64, prefixed), plain builds.
+_SETTER_NAMES = (
+    "scipy_openblas_set_threads_callback_function64_",
+    "scipy_openblas_set_threads_callback_function",
+    "openblas_set_threads_callback_function64_",
+    "openblas_set_threads_callback_function",
+)
+
+# library path -> its callback setter, for the libraries whose jobs run on ferronet's threads now
+_shared: dict[str, Any] = {}
+
+
+def share_blas_threads(share: bool = True) -> tuple[str, ...]:
+    """Run the parallel jobs of the OpenBLAS libraries loaded in this process on ferronet's threads
+    (``share=True``; ``import ferronet`` does it) or on OpenBLAS's own threads again (``False``).
+
+    Returns the paths of the libraries whose jobs run on ferronet's threads after the call (empty
+    without the native core, or when no loaded BLAS offers the callback: OpenBLAS >= 0.3.27).  A
+    library loaded later (SciPy's, say) is covered by calling this again.  BLAS calls from several
+    Python threads run one at a time on ferronet's threads (OpenBLAS gives each job a scratch buffer
+    by its index).  ``share`` must be a bool (TypeError otherwise).
+    """
+    if not isinstance(share, bool):
+        raise TypeError(f"share must be a bool, got {type(share).__name__}")
+    if not share:
+        for setter in _shared.values():
+            setter(None)
+        _shared.clear()
+        return ()
+    if not backend.native_available():
+        return ()
+    import numpy  # noqa: F401 - loads NumPy's BLAS (``import ferronet`` may come first)
+
+    from ferronet import _native
+
+    address = ctypes.c_void_p(_native._openblas_callback_address())
+    for path in _loaded_openblas_paths():
+        if path in _shared:
+            continue
+        setter = _callback_setter(path)
+        if setter is not None:
+            setter(address)
+            _shared[path] = setter
+    return tuple(sorted(_shared))
+
+
+@contextlib.contextmanager
+def own_blas_threads() -> Iterator[None]:
+    """In the ``with`` block, the shared libraries' BLAS jobs run on OpenBLAS's own threads again (as
+    without ferronet); after it, on ferronet's.  Only flips the callbacks already set (a few
+    microseconds), so it can wrap a single call; :func:`share_blas_threads` is the lasting switch."""
+    setters = list(_shared.values())
+    for setter in setters:
+        setter(None)
+    try:
+        yield
+    finally:
+        if setters and backend.native_available():
+            from ferronet import _native
+
+            address = ctypes.c_void_p(_native._openblas_callback_address())
+            for setter in setters:
+                setter(address)
+
+
+def blas_sharing() -> dict[str, Any]:
+    """``{"libraries": paths whose jobs run on ferronet's threads, "calls": BLAS calls run that way so
+    far, "workers": ferronet threads started for them}`` (see :func:`share_blas_threads`)."""
+    calls, workers = (0, 0)
+    if backend.native_available():
+        from ferronet import _native
+
+        calls, workers = _native._blas_gangs()
+    return {"libraries": sorted(_shared), "calls": int(calls), "workers": int(workers)}
+
+
+def share_at_import() -> None:
+    """What ``import ferronet`` does: :func:`share_blas_threads` unless the environment says no."""
+    setting = os.environ.get(SHARE_ENV, "").strip().lower()
+    if setting in ("0", "no", "off", "false"):
+        return
+    if setting not in ("", "1", "yes", "on", "true"):
+        warnings.warn(f"{SHARE_ENV}={setting!r} is not one of 0/1 (no/yes, off/on, false/true); "
+                      f"sharing NumPy's BLAS threads as by default", RuntimeWarning, stacklevel=2)
+    share_blas_threads(True)
+
+
+def _loaded_openblas_paths() -> list[str]:
+    """Files of the OpenBLAS libraries this process has loaded: from ``/proc/self/maps`` on Linux,
+    and from the directories where NumPy's and SciPy's wheels bundle theirs (opened only if loaded)."""
+    paths: set[str] = set()
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            for line in maps:
+                fields = line.split(maxsplit=5)
+                if len(fields) == 6 and "openblas" in os.path.basename(fields[5]).lower():
+                    paths.add(fields[5].rstrip("\n"))
+    except OSError:
+        pass
+    for package in ("numpy", "scipy"):
+        module = sys.modules.get(package)
+        folder = os.path.dirname(getattr(module, "__file__", None) or "")
+        if not folder:
+            continue
+        for bundle in (folder + ".libs", os.path.join(folder, ".dylibs")):
+            try:
+                names = os.listdir(bundle)
+            except OSError:
+                continue
+            paths.update(os.path.join(bundle, n) for n in names if "openblas" in n.lower())
+    return sorted(p for p in paths if os.path.isfile(p))
+
+
+def _callback_setter(path: str) -> Any:
+    """The callback setter of the library at ``path`` if the process has loaded it and it has one."""
+    no_load = getattr(os, "RTLD_NOLOAD", 0)
+    if not no_load:  # cannot open without loading: leave it alone
+        return None
+    try:
+        library = ctypes.CDLL(path, mode=no_load | os.RTLD_NOW)
+    except OSError:  # not loaded in this process
+        return None
+    for name in _SETTER_NAMES:
+        setter = getattr(library, name, None)
+        if setter is not None:
+            setter.argtypes = [ctypes.c_void_p]
+            setter.restype = None
+            return setter
+    return None

@@ -12,6 +12,7 @@ pub mod dropout;
 pub mod errors;
 pub mod info;
 pub mod loss;
+pub mod openblas;
 pub mod optim;
 pub mod pooling;
 pub mod regularize;

@@ -11,7 +11,13 @@ SimpleConvNet (Adam, batch 100, real Fashion-MNIST batches):
   ``a @ a`` of a 256x256 float32 ``a``.  The matmul (the case's
   :class:`Load`) is also timed alone; the report takes its time off each
   call before dividing by the steps, so what the two libraries cost each
-  other, and only that, is added to the step;
+  other, and only that, is added to the step.  Native runs as imported:
+  NumPy's BLAS jobs on ferronet's threads (``share_blas_threads``);
+  PyTorch's calls run with NumPy's BLAS on its own threads, as a PyTorch
+  user has it (``own_blas_threads``);
+* ``<net> step beside NumPy, OpenBLAS's own threads``: native with NumPy's
+  BLAS on its own threads in every call, as with
+  ``FERRONET_SHARE_BLAS_THREADS=0`` (left out when nothing is shared);
 * ``<net> step beside NumPy, its BLAS at 1 thread``: the same, each call
   inside ``ferronet.numpy_blas_threads(1)`` (what the README advises on a
   machine with few cores: NumPy's matmul then runs on the calling thread
@@ -36,7 +42,7 @@ from typing import Any
 
 from ferronet.bench.cases import Built, Bundle, Case, Load, Sizes, normal, seeded
 from ferronet.bench.training import SIMPLE_CONVNET, Network, adam_run, epoch_data, mlp
-from ferronet.numpy_blas import numpy_blas_threads
+from ferronet.numpy_blas import blas_sharing, numpy_blas_threads, own_blas_threads
 from ferronet.optional import MissingDependencyError
 
 
@@ -59,6 +65,16 @@ def one_blas_thread(fn: Callable[[], Any]) -> Callable[[], Any]:
     return limited
 
 
+def own_threads(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` run with NumPy's BLAS jobs on OpenBLAS's own threads."""
+
+    def own() -> Any:
+        with own_blas_threads():
+            return fn()
+
+    return own
+
+
 def numpy_matmul(n: int) -> Load:
     """The user's NumPy code: ``a @ a`` for an (n, n) float32 ``a``."""
     a = normal(seeded(16), n, n)
@@ -72,9 +88,10 @@ def steps_bundle(network: Network, *, samples: int, batch: int, sizes: Sizes, to
     x, t, source = epoch_data(samples, network.input_shape, use_real)
     period, load = sizes.beside_period, numpy_matmul(sizes.beside_matmul)
 
-    def builder(then: Callable[[], Any] | None, limited: bool = False) -> Callable[[str], Built | None]:
+    def builder(then: Callable[[], Any] | None, limited: bool = False,
+                own: bool = False) -> Callable[[str], Built | None]:
         def build(backend: str) -> Built | None:
-            if backend == "numpy" or (backend == "torch" and torch is None):
+            if backend == "numpy" or (backend == "torch" and (torch is None or own)):
                 return None
             run = adam_run(network, backend, x, t, batch, torch)
             if then is None:
@@ -84,7 +101,10 @@ def steps_bundle(network: Network, *, samples: int, batch: int, sizes: Sizes, to
                 run(period)
                 then()
 
-            return Built(one_blas_thread(run_beside) if limited else run_beside)
+            if limited:
+                return Built(one_blas_thread(run_beside))
+            # PyTorch users have no ferronet to share NumPy's BLAS threads with
+            return Built(own_threads(run_beside) if own or backend == "torch" else run_beside)
 
         return build
 
@@ -94,14 +114,21 @@ def steps_bundle(network: Network, *, samples: int, batch: int, sizes: Sizes, to
     beside = Case("beside_numpy", f"{network.name} step beside NumPy", f"{steps} + {load.what}",
                   builder(load.fn), steps=period, min_time=sizes.together_min_time, load=load,
                   info={"data": source, "alone": alone.label})
+    cases = [alone, beside]
+    if blas_sharing()["libraries"]:
+        own_load = Load(f"{load.what}, OpenBLAS's own threads", own_threads(load.fn))
+        cases.append(Case("beside_numpy", f"{network.name} step beside NumPy, OpenBLAS's own threads",
+                          f"{steps} + {own_load.what}, each call in own_blas_threads()",
+                          builder(load.fn, own=True), steps=period, min_time=sizes.together_min_time,
+                          load=own_load, info={"data": source, "alone": alone.label}))
     if not blas_limit_available():
-        return Bundle((alone, beside))
+        return Bundle(tuple(cases))
     limited_load = Load(f"{load.what}, one BLAS thread", one_blas_thread(load.fn))
     limited = Case("beside_numpy", f"{network.name} step beside NumPy, its BLAS at 1 thread",
                    f"{steps} + {limited_load.what}, each call in numpy_blas_threads(1)",
                    builder(load.fn, limited=True), steps=period, min_time=sizes.together_min_time,
                    load=limited_load, info={"data": source, "alone": alone.label})
-    return Bundle((alone, beside, limited))
+    return Bundle((*cases, limited))
 
 
 def suite(sizes: Sizes, torch: ModuleType | None, use_real: bool) -> Iterator[Bundle]:

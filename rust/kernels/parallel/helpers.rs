@@ -13,7 +13,6 @@
 //! ones on its first parallel kernel.
 
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
-use std::sync::Once;
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -84,7 +83,7 @@ fn start(count: usize) {
     {
         return; // another caller is starting them
     }
-    register_fork_handler();
+    super::register_fork_handler();
     let mut index = STARTED.load(Ordering::Acquire);
     while index < count {
         let spawned = std::thread::Builder::new()
@@ -139,22 +138,11 @@ fn run(index: usize) {
     }
 }
 
-fn register_fork_handler() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        #[cfg(unix)]
-        // SAFETY: registers a plain function; it only stores to atomics.
-        unsafe {
-            libc::pthread_atfork(None, None, Some(after_fork_in_child));
-        }
-    });
-}
-
 /// In a forked child: forget the parent's helpers (their threads were not
 /// copied) and any region that was in progress; new helpers start on the
 /// next parallel kernel. Only atomic stores: async-signal-safe.
-#[cfg(unix)]
-extern "C" fn after_fork_in_child() {
+#[cfg_attr(not(unix), allow(dead_code))]
+pub(super) fn forget_after_fork() {
     for helper in &HELPERS {
         helper.thread.store(std::ptr::null_mut(), Ordering::SeqCst); // the handle leaks, by design
         helper.parked.store(false, Ordering::SeqCst);

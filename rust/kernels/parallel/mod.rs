@@ -18,6 +18,8 @@
 //!   for (`crowding.rs`): beside a spinning BLAS thread on two cores the
 //!   caller works alone rather than time-slice with it;
 //! * after `fork` the child forgets the parent's helpers and starts its own;
+//! * NumPy's BLAS may run its parallel jobs on ferronet's gang workers
+//!   (`gang.rs`), which sleep soon after a call instead of spinning;
 //! * a long call can be interrupted between chunks (`interrupt.rs`).
 //!
 //! (rayon's scoped API, used before, joins every spawned job, so a caller
@@ -26,6 +28,7 @@
 
 mod crowding;
 mod futex;
+pub mod gang;
 mod helpers;
 mod interrupt;
 mod region;
@@ -143,11 +146,38 @@ pub fn threads_for(work: usize, grain: usize) -> usize {
     (work / grain.max(1)).clamp(1, num_threads())
 }
 
+/// Register (once) what a forked child runs first: `fork` copies only the
+/// calling thread, so the helpers and gang workers forget the parent's threads.
+fn register_fork_handler() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        #[cfg(unix)]
+        // SAFETY: registers a plain function; it only stores to atomics.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(after_fork_in_child));
+        }
+    });
+}
+
+/// In a forked child. Only atomic stores: async-signal-safe.
+#[cfg(unix)]
+extern "C" fn after_fork_in_child() {
+    helpers::forget_after_fork();
+    gang::forget_after_fork();
+}
+
+/// This pool's threads that are awake besides the caller: region helpers
+/// and gang workers (the latter spin briefly after running NumPy's BLAS
+/// jobs; they are ours, not a foreign thread that crowds the CPUs).
+fn awake_threads() -> usize {
+    helpers::awake() + gang::awake_workers()
+}
+
 /// Whether a short region planned for `threads` threads would run on the
 /// caller alone now, the CPUs being crowded (see [`run_chunks`]).
 pub fn would_run_alone(threads: usize) -> bool {
     let threads = threads.min(num_threads());
-    threads <= 1 || in_region() || crowding::usable(threads, helpers::awake) <= 1
+    threads <= 1 || in_region() || crowding::usable(threads, awake_threads) <= 1
 }
 
 /// Run `f(i)` for every `i` in `0..chunks` on up to `threads` threads (the
@@ -166,7 +196,7 @@ pub fn run_chunks(chunks: usize, threads: usize, f: impl Fn(usize) + Sync) {
         return;
     }
     let mut first = 0;
-    let mut threads = crowding::usable(wanted, helpers::awake);
+    let mut threads = crowding::usable(wanted, awake_threads);
     if threads <= 1 {
         // as inside a region: chunks that call kernels run them serially
         let _inside = InRegion::alone();
@@ -177,7 +207,7 @@ pub fn run_chunks(chunks: usize, threads: usize, f: impl Fn(usize) + Sync) {
             }
             f(first);
             first += 1;
-            threads = crowding::usable(wanted, helpers::awake);
+            threads = crowding::usable(wanted, awake_threads);
             if threads > 1 {
                 break;
             }
