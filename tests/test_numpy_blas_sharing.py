@@ -13,6 +13,7 @@ import pytest
 
 import ferronet
 from conftest import requires_native
+from ferronet.numpy_blas import own_blas_threads
 
 
 def _numpy_openblas_with_callback() -> bool:
@@ -165,6 +166,28 @@ def test_the_environment_can_leave_numpys_blas_alone() -> None:
     assert odd.returncode == 0
     assert "FERRONET_SHARE_BLAS_THREADS='maybe'" in odd.stderr and "RuntimeWarning" in odd.stderr
     assert odd.stdout.split()[0] != "0"
+
+
+@requires_native
+@requires_sharing
+def test_a_block_on_openblas_threads_comes_back_to_ferronets() -> None:
+    a = np.random.default_rng(2).random((512, 512))
+    try:
+        ferronet.share_blas_threads(True)
+        calls = ferronet.blas_sharing()["calls"]
+        with own_blas_threads():
+            a @ a
+        assert ferronet.blas_sharing()["calls"] == calls  # OpenBLAS's own threads ran it
+        a @ a
+        assert ferronet.blas_sharing()["calls"] > calls
+        # given back inside the block: the block's end does not share it again
+        with own_blas_threads():
+            ferronet.share_blas_threads(False)
+        calls = ferronet.blas_sharing()["calls"]
+        a @ a
+        assert ferronet.blas_sharing()["calls"] == calls
+    finally:
+        ferronet.share_blas_threads(True)
 
 
 @pytest.mark.parametrize("bad", ["yes", 1, None])

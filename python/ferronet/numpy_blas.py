@@ -154,11 +154,12 @@ def own_blas_threads() -> Iterator[None]:
     try:
         yield
     finally:
-        if setters and backend.native_available():
+        still_shared = [setter for setter in setters if any(setter is s for s in _shared.values())]
+        if still_shared:  # not those that share_blas_threads(False) gave back inside the block
             from ferronet import _native
 
             address = ctypes.c_void_p(_native._openblas_callback_address())
-            for setter in setters:
+            for setter in still_shared:
                 setter(address)
 
 
