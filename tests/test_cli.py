@@ -531,30 +531,26 @@ def test_bench_checks_the_issue_targets(quick_bench) -> None:
 
 @pytest.mark.skipif(not ferronet.native_available(), reason="native core not built")
 def test_bench_steps_beside_numpy(quick_bench) -> None:
-    """Each step is timed alone and beside a NumPy matmul (with NumPy's BLAS jobs on ferronet's threads, and
-    when they are, also on OpenBLAS's own; with threadpoolctl, also with NumPy's BLAS at one thread); the
-    matmul's own time comes off the per-step figure."""
+    """Each step is timed alone and beside a NumPy matmul (with threadpoolctl, also with NumPy's BLAS at one
+    thread); the matmul's own time comes off the per-step figure."""
     from ferronet.bench.beside_cases import blas_limit_available
 
     record, text, _ = quick_bench
     for n in (1, 2):
         by_case = {e["case"]: e for e in record["results"] if e["group"] == "beside_numpy" and e["threads"] == n}
         limited = ("beside NumPy, its BLAS at 1 thread",) if blas_limit_available() else ()
-        own = ("beside NumPy, OpenBLAS's own threads",) if ferronet.blas_sharing()["libraries"] else ()
         assert set(by_case) == {f"{net} step {how}" for net in ("MLP 784-100-100-10", "SimpleConvNet")
-                                for how in ("alone", "beside NumPy", *own, *limited)}
+                                for how in ("alone", "beside NumPy", *limited)}
         for net in ("MLP 784-100-100-10", "SimpleConvNet"):
             alone = by_case[f"{net} step alone"]
             assert "load" not in alone
-            assert "torch" not in by_case.get(f"{net} step beside NumPy, OpenBLAS's own threads", {}).get("times", {})
-            for how in ("beside NumPy", *own, *limited):
+            for how in ("beside NumPy", *limited):
                 beside = by_case[f"{net} step {how}"]
                 assert beside["alone"] == alone["case"]
                 assert alone["steps"] == beside["steps"] == 2  # quick: a matmul every 2 steps
                 load = beside["load"]
                 assert load["what"].startswith("NumPy 32x32 @ 32x32 float32 matmul") and load["calls"] == 1
                 assert load["what"].endswith("one BLAS thread") == (how in limited)
-                assert load["what"].endswith("OpenBLAS's own threads") == (how in own)
                 assert 0 < load["median"] < beside["times"]["native"]["median"]
                 assert beside["per_step"]["native"] == pytest.approx(
                     (beside["times"]["native"]["median"] - load["median"]) / 2)

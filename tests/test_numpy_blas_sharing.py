@@ -204,3 +204,54 @@ def test_show_config_says_where_numpys_blas_runs(capsys: pytest.CaptureFixture[s
         assert "ferronet's threads" in line and os.path.basename(sharing["libraries"][0]) in line
     else:
         assert "its own threads" in line
+
+
+OPENBLAS_THREADS_CPU = """
+    import os, sys, time
+    import numpy as np
+    a = np.ones((256, 256), np.float32)
+
+    def openblas_threads_cpu_ms():
+        # CPU time of the process's threads other than the main one and ferronet's
+        total = 0
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                if tid == str(os.getpid()) or f.read().startswith("ferronet"):
+                    continue
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total / 1e6
+
+    def matmuls_for(seconds):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            a @ a
+
+    for _ in range(50):
+        a @ a                        # NumPy's work before ferronet: OpenBLAS's worker is busy-waiting now
+    import ferronet
+    from ferronet.numpy_blas import own_blas_threads
+    if sys.argv[1] == "own-block":
+        with own_blas_threads():
+            for _ in range(50):
+                a @ a
+    matmuls_for(0.6)                 # its first spin ends
+    start = openblas_threads_cpu_ms()
+    matmuls_for(0.3)
+    print(openblas_threads_cpu_ms() - start)
+"""
+
+
+@requires_native
+@requires_sharing
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads per-thread CPU time from /proc")
+@pytest.mark.parametrize("before", ["late-import", "own-block"])
+def test_openblas_threads_that_worked_before_sharing_do_not_keep_spinning(before: str) -> None:
+    # an OpenBLAS worker that had just worked kept busy-waiting beside ferronet's for as long as the NumPy
+    # calls went on (a 256x256 matmul took 4-8 ms instead of 0.2); sharing restarts OpenBLAS's threads
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(OPENBLAS_THREADS_CPU), before],
+                          capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in os.environ.items()
+                               if k not in ("FERRONET_SHARE_BLAS_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")})
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout.strip()) < 20.0

@@ -32,6 +32,8 @@ import ctypes
 import functools
 import os
 import sys
+import threading
+import time
 import warnings
 from collections.abc import Iterator
 from types import TracebackType
@@ -105,8 +107,19 @@ _SETTER_NAMES = (
     "openblas_set_threads_callback_function",
 )
 
-# library path -> its callback setter, for the libraries whose jobs run on ferronet's threads now
-_shared: dict[str, Any] = {}
+# library path -> the library, for those whose jobs run on ferronet's threads now
+_shared: dict[str, _OpenBlas] = {}
+
+
+class _OpenBlas:
+    """One loaded OpenBLAS: where its parallel jobs run."""
+
+    def __init__(self, setter: Any) -> None:
+        self._setter = setter
+
+    def jobs_to(self, address: ctypes.c_void_p | None) -> None:
+        """Hand the parallel jobs to the callback at ``address`` (None: to OpenBLAS's own threads)."""
+        self._setter(address)
 
 
 def share_blas_threads(share: bool = True) -> tuple[str, ...]:
@@ -122,8 +135,8 @@ def share_blas_threads(share: bool = True) -> tuple[str, ...]:
     if not isinstance(share, bool):
         raise TypeError(f"share must be a bool, got {type(share).__name__}")
     if not share:
-        for setter in _shared.values():
-            setter(None)
+        for library in _shared.values():
+            library.jobs_to(None)
         _shared.clear()
         return ()
     if not backend.native_available():
@@ -136,31 +149,35 @@ def share_blas_threads(share: bool = True) -> tuple[str, ...]:
     for path in _loaded_openblas_paths():
         if path in _shared:
             continue
-        setter = _callback_setter(path)
-        if setter is not None:
-            setter(address)
-            _shared[path] = setter
+        library = _open_openblas(path)
+        if library is not None:
+            if not _shared:
+                _wait_for_blas_threads_to_sleep()
+            library.jobs_to(address)
+            _shared[path] = library
     return tuple(sorted(_shared))
 
 
 @contextlib.contextmanager
 def own_blas_threads() -> Iterator[None]:
     """In the ``with`` block, the shared libraries' BLAS jobs run on OpenBLAS's own threads again (as
-    without ferronet); after it, on ferronet's.  Only flips the callbacks already set (a few
-    microseconds), so it can wrap a single call; :func:`share_blas_threads` is the lasting switch."""
-    setters = list(_shared.values())
-    for setter in setters:
-        setter(None)
+    without ferronet); after it, on ferronet's, once OpenBLAS's workers have stopped busy-waiting
+    (about 0.1 s after the block's last BLAS call).  :func:`share_blas_threads` is the lasting switch."""
+    libraries = list(_shared.values())
+    for library in libraries:
+        library.jobs_to(None)
     try:
         yield
     finally:
-        still_shared = [setter for setter in setters if any(setter is s for s in _shared.values())]
-        if still_shared:  # not those that share_blas_threads(False) gave back inside the block
+        # not those that share_blas_threads(False) gave back inside the block
+        still_shared = [library for library in libraries if any(library is s for s in _shared.values())]
+        if still_shared:
             from ferronet import _native
 
+            _wait_for_blas_threads_to_sleep()
             address = ctypes.c_void_p(_native._openblas_callback_address())
-            for setter in still_shared:
-                setter(address)
+            for library in still_shared:
+                library.jobs_to(address)
 
 
 def blas_sharing() -> dict[str, Any]:
@@ -183,6 +200,46 @@ def share_at_import() -> None:
         warnings.warn(f"{SHARE_ENV}={setting!r} is not one of 0/1 (no/yes, off/on, false/true); "
                       f"sharing NumPy's BLAS threads as by default", RuntimeWarning, stacklevel=2)
     share_blas_threads(True)
+
+
+def _wait_for_blas_threads_to_sleep(limit: float = 0.5) -> None:
+    """Wait, at most ``limit`` seconds, until this process's threads other than the caller and ferronet's
+    stop using the CPU (Linux; elsewhere, return at once).
+
+    OpenBLAS's worker busy-waits for ~0.1 s after a call of its own.  One that is busy-waiting when
+    the jobs start running on ferronet's workers kept busy-waiting for as long as NumPy calls went
+    on (measured over a second): three threads on two cores, and the jobs wait on each other, so a
+    256x256 matmul took 4-8 ms instead of 0.2 ms.  Asleep, it stays asleep.  The check costs ~5 ms.
+    """
+    me = str(threading.get_native_id())
+
+    def others_cpu_ns() -> int:
+        total = 0
+        try:
+            tasks = os.listdir("/proc/self/task")
+        except OSError:
+            return 0
+        for tid in tasks:
+            try:
+                with open(f"/proc/self/task/{tid}/comm", encoding="utf-8") as comm:
+                    if tid == me or comm.read().startswith("ferronet"):
+                        continue
+                with open(f"/proc/self/task/{tid}/schedstat", encoding="utf-8") as stat:
+                    total += int(stat.read().split()[0])
+            except (OSError, ValueError, IndexError):  # a thread that ended meanwhile
+                continue
+        return total
+
+    if not os.path.isdir("/proc/self/task"):
+        return
+    deadline = time.monotonic() + limit
+    last = others_cpu_ns()
+    while time.monotonic() < deadline:
+        time.sleep(0.005)
+        now = others_cpu_ns()
+        if now - last < 500_000:  # under 0.5 ms of CPU in 5 ms: nothing spins
+            return
+        last = now
 
 
 def _loaded_openblas_paths() -> list[str]:
@@ -211,8 +268,8 @@ def _loaded_openblas_paths() -> list[str]:
     return sorted(p for p in paths if os.path.isfile(p))
 
 
-def _callback_setter(path: str) -> Any:
-    """The callback setter of the library at ``path`` if the process has loaded it and it has one."""
+def _open_openblas(path: str) -> _OpenBlas | None:
+    """The OpenBLAS at ``path`` if the process has loaded it and it offers the threads callback."""
     no_load = getattr(os, "RTLD_NOLOAD", 0)
     if not no_load:  # cannot open without loading: leave it alone
         return None
@@ -225,5 +282,5 @@ def _callback_setter(path: str) -> Any:
         if setter is not None:
             setter.argtypes = [ctypes.c_void_p]
             setter.restype = None
-            return setter
+            return _OpenBlas(setter)
     return None

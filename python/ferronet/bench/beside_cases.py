@@ -11,13 +11,13 @@ SimpleConvNet (Adam, batch 100, real Fashion-MNIST batches):
   ``a @ a`` of a 256x256 float32 ``a``.  The matmul (the case's
   :class:`Load`) is also timed alone; the report takes its time off each
   call before dividing by the steps, so what the two libraries cost each
-  other, and only that, is added to the step.  Native runs as imported:
-  NumPy's BLAS jobs on ferronet's threads (``share_blas_threads``);
-  PyTorch's calls run with NumPy's BLAS on its own threads, as a PyTorch
-  user has it (``own_blas_threads``);
-* ``<net> step beside NumPy, OpenBLAS's own threads``: native with NumPy's
-  BLAS on its own threads in every call, as with
-  ``FERRONET_SHARE_BLAS_THREADS=0`` (left out when nothing is shared);
+  other, and only that, is added to the step.  Everything runs as
+  imported: NumPy's BLAS jobs on ferronet's threads (``share_blas_threads``),
+  PyTorch's rows included (they run in the same process; a PyTorch user
+  without ferronet has OpenBLAS's own threads).  The same loops with
+  OpenBLAS's own threads are the run with ``FERRONET_SHARE_BLAS_THREADS=0``
+  (switching per sample would leave OpenBLAS's worker busy-waiting beside
+  the next sample's, see ``numpy_blas``);
 * ``<net> step beside NumPy, its BLAS at 1 thread``: the same, each call
   inside ``ferronet.numpy_blas_threads(1)`` (what the README advises on a
   machine with few cores: NumPy's matmul then runs on the calling thread
@@ -26,10 +26,9 @@ SimpleConvNet (Adam, batch 100, real Fashion-MNIST batches):
 
 Each sample is taken after its function has run, untimed, for
 ``Sizes.beside_settle`` seconds (0.2 s): a user's loop is timed in the
-state it keeps the machine in.  Without it, the sample after a "beside
-NumPy" sample would run beside the OpenBLAS worker that sample's matmul
-left spinning (~0.1 s), and the "alone" and "one BLAS thread" steps would
-be charged for a spinner their own loops never start.
+state it keeps the machine in.  Without it, a sample after one that left a
+BLAS worker busy-waiting (~0.1 s after its last call) would be charged for
+a spinner its own loop never starts.
 
 Native and PyTorch; the NumPy backend is left out (optional, and slow).
 """
@@ -42,7 +41,7 @@ from typing import Any
 
 from ferronet.bench.cases import Built, Bundle, Case, Load, Sizes, normal, seeded
 from ferronet.bench.training import SIMPLE_CONVNET, Network, adam_run, epoch_data, mlp
-from ferronet.numpy_blas import blas_sharing, numpy_blas_threads, own_blas_threads
+from ferronet.numpy_blas import numpy_blas_threads
 from ferronet.optional import MissingDependencyError
 
 
@@ -65,16 +64,6 @@ def one_blas_thread(fn: Callable[[], Any]) -> Callable[[], Any]:
     return limited
 
 
-def own_threads(fn: Callable[[], Any]) -> Callable[[], Any]:
-    """``fn`` run with NumPy's BLAS jobs on OpenBLAS's own threads."""
-
-    def own() -> Any:
-        with own_blas_threads():
-            return fn()
-
-    return own
-
-
 def numpy_matmul(n: int) -> Load:
     """The user's NumPy code: ``a @ a`` for an (n, n) float32 ``a``."""
     a = normal(seeded(16), n, n)
@@ -88,10 +77,9 @@ def steps_bundle(network: Network, *, samples: int, batch: int, sizes: Sizes, to
     x, t, source = epoch_data(samples, network.input_shape, use_real)
     period, load = sizes.beside_period, numpy_matmul(sizes.beside_matmul)
 
-    def builder(then: Callable[[], Any] | None, limited: bool = False,
-                own: bool = False) -> Callable[[str], Built | None]:
+    def builder(then: Callable[[], Any] | None, limited: bool = False) -> Callable[[str], Built | None]:
         def build(backend: str) -> Built | None:
-            if backend == "numpy" or (backend == "torch" and (torch is None or own)):
+            if backend == "numpy" or (backend == "torch" and torch is None):
                 return None
             run = adam_run(network, backend, x, t, batch, torch)
             if then is None:
@@ -101,10 +89,7 @@ def steps_bundle(network: Network, *, samples: int, batch: int, sizes: Sizes, to
                 run(period)
                 then()
 
-            if limited:
-                return Built(one_blas_thread(run_beside))
-            # PyTorch users have no ferronet to share NumPy's BLAS threads with
-            return Built(own_threads(run_beside) if own or backend == "torch" else run_beside)
+            return Built(one_blas_thread(run_beside) if limited else run_beside)
 
         return build
 
@@ -115,12 +100,6 @@ def steps_bundle(network: Network, *, samples: int, batch: int, sizes: Sizes, to
                   builder(load.fn), steps=period, min_time=sizes.together_min_time, load=load,
                   info={"data": source, "alone": alone.label})
     cases = [alone, beside]
-    if blas_sharing()["libraries"]:
-        own_load = Load(f"{load.what}, OpenBLAS's own threads", own_threads(load.fn))
-        cases.append(Case("beside_numpy", f"{network.name} step beside NumPy, OpenBLAS's own threads",
-                          f"{steps} + {own_load.what}, each call in own_blas_threads()",
-                          builder(load.fn, own=True), steps=period, min_time=sizes.together_min_time,
-                          load=own_load, info={"data": source, "alone": alone.label}))
     if not blas_limit_available():
         return Bundle(tuple(cases))
     limited_load = Load(f"{load.what}, one BLAS thread", one_blas_thread(load.fn))
