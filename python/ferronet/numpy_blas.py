@@ -130,7 +130,9 @@ def share_blas_threads(share: bool = True) -> tuple[str, ...]:
     without the native core, or when no loaded BLAS offers the callback: OpenBLAS >= 0.3.27).  A
     library loaded later (SciPy's, say) is covered by calling this again.  BLAS calls from several
     Python threads run one at a time on ferronet's threads (OpenBLAS gives each job a scratch buffer
-    by its index).  ``share`` must be a bool (TypeError otherwise).
+    by its index).  Before the first library's jobs move, it waits (at most 0.5 s; ~5 ms when nothing
+    spins) until OpenBLAS's own worker has stopped busy-waiting.  ``share`` must be a bool (TypeError
+    otherwise).
     """
     if not isinstance(share, bool):
         raise TypeError(f"share must be a bool, got {type(share).__name__}")

@@ -24,7 +24,7 @@
 //! when a gang needs every job running.
 //!
 //! After `fork` the child forgets the parent's workers and any gang in
-//! progress (`after_fork_in_child`); its first gang starts new workers.
+//! progress (`forget_after_fork`); its first gang starts new workers.
 
 use std::cell::Cell;
 use std::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
