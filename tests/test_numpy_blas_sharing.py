@@ -29,13 +29,14 @@ requires_sharing = pytest.mark.skipif(not _numpy_openblas_with_callback(),
                                       reason="NumPy here is not built on OpenBLAS >= 0.3.27")
 
 
-def _run(code: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
-    """``code`` in a fresh interpreter (a hang fails the test at ``timeout`` instead of stalling pytest)."""
+def _run(code: str, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter with ``args`` (a hang fails the test at ``timeout`` instead of
+    stalling pytest)."""
     full_env = {k: v for k, v in os.environ.items()
                 if k not in ("FERRONET_SHARE_BLAS_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
     full_env.update(env)
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full_env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 @requires_native
@@ -249,9 +250,6 @@ OPENBLAS_THREADS_CPU = """
 def test_openblas_threads_that_worked_before_sharing_do_not_keep_spinning(before: str) -> None:
     # an OpenBLAS worker that had just worked kept busy-waiting beside ferronet's for as long as the NumPy
     # calls went on (a 256x256 matmul took 4-8 ms instead of 0.2); sharing restarts OpenBLAS's threads
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(OPENBLAS_THREADS_CPU), before],
-                          capture_output=True, text=True, timeout=120,
-                          env={k: v for k, v in os.environ.items()
-                               if k not in ("FERRONET_SHARE_BLAS_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")})
+    done = _run(OPENBLAS_THREADS_CPU, before)
     assert done.returncode == 0, done.stderr
     assert float(done.stdout.strip()) < 20.0

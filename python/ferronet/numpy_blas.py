@@ -172,7 +172,7 @@ def own_blas_threads() -> Iterator[None]:
         yield
     finally:
         # not those that share_blas_threads(False) gave back inside the block
-        still_shared = [library for library in libraries if any(library is s for s in _shared.values())]
+        still_shared = [library for library in libraries if library in _shared.values()]
         if still_shared:
             from ferronet import _native
 

@@ -15,6 +15,8 @@ use crate::kernels::parallel::gang;
 
 /// OpenBLAS's job function: `dojob(job index, that job's data, dojob_data)`.
 type DoJob = unsafe extern "C" fn(c_int, *mut c_void, c_int);
+/// OpenBLAS's `openblas_threads_callback` type.
+type DoJobCallback = unsafe extern "C" fn(c_int, DoJob, c_int, usize, *mut c_void, c_int);
 
 /// OpenBLAS's `openblas_threads_callback`: run `dojob` for jobs
 /// `0..numjobs` at the same time, job `i` on `jobdata + i * elsize`, and
@@ -45,8 +47,6 @@ unsafe extern "C" fn run_openblas_jobs(
 pub fn _openblas_callback_address() -> usize {
     run_openblas_jobs as DoJobCallback as usize
 }
-
-type DoJobCallback = unsafe extern "C" fn(c_int, DoJob, c_int, usize, *mut c_void, c_int);
 
 /// Gangs run so far (OpenBLAS calls that came through the callback) and gang
 /// workers started, for tests and `show_config`.

@@ -19,8 +19,8 @@ SimpleConvNet (Adam, batch 100, real Fashion-MNIST batches):
   (switching per sample would leave OpenBLAS's worker busy-waiting beside
   the next sample's, see ``numpy_blas``);
 * ``<net> step beside NumPy, its BLAS at 1 thread``: the same, each call
-  inside ``ferronet.numpy_blas_threads(1)`` (what the README advises on a
-  machine with few cores: NumPy's matmul then runs on the calling thread
+  inside ``ferronet.numpy_blas_threads(1)`` (what the README advises for
+  BLAS libraries ferronet cannot share: NumPy's matmul then runs on the calling thread
   and leaves no OpenBLAS thread spinning); its matmul is timed under the
   same limit.  Left out without threadpoolctl.
 
@@ -99,15 +99,14 @@ def steps_bundle(network: Network, *, samples: int, batch: int, sizes: Sizes, to
     beside = Case("beside_numpy", f"{network.name} step beside NumPy", f"{steps} + {load.what}",
                   builder(load.fn), steps=period, min_time=sizes.together_min_time, load=load,
                   info={"data": source, "alone": alone.label})
-    cases = [alone, beside]
     if not blas_limit_available():
-        return Bundle(tuple(cases))
+        return Bundle((alone, beside))
     limited_load = Load(f"{load.what}, one BLAS thread", one_blas_thread(load.fn))
     limited = Case("beside_numpy", f"{network.name} step beside NumPy, its BLAS at 1 thread",
                    f"{steps} + {limited_load.what}, each call in numpy_blas_threads(1)",
                    builder(load.fn, limited=True), steps=period, min_time=sizes.together_min_time,
                    load=limited_load, info={"data": source, "alone": alone.label})
-    return Bundle((*cases, limited))
+    return Bundle((alone, beside, limited))
 
 
 def suite(sizes: Sizes, torch: ModuleType | None, use_real: bool) -> Iterator[Bundle]:
