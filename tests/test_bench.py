@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import statistics
 import time
 from collections.abc import Callable
 
@@ -204,21 +205,59 @@ def test_thread_scaling_target_covers_every_native_case() -> None:
     rows = _rows(record, targets.SCALING.text)
     assert [(r["case"], r["ratio"], r["met"]) for r in rows] == [("a", 1.5, False), ("b", 0.5, True)]
     text = "\n".join(targets.markdown(record))
-    assert "**no**: 1 of 2 cases slower, 1 of them by more than 5%" in text and "1.50× (worst: a)" in text
+    assert "**no**: 1 of 2 cases slower (1 of 2 above 1×, 0 of them within noise)" in text
+    assert "1.50× (worst: a)" in text
     assert "| a | 2 | 1.50× | **no** | separate passes: 1 s at 1 thread, 1.5 s at 2 |" in text
+
+
+def _timed(case: str, group: str, threads: int, samples: list[float]) -> dict:
+    entry = _entry(case, group, threads, native=0.0)
+    entry["times"]["native"] = {"median": statistics.median(samples), "min": min(samples), "samples": samples}
+    return report.derive(entry)
 
 
 def test_thread_scaling_is_judged_side_by_side_when_the_record_has_it() -> None:
     """The side-by-side run's figures replace the passes' for the cases it timed; the others keep the passes'."""
     record = _record(_entry("a", "matmul", 1, native=1.0), _entry("a", "matmul", 2, native=1.5),
                      _entry("p", "two_processes", 1, native=1.0), _entry("p", "two_processes", 2, native=0.8))
-    record["side_by_side"] = {"results": [report.derive(_entry("a", "matmul", 1, native=1.0)),
-                                          report.derive(_entry("a", "matmul", 2, native=1.02))]}
+    one = [1.0, 1.1, 0.9, 1.0, 1.2]
+    record["side_by_side"] = {"results": [_timed("a", "matmul", 1, one),
+                                          _timed("a", "matmul", 2, [t * 1.02 for t in one])]}
     rows = {r["case"]: r for r in _rows(record, targets.SCALING.text)}
     assert rows["a"]["ratio"] == pytest.approx(1.02) and rows["a"]["met"] is False
-    assert rows["a"]["figures"] == "side by side: 1 s at 1 thread, 1.02 s at 2"
+    assert rows["a"]["figures"] == ("side by side: 1 s at 1 thread, 1.02 s at 2; "
+                                    "slower in 5 of 5 interleaved pairs (p = 0.031)")
     assert rows["p"]["ratio"] == pytest.approx(0.8) and rows["p"]["figures"].startswith("separate passes: ")
-    assert "**no**: 1 of 2 cases slower, 0 of them by more than 5%" in "\n".join(targets.markdown(record))
+    assert "**no**: 1 of 2 cases slower (1 of 2 above 1×, 0 of them within noise)" in "\n".join(
+        targets.markdown(record))
+
+
+def test_thread_scaling_above_one_by_chance_is_within_noise() -> None:
+    """Two settings that run the same code: a median ratio above 1 with the more-thread samples slower in
+    about half the pairs is noise, reported as such; slower in nearly every pair is not."""
+    one = [1.00, 1.30, 0.95, 1.10, 1.00, 0.90, 1.20, 1.05, 1.15, 0.98, 1.02]
+    chance = [1.10, 1.20, 1.05, 1.00, 1.10, 0.88, 1.10, 1.10, 1.10, 1.00, 1.10]  # slower in 6 of 11
+    record = _record(_entry("a", "softmax_ce", 1, native=1.0), _entry("a", "softmax_ce", 2, native=1.0))
+    record["side_by_side"] = {"results": [_timed("a", "softmax_ce", 1, one), _timed("a", "softmax_ce", 2, chance)]}
+    (row,) = _rows(record, targets.SCALING.text)
+    assert row["ratio"] > 1 and row["met"] is True and row["within_noise"] is True
+    assert row["figures"].endswith("slower in 6 of 11 interleaved pairs (p = 0.5)")
+    text = "\n".join(targets.markdown(record))
+    assert "| yes (1 of 1 above 1×, 1 of them within noise) |" in text and "| yes (within noise) |" in text
+
+    always = [t * 1.03 for t in one]  # 3% slower in every pair: a real cost however noisy the samples
+    record["side_by_side"]["results"][1] = _timed("a", "softmax_ce", 2, always)
+    (row,) = _rows(record, targets.SCALING.text)
+    assert row["met"] is False and row["within_noise"] is False
+    assert row["figures"].endswith("slower in 11 of 11 interleaved pairs (p = 0.00049)")
+
+
+def test_sign_test_counts_the_rounds_that_differ() -> None:
+    assert targets.slower_in_pairs([1, 1, 1, 1], [2, 2, 0, 1]) == (2, 3, pytest.approx(4 / 8))
+    assert targets.slower_in_pairs([1] * 12, [2] * 12)[2] == pytest.approx(2**-12)
+    assert targets.slower_in_pairs([1] * 5, [0] * 5) == (0, 5, 1.0)
+    assert targets.slower_in_pairs([1, 2], [1, 2]) == (0, 0, 1.0)  # identical: nothing to tell apart
+    assert targets.slower_in_pairs([1, 2], [1]) is None and targets.slower_in_pairs([], []) is None
 
 
 def test_side_by_side_times_native_at_both_thread_counts_interleaved() -> None:
@@ -331,15 +370,17 @@ def test_side_by_side_worker_needs_more_than_one_thread(capsys) -> None:
 
 
 def test_side_by_side_gives_every_case_at_least_five_samples_per_setting() -> None:
-    """A ratio of two medians of two samples is noise: the epochs get more side by side."""
+    """A ratio of two medians of two samples is noise: the epochs get more side by side, and the short
+    cases (the suite's default count) enough pairs for the sign test."""
     from ferronet.bench import cases
-    from ferronet.bench.side_by_side import MIN_REPEATS, with_min_repeats
+    from ferronet.bench.side_by_side import MIN_REPEATS, REPEATS, with_min_repeats
 
     def case(repeats):
         return cases.Case("g", f"r{repeats}", "", lambda backend: None, repeats=repeats)
 
     epoch, later = with_min_repeats([case(2), case(2)], default=7)
     assert (epoch.repeats, later.repeats) == (MIN_REPEATS, 2) and MIN_REPEATS >= 5   # a bundle uses the first's
-    assert with_min_repeats([case(None)], default=7)[0].repeats == 7
+    assert with_min_repeats([case(None)], default=7)[0].repeats == REPEATS >= 15
+    assert with_min_repeats([case(None)], default=20)[0].repeats == 20
     assert with_min_repeats([case(9)], default=7)[0].repeats == 9
     assert with_min_repeats([], default=7) == []

@@ -506,7 +506,8 @@ def test_bench_checks_the_issue_targets(quick_bench) -> None:
         t = target[r["target"]]
         assert t.threads is None or r["threads"] == t.threads
         assert r["required"] == t.required and r["quantity"] == t.quantity
-        assert r["met"] is (None if r["ratio"] is None else t.met(r["ratio"]))
+        assert r["met"] is (None if r["ratio"] is None else t.met(r["ratio"]) or r["within_noise"])
+        assert not r["within_noise"] or (t is SCALING and "interleaved pairs" in r["figures"])
     # the earlier issue's targets at both thread counts: 2 convs, pool, SimpleConvNet vs NumPy
     for text_, count in (("convolution fwd+bwd ≥ 4× NumPy", 4), ("max pooling fwd+bwd ≥ 10× NumPy", 2),
                          ("SimpleConvNet epoch ≥ 5× the NumPy backend", 2)):

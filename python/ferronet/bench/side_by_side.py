@@ -27,6 +27,12 @@ Entry = dict[str, Any]
 #: and DeepConvNet's steps twice; a ratio of two medians of two samples on
 #: this kind of machine moves by 10-25% between runs.
 MIN_REPEATS = 5
+#: Samples per setting of the cases that take the suite's default count
+#: (each sample ~``min_time`` long).  The target's bound is 1, and these
+#: short cases include the ones too small for a second thread, whose two
+#: settings differ only by noise: ``targets.slower_in_pairs`` tells a real
+#: difference from it on the pairs of samples, and needs enough of them.
+REPEATS = 15
 
 
 def settings(threads: int) -> tuple[str, str]:
@@ -45,11 +51,13 @@ def split(entry: Entry) -> list[Entry]:
 
 
 def with_min_repeats(group: list[Any], default: int) -> list[Any]:
-    """``group``'s cases, the first (whose repeats a bundle shares) with at least :data:`MIN_REPEATS` samples."""
+    """``group``'s cases, the first (whose repeats a bundle shares) with at least :data:`MIN_REPEATS` samples,
+    or :data:`REPEATS` when it takes the suite's ``default``."""
     if not group:
         return group
     first = group[0]
-    return [dataclasses.replace(first, repeats=max(first.repeats or default, MIN_REPEATS)), *group[1:]]
+    repeats = max(first.repeats, MIN_REPEATS) if first.repeats else max(default, REPEATS)
+    return [dataclasses.replace(first, repeats=repeats), *group[1:]]
 
 
 def run(threads: int, quick: bool, only: list[str] | None = None, log=sys.stderr) -> dict[str, Any]:

@@ -9,15 +9,26 @@ matmul's own time taken off; see ``report.derive``), else per call.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ferronet.bench.timing import fmt_time
 
 Entry = dict[str, Any]
-#: (ratio, the figures it comes from) or None when not measured
-Measured = tuple[float, str] | None
+
+
+class Measurement(NamedTuple):
+    ratio: float
+    figures: str  #: the figures the ratio comes from, for the table
+    #: False when a ratio on the wrong side of the bound is within the noise of its samples (the paired test
+    #: of :func:`slower_in_pairs` finds no difference); True when no such test applies
+    beyond_noise: bool = True
+
+
+#: None when not measured
+Measured = Measurement | None
 
 
 class Index:
@@ -70,7 +81,7 @@ def time_ratio(top: str, bottom: str, bottom_name: str | None = None) -> Callabl
         a, b = time_of(e, top), time_of(e, bottom)
         if not a or not b:
             return None
-        return a / b, f"{top} {fmt_time(a)}{_per(e)}, {bottom_name or bottom} {fmt_time(b)}{_per(e)}"
+        return Measurement(a / b, f"{top} {fmt_time(a)}{_per(e)}, {bottom_name or bottom} {fmt_time(b)}{_per(e)}")
 
     return measure
 
@@ -90,7 +101,7 @@ def beside_over_alone(e: Entry, index: Index) -> Measured:
     torch = _versus_alone(e, index, "torch")
     if torch:
         text += f"; torch {fmt_time(torch[0])} vs {fmt_time(torch[1])} ({torch[0] / torch[1]:.2f}×)"
-    return native[0] / native[1], text
+    return Measurement(native[0] / native[1], text)
 
 
 def together_over_alone(e: Entry, index: Index) -> Measured:
@@ -102,7 +113,37 @@ def together_over_alone(e: Entry, index: Index) -> Measured:
     torch = _versus_alone(e, index, "torch")
     if torch:
         text += f"; torch {1 / torch[0]:.3g} vs {1 / torch[1]:.3g} ({torch[1] / torch[0]:.2f}×)"
-    return native[1] / native[0], text
+    return Measurement(native[1] / native[0], text)
+
+
+#: A paired difference counts as one when chance would give it less often than this (one-sided).
+ALPHA = 0.05
+
+
+def _samples(entry: Entry | None) -> list[float]:
+    return list(((entry or {}).get("times", {}).get("native") or {}).get("samples", ()))
+
+
+def slower_in_pairs(one: Sequence[float], more: Sequence[float]) -> tuple[int, int, float] | None:
+    """A one-sided sign test: is ``more`` slower than ``one`` beyond chance?
+
+    ``one[r]`` and ``more[r]`` are the samples of round ``r`` of an
+    interleaved comparison, taken one right after the other, so the
+    machine's drift hits both alike.  Returns (rounds in which ``more`` was
+    slower, rounds that differ, the probability of at least that many if
+    neither setting were slower); None without samples to pair.
+
+    Two settings that run the same code (a case too small to use a second
+    thread) come out slower in about half the rounds and half the runs: their
+    ratio is above 1 half the time however many samples there are, so a
+    bound of exactly 1 cannot be judged on the ratio alone.
+    """
+    if not one or len(one) != len(more):
+        return None
+    differ = [(a, b) for a, b in zip(one, more, strict=True) if a != b]
+    n, slower = len(differ), sum(b > a for a, b in differ)
+    p = sum(math.comb(n, k) for k in range(slower, n + 1)) / 2**n
+    return slower, n, p
 
 
 def over_one_thread(e: Entry, index: Index) -> Measured:
@@ -111,7 +152,12 @@ def over_one_thread(e: Entry, index: Index) -> Measured:
     a, b = time_of(more, "native"), time_of(one, "native")
     if not a or not b:
         return None
-    return a / b, f"{how}: {fmt_time(b)}{_per(e)} at 1 thread, {fmt_time(a)}{_per(e)} at {e['threads']}"
+    text = f"{how}: {fmt_time(b)}{_per(e)} at 1 thread, {fmt_time(a)}{_per(e)} at {e['threads']}"
+    test = slower_in_pairs(_samples(one), _samples(more)) if how == "side by side" else None
+    if test is None:
+        return Measurement(a / b, text)
+    slower, pairs, p = test
+    return Measurement(a / b, f"{text}; slower in {slower} of {pairs} interleaved pairs (p = {p:.2g})", p < ALPHA)
 
 
 def over_simple_convnet_step(e: Entry, index: Index) -> Measured:
@@ -119,7 +165,7 @@ def over_simple_convnet_step(e: Entry, index: Index) -> Measured:
     a, step = time_of(e, "native"), time_of(index.group("simple_convnet", e["threads"]), "native")
     if not a or not step:
         return None
-    return a / step, f"native {fmt_time(a)} per batch, SimpleConvNet step {fmt_time(step)}"
+    return Measurement(a / step, f"native {fmt_time(a)} per batch, SimpleConvNet step {fmt_time(step)}")
 
 
 def over_copy_bandwidth(e: Entry, index: Index) -> Measured:
@@ -128,7 +174,7 @@ def over_copy_bandwidth(e: Entry, index: Index) -> Measured:
     a, b = e.get("rate", {}).get("native"), (copy or {}).get("rate", {}).get("numpy")
     if not a or not b:
         return None
-    return a / b, f"native {a:.3g} GB/s, np.copyto {b:.3g} GB/s"
+    return Measurement(a / b, f"native {a:.3g} GB/s, np.copyto {b:.3g} GB/s")
 
 
 @dataclass(frozen=True)
@@ -165,9 +211,6 @@ def _multi_threaded_native(e: Entry) -> bool:
     return e["threads"] > 1 and "native" in e["times"]
 
 
-#: Two side-by-side timings of the same single-threaded code differ by up to this much on the shared
-#: development machine; the thread-scaling summary counts the cases slower by more than it apart.
-NOISE = 0.05
 #: The thread-scaling target, checked on every case: its rows get a table of their own.
 SCALING = Target("native at 2 threads never slower than native at 1 thread", "2-thread / 1-thread native time",
                  1.0, True, _multi_threaded_native, over_one_thread)
@@ -210,7 +253,8 @@ TARGETS = (
 
 def check(record: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per target and entry it applies to: target, quantity, required, case, threads,
-    ratio (None: not measured), figures, met (None: not measured)."""
+    ratio (None: not measured), figures, met (None: not measured), within_noise (met although the ratio
+    is past the bound, because the paired samples show no difference: see :func:`slower_in_pairs`)."""
     index = Index(record["results"], record.get("side_by_side", {}).get("results", []))
     rows = []
     for target in TARGETS:
@@ -218,15 +262,20 @@ def check(record: dict[str, Any]) -> list[dict[str, Any]]:
             if not target.select(e) or (target.threads is not None and e["threads"] != target.threads):
                 continue
             measured = target.measure(e, index)
-            ratio, figures = measured if measured else (None, "")
+            ratio = measured.ratio if measured else None
+            within_noise = bool(measured) and not target.met(measured.ratio) and not measured.beyond_noise
             rows.append({"target": target.text, "quantity": target.quantity, "required": target.required,
-                         "case": e["case"], "threads": e["threads"], "ratio": ratio, "figures": figures,
-                         "met": None if ratio is None else target.met(ratio)})
+                         "case": e["case"], "threads": e["threads"], "ratio": ratio,
+                         "figures": measured.figures if measured else "",
+                         "met": None if measured is None else target.met(measured.ratio) or within_noise,
+                         "within_noise": within_noise})
     return rows
 
 
-def _met(met: bool | None) -> str:
-    return {True: "yes", False: "**no**", None: "not measured"}[met]
+def _met(row: dict[str, Any]) -> str:
+    if row["within_noise"]:
+        return "yes (within noise)"
+    return {True: "yes", False: "**no**", None: "not measured"}[row["met"]]
 
 
 def _ratio(ratio: float | None) -> str:
@@ -239,10 +288,10 @@ def _scaling_summary(rows: list[dict[str, Any]]) -> str:
     if not measured:
         return f"| {SCALING.text} | every case | – | – | {SCALING.required} | not measured | |"
     worst = max(measured, key=lambda r: r["ratio"])
+    above = sum(not SCALING.met(r["ratio"]) for r in measured)
     slower = sum(not r["met"] for r in measured)
-    clearly = sum(r["ratio"] > SCALING.bound + NOISE for r in measured)
-    met = "yes" if not slower else (f"**no**: {slower} of {len(measured)} cases slower, {clearly} of them by more "
-                                    f"than {NOISE:.0%}")
+    noise = f"{above} of {len(measured)} above {SCALING.bound:g}×, {above - slower} of them within noise"
+    met = f"yes ({noise})" if not slower else f"**no**: {slower} of {len(measured)} cases slower ({noise})"
     threads = ", ".join(sorted({str(r["threads"]) for r in measured}))
     return (f"| {SCALING.text} | every case ({len(measured)}; table below) | {threads} | {_ratio(worst['ratio'])} "
             f"(worst: {worst['case']}) | {SCALING.required} | {met} | |")
@@ -259,14 +308,16 @@ def markdown(record: dict[str, Any]) -> list[str]:
     for r in rows:
         if r["target"] != SCALING.text:
             lines.append(f"| {r['target']} ({r['quantity']}) | {r['case']} | {r['threads']} | {_ratio(r['ratio'])} "
-                         f"| {r['required']} | {_met(r['met'])} | {r['figures']} |")
+                         f"| {r['required']} | {_met(r)} | {r['figures']} |")
     if scaling:
         lines.append(_scaling_summary(scaling))
         lines += ["", f"Native at more threads against 1 thread ({SCALING.quantity}; above 1: slower with more "
                       "threads). \"side by side\": both settings timed in one process, samples interleaved "
                       "(`bench/side_by_side.py`); \"separate passes\": the two passes' figures, for the cases "
-                      "whose native work runs in processes of their own:", "",
+                      "whose native work runs in processes of their own. \"within noise\": above 1, but slower in too "
+                      f"few of the interleaved pairs of samples to tell from chance (one-sided sign test, p ≥ {ALPHA:g}; "
+                      "a case too small for a second thread runs the same code at both settings):", "",
                   "| case | threads | ratio | met | figures |", "|---|---:|---:|---|---|"]
-        lines += [f"| {r['case']} | {r['threads']} | {_ratio(r['ratio'])} | {_met(r['met'])} | {r['figures']} |"
+        lines += [f"| {r['case']} | {r['threads']} | {_ratio(r['ratio'])} | {_met(r)} | {r['figures']} |"
                   for r in scaling]
     return lines
