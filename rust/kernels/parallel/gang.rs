@@ -209,7 +209,7 @@ fn work(index: usize, mut seen: u32) {
     let mut spins = 0u32;
     loop {
         let generation = GENERATION.load(Ordering::Acquire);
-        if generation != seen && generation % 2 == 0 {
+        if generation != seen && generation.is_multiple_of(2) {
             let jobs = JOBS.load(Ordering::Relaxed);
             let job = JOB.load(Ordering::Relaxed);
             fence(Ordering::Acquire);
