@@ -284,7 +284,9 @@ def test_side_by_side_times_native_at_both_thread_counts_interleaved() -> None:
     assert one["per_step"]["native"] == pytest.approx(one["times"]["native"]["median"] / 2)
 
 
-def test_side_by_side_run_leaves_out_cases_in_processes_of_their_own() -> None:
+def test_side_by_side_run_starts_the_training_processes_at_each_thread_count(monkeypatch) -> None:
+    """The cases whose native work runs in processes of their own are timed side by side too: a pair of
+    training processes started at 1 thread against a pair at 2."""
     import io
 
     import ferronet
@@ -292,11 +294,24 @@ def test_side_by_side_run_leaves_out_cases_in_processes_of_their_own() -> None:
 
     if not ferronet.native_available():
         pytest.skip("the native core is not built")
+    started: list[list[str]] = []
+    start = TrainingProcesses.__init__
+
+    def recording(self, *args, **kwargs) -> None:
+        start(self, *args, **kwargs)
+        started.extend(process.args for process in self.processes)
+
+    monkeypatch.setattr(TrainingProcesses, "__init__", recording)
     record = side_by_side.run(2, quick=True, only=["update", "two_processes"], log=io.StringIO())
     labels = [(e["case"], e["threads"]) for e in record["results"]]
-    updates = [c.label for c in cases.suite(cases.QUICK, None, False) if getattr(c, "group", "") == "update"]
-    assert labels == [(label, n) for label in updates for n in (1, 2)]
+    flat = [c for item in cases.suite(cases.QUICK, None, False, threads=2)
+            for c in (item.cases if isinstance(item, cases.Bundle) else (item,))]
+    timed = [c.label for c in flat if c.group in ("update", "two_processes")]
+    assert any("process" in label for label in timed)
+    assert labels == [(label, n) for label in timed for n in (1, 2)]
     assert all("median" in e["times"]["native"] for e in record["results"])
+    threads = sorted(int(args[args.index("--threads") + 1]) for args in started)
+    assert threads == [1, 1, 2, 2] and all(args[args.index("--backend") + 1] == "native" for args in started)
 
 
 def test_adam_bandwidth_target_uses_the_copy_of_the_same_thread_count() -> None:

@@ -121,7 +121,8 @@ class Case:
     #: backends besides the run's (native, numpy, torch) that this case's build() knows, e.g. "onnxruntime"
     extra_backends: tuple[str, ...] = ()
     #: False when its native work runs in processes of its own, at the thread count they were started with
-    #: (so ``ferronet.set_num_threads`` in the benchmark process does not govern it)
+    #: (so ``ferronet.set_num_threads`` in the benchmark process does not govern it); its ``build`` then gets
+    #: the backend with the thread count to start them at when the timing names one (``"native@1"``)
     in_process: bool = True
 
 

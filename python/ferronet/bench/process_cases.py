@@ -12,7 +12,9 @@ build SimpleConvNet and its data and warm up.  A timed call of
   both: 2 x ``process_steps`` steps.
 
 The two are a :class:`Bundle` (samples interleaved); steps/s is the
-``rate`` column, the combined figure for the pair.
+``rate`` column, the combined figure for the pair.  The side-by-side run
+(``bench/side_by_side.py``) starts a pair of processes at each thread count
+it compares (the backend ``"native@1"``: processes at 1 thread).
 """
 
 from __future__ import annotations
@@ -49,12 +51,13 @@ def two_processes_bundle(sizes: Sizes, threads: int, torch: ModuleType | None, u
 
     def builder(count: int):
         def build(backend: str) -> Built | None:
-            if backend == "numpy" or (backend == "torch" and torch is None):
+            library, _, at = backend.partition("@")  # "native@1": processes at 1 thread (side by side)
+            if library == "numpy" or (library == "torch" and torch is None):
                 return None
             if backend not in started:
-                started[backend] = TrainingProcesses(2, backend, network="simple_convnet", threads=threads,
-                                                     steps=steps, batch=batch, samples=sizes.convnet_samples,
-                                                     use_real=real)
+                started[backend] = TrainingProcesses(2, library, network="simple_convnet",
+                                                     threads=int(at) if at else threads, steps=steps, batch=batch,
+                                                     samples=sizes.convnet_samples, use_real=real)
             processes = started[backend]
             return Built(lambda: processes.release(count), close=processes.close)
 

@@ -11,7 +11,9 @@ ferronet.bench.worker --side-by-side``, started like the n-thread pass, so
 NumPy's BLAS and torch have n threads) times each case's native callable
 at 1 thread and at n threads (``ferronet.set_num_threads`` switched around
 each sample), the Load beside it as in the pass.  Cases whose native work
-runs in processes of their own (``Case.in_process`` False) are left out.
+runs in processes of their own (``Case.in_process`` False) get the setting
+in their backend name (``native@1``) and start their processes at that
+many threads.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ Entry = dict[str, Any]
 #: this kind of machine moves by 10-25% between runs.
 MIN_REPEATS = 5
 #: Samples per setting of the cases that take the suite's default count
-#: (each sample ~``min_time`` long).  The target's bound is 1, and these
-#: short cases include the ones too small for a second thread, whose two
-#: settings differ only by noise: ``targets.slower_in_pairs`` tells a real
-#: difference from it on the pairs of samples, and needs enough of them.
+#: (each sample ~``min_time`` long) and of the training processes.  The
+#: target's bound is 1, and these include the cases too small for a second
+#: thread, and two processes (at 1 thread they already fill two cores, so
+#: equal is their best at 2), whose two settings differ only by noise:
+#: ``targets.slower_in_pairs`` tells a real difference from it on the pairs
+#: of samples, and needs enough of them.
 REPEATS = 15
 
 
@@ -52,16 +56,17 @@ def split(entry: Entry) -> list[Entry]:
 
 def with_min_repeats(group: list[Any], default: int) -> list[Any]:
     """``group``'s cases, the first (whose repeats a bundle shares) with at least :data:`MIN_REPEATS` samples,
-    or :data:`REPEATS` when it takes the suite's ``default``."""
+    or :data:`REPEATS` when it takes the suite's ``default`` or runs in processes of its own."""
     if not group:
         return group
     first = group[0]
-    repeats = max(first.repeats, MIN_REPEATS) if first.repeats else max(default, REPEATS)
+    short = not first.repeats or not first.in_process
+    repeats = max(first.repeats or default, REPEATS if short else MIN_REPEATS)
     return [dataclasses.replace(first, repeats=repeats), *group[1:]]
 
 
 def run(threads: int, quick: bool, only: list[str] | None = None, log=sys.stderr) -> dict[str, Any]:
-    """Every in-process case of the suite, native at 1 thread and at ``threads``; returns the JSON-able record."""
+    """Every native case of the suite, at 1 thread and at ``threads``; returns the JSON-able record."""
     import ferronet
     from ferronet.bench import cases
     from ferronet.bench.worker import THREAD_VARS, describe, time_together
@@ -73,7 +78,7 @@ def run(threads: int, quick: bool, only: list[str] | None = None, log=sys.stderr
     results = []
     for item in cases.suite(sizes, None, use_real_data=not quick, threads=threads):
         group = [c for c in (item.cases if isinstance(item, cases.Bundle) else (item,))
-                 if c.in_process and (not only or c.group in only)]
+                 if not only or c.group in only]
         if not quick:
             group = with_min_repeats(group, sizes.repeats)
         if not group:

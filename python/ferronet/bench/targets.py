@@ -312,11 +312,12 @@ def markdown(record: dict[str, Any]) -> list[str]:
     if scaling:
         lines.append(_scaling_summary(scaling))
         lines += ["", f"Native at more threads against 1 thread ({SCALING.quantity}; above 1: slower with more "
-                      "threads). \"side by side\": both settings timed in one process, samples interleaved "
-                      "(`bench/side_by_side.py`); \"separate passes\": the two passes' figures, for the cases "
-                      "whose native work runs in processes of their own. \"within noise\": above 1, but slower in too "
-                      f"few of the interleaved pairs of samples to tell from chance (one-sided sign test, p ≥ {ALPHA:g}; "
-                      "a case too small for a second thread runs the same code at both settings):", "",
+                      "threads). \"side by side\": both settings timed in one comparison, samples interleaved "
+                      "(`bench/side_by_side.py`; the training processes started at each thread count); \"separate "
+                      "passes\": the two passes' figures, where the side-by-side run has none. \"within noise\": "
+                      "above 1, but slower in too few of the interleaved pairs of samples to tell from chance "
+                      f"(one-sided sign test, p ≥ {ALPHA:g}; a case too small for a second thread runs the same code "
+                      "at both settings, and two 1-thread processes already fill two cores):", "",
                   "| case | threads | ratio | met | figures |", "|---|---:|---:|---|---|"]
         lines += [f"| {r['case']} | {r['threads']} | {_ratio(r['ratio'])} | {_met(r)} | {r['figures']} |"
                   for r in scaling]

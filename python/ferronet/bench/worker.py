@@ -101,7 +101,7 @@ def time_together(group: Sequence[Any], backends: Sequence[str], sizes: Any, thr
             for backend in (*backends, *(case.extra_backends if extra_backends else ())):
                 key = f"{i}/{backend}"
                 try:
-                    built = case.build(_library(backend))
+                    built = case.build(_library(backend) if case.in_process else backend)
                 except Exception as exc:  # e.g. a network module that does not exist yet
                     notes[key] = f"could not build: {type(exc).__name__}: {exc}"
                     continue
