@@ -95,7 +95,8 @@ def steps_bundle(network: Network, *, samples: int, batch: int, sizes: Sizes, to
 
     steps = f"batch {batch} ({source}), {period} steps per call"
     alone = Case("beside_numpy", f"{network.name} step alone", steps, builder(None), steps=period,
-                 min_time=sizes.together_min_time, settle=sizes.beside_settle, info={"data": source})
+                 repeats=sizes.beside_repeats, min_time=sizes.together_min_time, settle=sizes.beside_settle,
+                 info={"data": source})
     beside = Case("beside_numpy", f"{network.name} step beside NumPy", f"{steps} + {load.what}",
                   builder(load.fn), steps=period, min_time=sizes.together_min_time, load=load,
                   info={"data": source, "alone": alone.label})

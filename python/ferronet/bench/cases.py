@@ -52,6 +52,9 @@ class Sizes:
     together_min_time: float = 0.25  #: seconds per sample of the cases timed against one another
     #: beside NumPy: seconds each function runs untimed before each sample (twice OpenBLAS's ~0.1 s spin)
     beside_settle: float = 0.2
+    #: beside NumPy: samples per function (more than ``repeats``: a sample of these steps varied by 10-30% from
+    #: the next on the shared machine, and the target compares two medians with a 15% margin)
+    beside_repeats: int = 15
     process_steps: int = 20  #: two processes: SimpleConvNet steps per process and release
     process_repeats: int = 5  #: two processes: releases timed per variant
     update_net: tuple[int, int, int] = (784, 50, 10)  #: optimizer update: TwoLayerNet sizes (float64)
@@ -67,8 +70,8 @@ FULL = Sizes(matmul=(64, 128, 256, 512, 1024, 2048), softmax=((100, 10), (1000, 
 QUICK = Sizes(matmul=(64, 128), softmax=((100, 10), (200, 200)), optimizer=(10**5,), activation=10**5,
               copy=10**6, epoch_samples=1000, repeats=3, min_time=0.002, epoch_repeats=2,
               conv_batch=4, convnet_batch=20, convnet_samples=100, deep_steps=2, numpy_steps=(2, 1),
-              beside_period=2, beside_matmul=32, beside_settle=0.002, together_min_time=0.002, process_steps=2,
-              process_repeats=2,
+              beside_period=2, beside_matmul=32, beside_settle=0.002, beside_repeats=3, together_min_time=0.002,
+              process_steps=2, process_repeats=2,
               update_net=(20, 5, 3), loss=(200, 200), inference_images=20, inference_batch=10, inference_repeats=2)
 
 
