@@ -87,7 +87,9 @@ def time_together(group: Sequence[Any], backends: Sequence[str], sizes: Any, thr
     """Time the cases of ``group`` on every backend in one interleaved comparison; one result entry per case.
 
     A backend may name a thread count (``native@1``): it is timed with
-    ferronet at that many threads.  A case's extra backends (ONNX Runtime)
+    ferronet at that many threads, and a case whose native work runs in
+    processes of its own (``in_process`` False) gets the name with the
+    count, to start them at.  A case's extra backends (ONNX Runtime)
     join unless ``extra_backends`` is False.  A case's
     :class:`~ferronet.bench.cases.Load` is timed alone in the same samples.
     Every ``Built.close`` runs afterwards, also when timing fails.
