@@ -212,10 +212,11 @@ pub fn conv_backward<T: Float>(
     // by side, one per thread: each pass alone scales to 0.6-0.8x of its
     // one-thread time (its transforms share the memory bandwidth; its last
     // blocks leave a thread idle), the pair side by side to about the
-    // longer pass's one-thread time. DeepConvNet's layers at batch 100, side by side against one
-    // after the other in the network (2 threads, 2026-11-28): 16 -> 16 at
-    // 28x28 3.98 ms against 5.45, 32 -> 32 at 14x14 4.39 against 5.65,
-    // 64 -> 64 at 8x8 4.26 against 5.20; the training step 3.5-7% faster.
+    // longer pass's one-thread time. DeepConvNet's layers at batch 100 in
+    // the network, side by side against one after the other (2 threads,
+    // 2026-11-28): 16 -> 16 at 28x28 3.98 ms against 5.45, 32 -> 32 at
+    // 14x14 4.39 against 5.65, 64 -> 64 at 8x8 4.26 against 5.20; the
+    // training step 3.5-7% faster.
     let two = |m: Method| matches!(m, Method::Winograd(_)) && threads(g, filters, m) == 2;
     if num_threads() == 2 && two(dw_method) && two(dx_method) {
         let (mut dw_done, mut dx_done) = (Ok(()), Ok(()));
