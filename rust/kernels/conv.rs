@@ -285,6 +285,18 @@ mod tests {
         .collect()
     }
 
+    /// `dx` and `dw` are the adjoint of the forward (linear in x and in w
+    /// with b = 0): `<dout, F(dir)> == <grad, dir>` for random directions.
+    #[allow(clippy::too_many_arguments)]
+    fn assert_adjoint(g: &Window, dout: &[f64], x: &[f64], w: &[f64], dx: &[f64], dw: &[f64], rng: &mut Rng, tol: f64) {
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a * b).sum::<f64>();
+        let zero_b = vec![0.0; dw.len() / g.patch()];
+        let dir = rng.vec(x.len());
+        assert!((dot(dout, &naive_conv_forward(&dir, w, &zero_b, g)) - dot(dx, &dir)).abs() < tol);
+        let dir = rng.vec(w.len());
+        assert!((dot(dout, &naive_conv_forward(x, &dir, &zero_b, g)) - dot(dw, &dir)).abs() < tol);
+    }
+
     #[test]
     fn passes_side_by_side_on_two_threads_give_the_gradients() {
         // DeepConvNet's second layer on 16 images: both passes Winograd on two threads
@@ -308,13 +320,8 @@ mod tests {
         assert_close(&dw, &dw1, 1e-12);
         assert_close(&db, &db1, 1e-12);
         assert_close(&dx, &dx1, 1e-12);
-        // and they are the adjoint of the forward (as in the test below)
-        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a * b).sum::<f64>();
-        let zero_b = vec![0.0; filters];
-        let dir = rng.vec(x.len());
-        assert!((dot(&dout, &naive_conv_forward(&dir, &w, &zero_b, &g)) - dot(&dx, &dir)).abs() < 1e-8);
-        let dir = rng.vec(w.len());
-        assert!((dot(&dout, &naive_conv_forward(&x, &dir, &zero_b, &g)) - dot(&dw, &dir)).abs() < 1e-8);
+        // and they are the adjoint of the forward
+        assert_adjoint(&g, &dout, &x, &w, &dx, &dw, &mut rng, 1e-8);
     }
 
     #[test]
@@ -373,19 +380,12 @@ mod tests {
     #[test]
     fn backward_is_the_adjoint_of_forward() {
         let mut rng = Rng::new(8);
-        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a * b).sum::<f64>();
         for Case { g, filters } in cases() {
             let (x, w) = (rng.vec(g.n * g.image()), rng.vec(filters * g.patch()));
             let dout = rng.vec(g.n * filters * g.out_plane());
             let (mut dx, mut dw, mut db) = (vec![f64::NAN; x.len()], vec![f64::NAN; w.len()], vec![0.0; filters]);
             conv_backward(&dout, &x, &w, &g, Some(&mut dx), &mut dw, &mut db).unwrap();
-            let zero_b = vec![0.0; filters];
-            // d/dx: forward is linear in x (with b = 0)
-            let dir = rng.vec(x.len());
-            assert!((dot(&dout, &naive_conv_forward(&dir, &w, &zero_b, &g)) - dot(&dx, &dir)).abs() < 1e-9);
-            // d/dw: linear in w
-            let dir = rng.vec(w.len());
-            assert!((dot(&dout, &naive_conv_forward(&x, &dir, &zero_b, &g)) - dot(&dw, &dir)).abs() < 1e-9);
+            assert_adjoint(&g, &dout, &x, &w, &dx, &dw, &mut rng, 1e-9);
             // d/db: the sum of dout per filter
             for (f, &d) in db.iter().enumerate() {
                 let want: f64 = (0..g.n)

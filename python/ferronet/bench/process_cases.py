@@ -25,6 +25,7 @@ from types import ModuleType
 
 from ferronet.bench.cases import Built, Bundle, Case, Sizes
 from ferronet.bench.released import ReleasedProcesses
+from ferronet.bench.side_by_side import parse as parse_backend
 from ferronet.bench.training import SIMPLE_CONVNET, uses_real_data
 
 
@@ -51,12 +52,12 @@ def two_processes_bundle(sizes: Sizes, threads: int, torch: ModuleType | None, u
 
     def builder(count: int):
         def build(backend: str) -> Built | None:
-            library, _, at = backend.partition("@")  # "native@1": processes at 1 thread (side by side)
+            library, at = parse_backend(backend)  # "native@1": processes at 1 thread (side by side)
             if library == "numpy" or (library == "torch" and torch is None):
                 return None
             if backend not in started:
                 started[backend] = TrainingProcesses(2, library, network="simple_convnet",
-                                                     threads=int(at) if at else threads, steps=steps, batch=batch,
+                                                     threads=at or threads, steps=steps, batch=batch,
                                                      samples=sizes.convnet_samples, use_real=real)
             processes = started[backend]
             return Built(lambda: processes.release(count), close=processes.close)

@@ -44,11 +44,18 @@ def settings(threads: int) -> tuple[str, str]:
     return "native@1", f"native@{threads}"
 
 
+def parse(backend: str) -> tuple[str, int | None]:
+    """A backend name and the thread count it names: ``"native@1"`` -> ``("native", 1)``, a plain
+    name -> ``(name, None)``."""
+    library, _, threads = backend.partition("@")
+    return library, int(threads) if threads else None
+
+
 def split(entry: Entry) -> list[Entry]:
     """One entry per setting (``threads`` 1 and n, times under ``"native"``) from an entry timed on both."""
     out = []
     for setting, timing in entry["times"].items():
-        threads = int(setting.partition("@")[2])
+        threads = parse(setting)[1]
         notes = {"native": note for key, note in entry.get("notes", {}).items() if key == setting}
         out.append({**entry, "threads": threads, "times": {"native": timing}, "notes": notes})
     return out
@@ -60,8 +67,8 @@ def with_min_repeats(group: list[Any], default: int) -> list[Any]:
     if not group:
         return group
     first = group[0]
-    short = not first.repeats or not first.in_process
-    repeats = max(first.repeats or default, REPEATS if short else MIN_REPEATS)
+    paired = not first.repeats or not first.in_process
+    repeats = max(first.repeats or default, REPEATS if paired else MIN_REPEATS)
     return [dataclasses.replace(first, repeats=repeats), *group[1:]]
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ferronet.bench.side_by_side import parse as parse_backend
+
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -51,23 +53,18 @@ def _backend_of(key: str) -> str:
     return key.rsplit("/", 1)[-1]
 
 
-def _library(backend: str) -> str:
-    """The library of a backend name: ``"native@1"`` (native at 1 thread, see ``side_by_side``) is native."""
-    return backend.partition("@")[0]
-
-
 @contextlib.contextmanager
 def _enter(key: str) -> Iterator[None]:
     """The backend of timing key ``key`` active, and its thread count when it names one (``native@1``)."""
     import ferronet
 
-    backend, _, threads = _backend_of(key).partition("@")
+    library, threads = parse_backend(_backend_of(key))
     with contextlib.ExitStack() as stack:
-        if backend in ("native", "numpy"):
-            stack.enter_context(ferronet.use_backend(backend))
+        if library in ("native", "numpy"):
+            stack.enter_context(ferronet.use_backend(library))
         if threads:
             stack.callback(ferronet.set_num_threads, ferronet.get_num_threads())
-            ferronet.set_num_threads(int(threads))
+            ferronet.set_num_threads(threads)
         yield
 
 
@@ -103,7 +100,7 @@ def time_together(group: Sequence[Any], backends: Sequence[str], sizes: Any, thr
             for backend in (*backends, *(case.extra_backends if extra_backends else ())):
                 key = f"{i}/{backend}"
                 try:
-                    built = case.build(_library(backend) if case.in_process else backend)
+                    built = case.build(parse_backend(backend)[0] if case.in_process else backend)
                 except Exception as exc:  # e.g. a network module that does not exist yet
                     notes[key] = f"could not build: {type(exc).__name__}: {exc}"
                     continue
